@@ -1,0 +1,101 @@
+"""EfficientNet: a 3x3 stem, stages of MBConv blocks with SE, and a 1x1 conv head (silu).
+
+MBConv as in the reference: expand 1x1 to ``int(w_in * exp_ratio)`` (skipped when that equals
+``w_in``), depthwise kxk with the stage stride, SE of width ``int(w_in * se_r)``, linear 1x1
+projection; identity shortcut when stride is 1 and width is kept. Drop-connect and dropout only
+act in training and change no complexity figure, so the spec leaves them out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+from fastscale.cx import Cx
+from fastscale.families import _fields as f
+from fastscale.families.anynet import head
+from fastscale.layers import ACTIVATIONS, SE, Act, Conv, Norm, Repeat, Residual, Seq
+
+
+def mbconv(w_in: int, exp_ratio: int, k: int, stride: int, se_r: float, w_out: int, act: str):
+    w_exp = int(w_in * exp_ratio)
+    layers = []
+    if w_exp != w_in:
+        layers += [Conv(w_in, w_exp, 1), Norm(w_exp), Act(act)]
+    layers += [Conv(w_exp, w_exp, k, stride, w_exp), Norm(w_exp), Act(act)]
+    w_se = int(w_in * se_r)
+    if w_se:
+        layers.append(SE(w_exp, w_se, act))
+    layers += [Conv(w_exp, w_out, 1), Norm(w_out)]
+    return Residual(Seq(tuple(layers)), None, identity=(stride == 1 and w_in == w_out), act=None)
+
+
+@lru_cache(maxsize=1 << 16)
+def _stage_cost(w_in, exp_ratio, k, stride, se_r, w_out, d, act, size):
+    cx = Cx(size, size)
+    mbconv(w_in, exp_ratio, k, stride, se_r, w_out, act).complexity(cx)
+    Repeat(mbconv(w_out, exp_ratio, k, 1, se_r, w_out, act), d - 1).complexity(cx)
+    return cx.flops, cx.params, cx.acts, cx.h
+
+
+@dataclass(frozen=True)
+class EffNetSpec:
+    stem_w: int
+    depths: tuple
+    widths: tuple
+    exp_ratios: tuple
+    kernels: tuple
+    strides: tuple
+    se_r: float = 0.25
+    head_w: int = 1280
+    activation: str = "silu"
+    num_classes: int = 1000
+    family = "effnet"
+
+    def network(self):
+        act = self.activation
+        nodes = [Seq((Conv(3, self.stem_w, 3, 2), Norm(self.stem_w), Act(act)))]
+        prev = self.stem_w
+        for d, w, e, k, s in zip(self.depths, self.widths, self.exp_ratios, self.kernels, self.strides):
+            nodes.append(mbconv(prev, e, k, s, self.se_r, w, act))
+            nodes.append(Repeat(mbconv(w, e, k, 1, self.se_r, w, act), d - 1))
+            prev = w
+        nodes.append(head(prev, self.head_w, self.num_classes, act))
+        return Seq(tuple(nodes))
+
+    def complexity(self, resolution: int) -> dict[str, int]:
+        """Same figures as ``self.network().complexity``, with each stage's cost memoised."""
+        act = self.activation
+        cx = Cx(resolution, resolution)
+        Seq((Conv(3, self.stem_w, 3, 2), Norm(self.stem_w), Act(act))).complexity(cx)
+        prev = self.stem_w
+        for d, w, e, k, s in zip(self.depths, self.widths, self.exp_ratios, self.kernels, self.strides):
+            cost = _stage_cost(prev, e, k, s, self.se_r, w, d, act, cx.h)
+            cx.flops, cx.params, cx.acts = cx.flops + cost[0], cx.params + cost[1], cx.acts + cost[2]
+            cx.h = cx.w = cost[3]
+            prev = w
+        head(prev, self.head_w, self.num_classes, act).complexity(cx)
+        return cx.totals()
+
+    def to_dict(self) -> dict:
+        data = {"family": self.family, **asdict(self)}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict, field: str = "spec") -> "EffNetSpec":
+        f.reject_unknown(data, cls, field)
+        depths = f.as_list(f.required(data, "depths", field), f"{field}.depths", None, f.ints(1, f.MAX_DEPTH))
+        n = len(depths)
+        return cls(
+            stem_w=f.as_int(data.get("stem_w", 32), f"{field}.stem_w", 1, f.MAX_WIDTH),
+            depths=depths,
+            widths=f.as_list(f.required(data, "widths", field), f"{field}.widths", n, f.ints(1, f.MAX_WIDTH)),
+            exp_ratios=f.as_list(data.get("exp_ratios", [6] * n), f"{field}.exp_ratios", n, f.ints(1, 16)),
+            kernels=f.as_list(data.get("kernels", [3] * n), f"{field}.kernels", n,
+                              lambda v, fl: f.as_choice(v, fl, (1, 3, 5, 7))),
+            strides=f.as_list(data.get("strides", [1] * n), f"{field}.strides", n, f.ints(1, 2)),
+            se_r=f.as_float(data.get("se_r", 0.25), f"{field}.se_r", 0.0, 1.0),
+            head_w=f.as_int(data.get("head_w", 1280), f"{field}.head_w", 0, f.MAX_WIDTH),
+            activation=f.as_choice(data.get("activation", "silu"), f"{field}.activation", ACTIVATIONS),
+            num_classes=f.as_int(data.get("num_classes", 1000), f"{field}.num_classes", 1, f.MAX_CLASSES),
+        )

@@ -1,0 +1,173 @@
+"""Planning: (base model, strategy, factor or target flops, rounding) -> a Plan.
+
+A Plan is plain data with stable JSON names (``base``, ``strategy``, ``rounding``,
+``requested_factor``, ``achieved_factor``, ``arch``, ``resolution``, ``complexity``, ``growth``).
+It is what the API returns, what a profiling job carries, and what the torch builder consumes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from fastscale import strategies, zoo
+from fastscale.errors import ScalingError
+from fastscale.families import RegNetSpec, spec_from_dict
+from fastscale.rounding import ROUNDINGS, calibrate, round_nearest, round_pycls
+from fastscale.strategies import Strategy
+
+METRICS = ("flops", "params", "acts")
+MIN_RESOLUTION, MAX_RESOLUTION = 16, 4096
+
+
+@dataclass(frozen=True)
+class Base:
+    """The model being scaled: a zoo entry, or a custom spec (named ``custom``)."""
+
+    name: str
+    spec: object
+    resolution: int
+
+    @property
+    def scalable(self):
+        """The spec in the form the scaler works on (RegNets expand to AnyNets first)."""
+        return self.spec.to_anynet() if isinstance(self.spec, RegNetSpec) else self.spec
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "family": self.spec.family,
+            "arch": self.spec.to_dict(),
+            "resolution": self.resolution,
+            "complexity": self.spec.complexity(self.resolution),
+        }
+
+
+def resolve_base(model: str | None = None, spec: dict | None = None, resolution: int | None = None) -> Base:
+    if (model is None) == (spec is None):
+        raise ScalingError("model", "give exactly one of model (a zoo name) or spec (a custom architecture)")
+    if model is not None:
+        entry = zoo.get(model)
+        base = Base(entry.name, entry.spec, entry.resolution)
+    else:
+        base = Base("custom", spec_from_dict(spec, "spec"), 224)
+    if resolution is not None:
+        if isinstance(resolution, bool) or not isinstance(resolution, int):
+            raise ScalingError("resolution", f"must be an integer, got {resolution!r}",
+                               f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
+        if not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
+            raise ScalingError("resolution", f"{resolution} is out of range", f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
+        base = Base(base.name, base.spec, resolution)
+    return base
+
+
+@dataclass(frozen=True)
+class Plan:
+    base: Base
+    strategy: Strategy
+    rounding: str
+    requested_factor: float
+    arch: object
+    resolution: int
+
+    @property
+    def base_complexity(self) -> dict[str, int]:
+        return self.base.spec.complexity(self.base.resolution)
+
+    @property
+    def complexity(self) -> dict[str, int]:
+        return self.arch.complexity(self.resolution)
+
+    @property
+    def achieved_factor(self) -> float:
+        return self.complexity["flops"] / self.base_complexity["flops"]
+
+    @property
+    def growth(self) -> dict[str, float]:
+        base, now = self.base_complexity, self.complexity
+        return {m: now[m] / base[m] for m in METRICS}
+
+    def to_dict(self) -> dict:
+        base = self.base.to_dict()
+        complexity = self.complexity
+        return {
+            "base": base,
+            "strategy": self.strategy.to_dict(),
+            "rounding": self.rounding,
+            "requested_factor": self.requested_factor,
+            "target_flops": self.requested_factor * base["complexity"]["flops"],
+            "achieved_factor": complexity["flops"] / base["complexity"]["flops"],
+            "arch": self.arch.to_dict(),
+            "resolution": self.resolution,
+            "complexity": complexity,
+            "growth": {m: complexity[m] / base["complexity"][m] for m in METRICS},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Plan":
+        """Rebuild a plan from its JSON, re-deriving every figure and refusing tampered ones."""
+        try:
+            base_d = data["base"]
+            base = Base(base_d["name"], spec_from_dict(base_d["arch"], "plan.base.arch"), int(base_d["resolution"]))
+            plan = cls(
+                base=base,
+                strategy=Strategy.from_dict(data["strategy"]),
+                rounding=data["rounding"],
+                requested_factor=float(data["requested_factor"]),
+                arch=spec_from_dict(data["arch"], "plan.arch"),
+                resolution=int(data["resolution"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ScalingError("plan", f"malformed plan JSON ({exc!r})", "a plan as POST /plan returns it") from exc
+        if "complexity" in data and data["complexity"] != plan.complexity:
+            raise ScalingError("plan.complexity", "does not match the architecture", "the plan's own figures")
+        return plan
+
+
+def make_strategy(strategy: str | None = "dWr", alpha: float | None = None, exponents: dict | None = None) -> Strategy:
+    if exponents is not None:
+        if not isinstance(exponents, dict):
+            raise ScalingError("exponents", "must be an object", "{e_d, e_w, e_r[, e_g]}")
+        unknown = set(exponents) - {"e_d", "e_w", "e_r", "e_g"}
+        if unknown:
+            raise ScalingError(f"exponents.{sorted(unknown)[0]}", "unknown exponent", "e_d, e_w, e_r, e_g")
+        return strategies.from_exponents(exponents.get("e_d", 0.0), exponents.get("e_w", 0.0),
+                                         exponents.get("e_r", 0.0), exponents.get("e_g", 0.0))
+    return strategies.parse(strategy if strategy is not None else "dWr", alpha)
+
+
+def make_plan(
+    model: str | None = None,
+    spec: dict | None = None,
+    strategy: str | None = "dWr",
+    alpha: float | None = None,
+    exponents: dict | None = None,
+    factor: float | None = None,
+    target_flops: float | None = None,
+    rounding: str = "nearest",
+    resolution: int | None = None,
+) -> Plan:
+    base = resolve_base(model, spec, resolution)
+    strat = make_strategy(strategy, alpha, exponents)
+    if rounding not in ROUNDINGS:
+        raise ScalingError("rounding", f"unknown rounding {rounding!r}", ", ".join(ROUNDINGS))
+    base_flops = base.spec.complexity(base.resolution)["flops"]
+    if (factor is None) == (target_flops is None):
+        raise ScalingError("factor", "give exactly one of factor or target_flops", "e.g. factor=4 or target_flops=1.5e9")
+    if factor is not None:
+        s = strategies.check_factor(factor)
+    else:
+        if isinstance(target_flops, bool) or not isinstance(target_flops, (int, float)) or not math.isfinite(target_flops) or target_flops <= 0:
+            raise ScalingError("target_flops", f"must be a positive number, got {target_flops!r}")
+        s = strategies.check_factor(target_flops / base_flops, "target_flops")
+    f = strat.factors(s)
+    if rounding == "pycls":
+        arch, res = round_pycls(base.scalable, base.resolution, f)
+    else:
+        target = s * base_flops
+        f = calibrate(base.scalable, base.resolution, strat.factors, strat.exponents, s, target)
+        arch, res = round_nearest(base.scalable, base.resolution, f, strat.exponents, target)
+    if not MIN_RESOLUTION <= res <= MAX_RESOLUTION:
+        raise ScalingError("factor", f"the scaled resolution {res} is out of range",
+                           f"a factor that keeps resolution within {MIN_RESOLUTION}..{MAX_RESOLUTION}")
+    return Plan(base, strat, rounding, s, arch, res)

@@ -1,0 +1,128 @@
+"""Scaling strategies: which share of the flops growth goes to depth, width and resolution.
+
+A strategy is a set of relative weights over d (depth), w (width), r (resolution) and g (group
+width). Normalised by ``d + w + r`` they are the exponents: depth grows by ``s**e_d``, width by
+``s**(e_w/2)``, resolution by ``s**(e_r/2)``, group width by ``s**(e_g/2)``; flops grow by ``s``.
+
+Accepted forms: the named strategies ``d w r dw dr wr dwr`` (equal weights), ``dWr`` with
+``alpha`` (fast compound scaling), the reference's weight strings (``d1_w8_r1``, ``d1_w8_g8_r1``),
+and explicit exponents. Factors are computed with the same float operations as the reference,
+so ``pycls`` rounding reproduces it bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+from fastscale.errors import ScalingError
+
+NAMED = ("d", "w", "r", "dw", "dr", "wr", "dwr", "dWr")
+DEFAULT_ALPHA = 0.8
+MIN_FACTOR, MAX_FACTOR = 1 / 16, 1024.0
+_WEIGHT_STRING = re.compile(r"^[dwgr]\d+(\.\d+)?(_[dwgr]\d+(\.\d+)?)*$")
+_LETTERS = re.compile(r"^[dwgr]+$")
+STRATEGY_HELP = "d, w, r, dw, dr, wr, dwr, dWr (with alpha), a weight string like d1_w8_r1 or d1_w8_g8_r1"
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """Relative weights; ``name`` is how the user said it, ``alpha`` only for dWr."""
+
+    name: str
+    weights: tuple  # (d, w, g, r) as floats
+    alpha: float | None = None
+
+    @property
+    def _sum(self) -> float:
+        d, w, g, r = self.weights
+        return d + w + r or g / 2 or 1.0
+
+    @property
+    def exponents(self) -> dict[str, float]:
+        d, w, g, r = self.weights
+        total = self._sum
+        return {"d": d / total, "w": w / total, "r": r / total, "g": g / total}
+
+    def factors(self, s: float) -> dict[str, float]:
+        """Multipliers of depth, width, group width and resolution for a flops factor ``s``."""
+        d, w, g, r = self.weights
+        total = self._sum
+        return {
+            "d": s ** (d / total),
+            "w": s ** (w / total / 2.0),
+            "g": s ** (g / total / 2.0),
+            "r": s ** (r / total / 2.0),
+        }
+
+    def to_dict(self) -> dict:
+        d, w, g, r = self.weights
+        return {
+            "name": self.name,
+            "alpha": self.alpha,
+            "weights": {"d": d, "w": w, "r": r, "g": g},
+            "exponents": self.exponents,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Strategy":
+        wt = data["weights"]
+        return cls(data["name"], (wt["d"], wt["w"], wt["g"], wt["r"]), data.get("alpha"))
+
+
+def _check_alpha(alpha, field: str = "alpha") -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha):
+        raise ScalingError(field, f"must be a number, got {alpha!r}", "0 <= alpha <= 1 (the paper uses 0.8)")
+    if not 0.0 <= alpha <= 1.0:
+        raise ScalingError(field, f"{alpha} is out of range", "0 <= alpha <= 1 (the paper uses 0.8)")
+    return float(alpha)
+
+
+def parse(name: str, alpha: float | None = None, field: str = "strategy") -> Strategy:
+    """Read a strategy name, ``dWr`` with ``alpha``, or a reference weight string."""
+    if not isinstance(name, str) or not name:
+        raise ScalingError(field, f"must be a strategy name, got {name!r}", STRATEGY_HELP)
+    if name == "dWr":
+        a = _check_alpha(DEFAULT_ALPHA if alpha is None else alpha)
+        # Exact arithmetic on the decimal alpha: alpha=0.8 gives exactly the reference's d1_w8_r1.
+        fa = Fraction(repr(a))
+        side = (1 - fa) / 2
+        return Strategy("dWr", (float(side), float(fa), 0.0, float(side)), a)
+    if alpha is not None:
+        raise ScalingError("alpha", f"only applies to dWr, not to {name!r}", "leave alpha out, or use strategy dWr")
+    if _LETTERS.match(name) and len(set(name)) == len(name):
+        weights = tuple(1.0 if c in name else 0.0 for c in "dwgr")
+    elif _WEIGHT_STRING.match(name):
+        parts = [(p[0], float(p[1:])) for p in name.split("_")]
+        letters = [p[0] for p in parts]
+        if len(set(letters)) != len(letters):
+            raise ScalingError(field, f"{name!r} names a dimension twice", STRATEGY_HELP)
+        given = dict(parts)
+        weights = tuple(given.get(c, 0.0) for c in "dwgr")
+    else:
+        raise ScalingError(field, f"unknown strategy {name!r}", STRATEGY_HELP)
+    d, w, g, r = weights
+    if d + w + r <= 0:
+        raise ScalingError(field, f"{name!r} scales none of depth, width or resolution", STRATEGY_HELP)
+    return Strategy(name, weights)
+
+
+def from_exponents(e_d, e_w, e_r, e_g=0.0, field: str = "exponents") -> Strategy:
+    """Explicit exponents: non-negative, e_d + e_w + e_r = 1, e_g in [0, 1]."""
+    values = {"e_d": e_d, "e_w": e_w, "e_r": e_r, "e_g": e_g}
+    for key, v in values.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 <= v <= 1:
+            raise ScalingError(f"{field}.{key}", f"must be a number in [0, 1], got {v!r}", "0 <= e <= 1")
+    if abs(e_d + e_w + e_r - 1.0) > 1e-9:
+        raise ScalingError(field, f"e_d + e_w + e_r = {e_d + e_w + e_r:g}", "exponents that sum to 1")
+    return Strategy("custom", (float(e_d), float(e_w), float(e_g), float(e_r)))
+
+
+def check_factor(s, field: str = "factor") -> float:
+    if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s):
+        raise ScalingError(field, f"must be a number, got {s!r}", f"{MIN_FACTOR:g} <= factor <= {MAX_FACTOR:g}")
+    if not MIN_FACTOR <= s <= MAX_FACTOR:
+        raise ScalingError(field, f"{s:g} is out of range", f"{MIN_FACTOR:g} <= factor <= {MAX_FACTOR:g}")
+    return float(s)

@@ -1,0 +1,61 @@
+"""The model zoo: the 36 base models of the paper, looked up by name.
+
+Names are case-insensitive, and snake_case aliases work too (``regnety_400mf``,
+``efficientnet_b0``, ``resnext_50``), because people type them both ways.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from fastscale.errors import ScalingError
+from fastscale.families import spec_from_dict
+
+
+@dataclass(frozen=True)
+class ZooModel:
+    name: str
+    spec: object
+    resolution: int
+
+    @property
+    def family(self) -> str:
+        return self.spec.family
+
+
+def normalize(name: str) -> str:
+    """Fold case and separators: 'RegNetY-400MF', 'regnety_400mf' and 'regnety400mf' all match."""
+    return re.sub(r"[^a-z0-9.]", "", name.lower())
+
+
+@lru_cache(maxsize=1)
+def _models() -> dict[str, ZooModel]:
+    data = json.loads(resources.files("fastscale").joinpath("zoo_models.json").read_text())
+    models = {}
+    for name, entry in data["models"].items():
+        models[name] = ZooModel(name, spec_from_dict(entry["spec"], f"zoo[{name}]"), entry["resolution"])
+    return models
+
+
+@lru_cache(maxsize=1)
+def _index() -> dict[str, str]:
+    return {normalize(name): name for name in _models()}
+
+
+def names() -> list[str]:
+    return list(_models())
+
+
+def get(name: str, field: str = "model") -> ZooModel:
+    if not isinstance(name, str) or not name.strip():
+        raise ScalingError(field, "must be a zoo model name", "see GET /models or `fastscale models`")
+    key = _index().get(normalize(name))
+    if key is None:
+        close = [n for n in names() if normalize(name)[:6] in normalize(n)][:5]
+        hint = ", ".join(close) if close else "see GET /models or `fastscale models`"
+        raise ScalingError(field, f"unknown model {name!r}", hint)
+    return _models()[key]
