@@ -7,11 +7,11 @@ from dataclasses import fields
 
 from fastscale.errors import ScalingError
 
-# Bounds on custom specs: generous for real networks, small enough that no request can ask the
-# planner or a worker to build something absurd.
+# Bounds on specs: wide enough for any plan the scaler can produce (factors up to 1024), so every
+# plan round-trips; what a worker may actually build is limited by the service's own settings.
 MAX_STAGES = 16
-MAX_DEPTH = 256
-MAX_WIDTH = 16384
+MAX_DEPTH = 1 << 15
+MAX_WIDTH = 1 << 18
 MAX_CLASSES = 100_000
 
 

@@ -1,0 +1,33 @@
+"""The 36 zoo models reproduce the reference's exact figures, and names resolve as people type them."""
+
+import pytest
+
+from fastscale import zoo
+from fastscale.errors import ScalingError
+
+
+def test_zoo_has_exactly_the_reference_models(reference_zoo):
+    assert sorted(zoo.names()) == sorted(reference_zoo)
+
+
+@pytest.mark.parametrize("name", zoo.names())
+def test_analytic_complexity_equals_reference_exactly(name, reference_zoo):
+    ref = reference_zoo[name]
+    model = zoo.get(name)
+    assert model.resolution == ref["im_size"]
+    got = model.spec.complexity(model.resolution)
+    assert got == {"flops": ref["flops"], "params": ref["params"], "acts": ref["acts"]}
+
+
+@pytest.mark.parametrize("alias,name", [
+    ("regnety_400mf", "RegNetY-400MF"), ("REGNETX-1.6GF", "RegNetX-1.6GF"), ("efficientnet_b0", "EfficientNet-B0"),
+    ("resnet50", "ResNet-50"), ("ResNeXt_101", "ResNeXt-101"), ("regnetx_1.6gf", "RegNetX-1.6GF"),
+])
+def test_names_are_case_insensitive_with_snake_case_aliases(alias, name):
+    assert zoo.get(alias).name == name
+
+
+def test_unknown_model_names_the_field_and_suggests():
+    with pytest.raises(ScalingError) as err:
+        zoo.get("RegNetZ-400MF")
+    assert err.value.field == "model" and "RegNetZ-400MF" in err.value.message
