@@ -134,6 +134,135 @@ def models(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     console.print(table)
 
 
+@app.command()
+def serve(
+    host: Optional[str] = typer.Option(None, help="Bind address (FASTSCALE_HOST, default 127.0.0.1)."),
+    port: Optional[int] = typer.Option(None, help="Port (FASTSCALE_PORT, default 8000)."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Embedded Redis data (FASTSCALE_DATA_DIR)."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Local workers beside the API (0: none)."),
+    device: Optional[str] = typer.Option(None, "--device", help="Local workers' device: auto, cpu or cuda."),
+) -> None:
+    """Start the API, local workers and (without REDIS_URL) an embedded Redis, in one command."""
+    from app.serve import serve as run_serve
+
+    run_serve(host, port, data_dir, workers, device)
+
+
+@app.command()
+def worker(
+    device: str = typer.Option("auto", "--device", help="auto: one worker per visible GPU, else CPU workers."),
+    cpu_workers: int = typer.Option(1, "--cpu-workers", help="CPU workers when there is no GPU."),
+    grace: float = typer.Option(300.0, "--grace", help="Seconds a worker may take to finish its job on SIGTERM."),
+) -> None:
+    """Run workers only (GPU hosts): one process per GPU, pinned with CUDA_VISIBLE_DEVICES."""
+    import logging
+
+    from app.settings import get_settings
+    from workers.supervisor import run_workers
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    url = get_settings().redis_url
+    if not url:
+        fail("REDIS_URL is not set: workers need the Redis the API uses")
+    try:
+        run_workers(device, cpu_workers, url, grace)
+    except (RuntimeError, ValueError) as exc:
+        fail(str(exc))
+
+
+@app.command()
+def scale(
+    model: Optional[str] = typer.Argument(None, help="Zoo model name (or use --spec)."),
+    spec: Optional[Path] = typer.Option(None, "--spec", help="Custom architecture spec (JSON or YAML)."),
+    strategy: str = typer.Option("dWr", "--strategy", "-s"),
+    alpha: Optional[float] = typer.Option(None, "--alpha"),
+    factor: Optional[float] = typer.Option(None, "--factor", "-f"),
+    target_flops: Optional[float] = typer.Option(None, "--target-flops"),
+    rounding: str = typer.Option("nearest", "--rounding"),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or a device class."),
+    batch_size: int = typer.Option(64, "--batch-size", "-b"),
+    modes: str = typer.Option("inference,training", "--modes", help="Comma-separated: inference,training."),
+    dtype: str = typer.Option("float32", "--dtype", help="float32, bfloat16 or float16."),
+    channels_last: bool = typer.Option(False, "--channels-last"),
+    time_budget: Optional[float] = typer.Option(None, "--time-budget", help="Per-mode timing budget, seconds."),
+    force: bool = typer.Option(False, "--force", help="Measure again even if cached."),
+    wait: bool = typer.Option(False, "--wait", help="Wait for the result, with a progress bar."),
+    timeout: float = typer.Option(3600.0, "--timeout", help="Seconds to wait at most."),
+    url: str = typer.Option("http://127.0.0.1:8000", "--url", envvar="FASTSCALE_API", help="API base URL."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON only."),
+) -> None:
+    """Submit a scale + profile request to the service (client)."""
+    import httpx
+
+    from app.client import ApiError, Client
+
+    request = {"strategy": strategy, "rounding": rounding, "force": force,
+               "profile": {"device": device, "batch_size": batch_size, "dtype": dtype, "channels_last": channels_last,
+                           "modes": [m.strip() for m in modes.split(",") if m.strip()]}}
+    for key, value in (("model", model), ("spec", _read_spec(spec)), ("alpha", alpha), ("factor", factor),
+                       ("target_flops", target_flops)):
+        if value is not None:
+            request[key] = value
+    if time_budget is not None:
+        request["profile"]["time_budget_s"] = time_budget
+    client = Client(url)
+    try:
+        record = client.scale(request)
+        if wait and record["status"] not in ("finished", "failed"):
+            record = _wait_with_progress(client, record["id"], timeout, quiet=as_json)
+    except ApiError as exc:
+        fail(str(exc))
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach the API at {url}: {exc}")
+    if as_json:
+        sys.stdout.write(json.dumps(record, indent=2) + "\n")
+    else:
+        print_profile(record)
+    if record["status"] == "failed":
+        raise typer.Exit(1)
+
+
+def _wait_with_progress(client, pid: str, timeout: float, quiet: bool) -> dict:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    if quiet:
+        return client.wait(pid, timeout)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=Console(stderr=True),
+                  transient=True) as bar:
+        task = bar.add_task(f"profile {pid[:8]}: queued")
+
+        def update(record: dict) -> None:
+            phase = (record.get("progress") or {}).get("phase") or record["status"]
+            bar.update(task, description=f"profile {pid[:8]}: {phase}")
+
+        return client.wait(pid, timeout, update)
+
+
+def print_profile(record: dict) -> None:
+    console.print(f"profile [bold]{record['id']}[/bold]: {record['status']} on {record.get('device_class')}")
+    if record.get("plan"):
+        print_plan(record["plan"])
+    if record.get("error"):
+        console.print(f"[red]{record['error']['type']}: {record['error']['message']}[/red]")
+    result = record.get("result")
+    if not result:
+        return
+    dev = result["device"]
+    console.print(f"device: {dev.get('name')} torch {dev.get('torch')} cuda {dev.get('cuda')} cudnn {dev.get('cudnn')} "
+                  f"dtype {dev.get('dtype')}")
+    table = Table("mode", "median ms", "ci95 ms", "p10..p90 ms", "n", "stable", "img/s", "peak memory",
+                  header_style="bold")
+    for mode in ("inference", "training"):
+        m = result.get(mode)
+        if not m:
+            continue
+        mem = si(m["peak_memory_bytes"], "B") if m.get("peak_memory_bytes") else "-"
+        table.add_row(mode, f"{m['median_ms']:.3f}", f"{m['ci95_low_ms']:.3f}..{m['ci95_high_ms']:.3f}",
+                      f"{m['p10_ms']:.2f}..{m['p90_ms']:.2f}", str(m["n"]), "yes" if m["stable"] else "no",
+                      f"{m['throughput_per_s']:.1f}", mem)
+    console.print(table)
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,71 @@
+"""The FastAPI application: routes per resource, problem+json errors, metrics middleware."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import problems
+from app.context import Context
+from app.routes import catalog, ops, plan, profile, scale
+from app.settings import Settings, get_settings
+
+
+class MetricsMiddleware:
+    """Pure ASGI (cheaper than BaseHTTPMiddleware): request id header, counts and latency per route."""
+
+    def __init__(self, app, context_getter):
+        self.app = app
+        self.context_getter = context_getter
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status = {"code": 500}
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+
+        async def send_wrapper(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + [(b"x-request-id", request_id.encode("latin-1"))]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            label = getattr(route, "path", None) or "unmatched"
+            ctx = self.context_getter()
+            if ctx is not None:
+                ctx.metrics.observe(label, scope["method"], status["code"], started)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    holder: dict = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        context = Context.connect(settings)
+        app.state.ctx = holder["ctx"] = context
+        yield
+        await context.aredis.aclose()
+        context.redis.close()
+
+    app = FastAPI(
+        title="fastscale",
+        version="0.1.0",
+        summary="Scale CNNs as 'Fast and Accurate Model Scaling' prescribes, and measure what they cost.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    for module in (plan, scale, profile, catalog, ops):
+        app.include_router(module.router)
+    app.add_middleware(MetricsMiddleware, context_getter=lambda: holder.get("ctx"))
+    return app

@@ -1,0 +1,54 @@
+"""Prometheus metrics: requests, latency, cache, and queue/worker/job gauges read at scrape time."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+
+from app.queues import queue_depths, workers_by_class
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("fastscale_http_requests_total", "HTTP requests", ["route", "method", "status"],
+                                registry=self.registry)
+        self.latency = Histogram("fastscale_http_request_seconds", "HTTP request latency", ["route", "method"],
+                                 registry=self.registry,
+                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+        self.cache = Counter("fastscale_cache_total", "Profile cache lookups by result", ["result"], registry=self.registry)
+
+    def observe(self, route: str, method: str, status: int, started: float) -> None:
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route, method).observe(time.perf_counter() - started)
+
+    def attach_redis(self, client, prefix: str, store) -> None:
+        self.registry.register(RedisCollector(client, prefix, store))
+
+
+class RedisCollector:
+    """Queue depth and live workers per device class, and job outcomes, straight from Redis."""
+
+    def __init__(self, client, prefix: str, store):
+        self.client, self.prefix, self.store = client, prefix, store
+
+    def collect(self):
+        workers = GaugeMetricFamily("fastscale_workers", "Live workers per device class", labels=["device_class"])
+        depth = GaugeMetricFamily("fastscale_queue_depth", "Queued jobs per device class", labels=["device_class"])
+        jobs = GaugeMetricFamily("fastscale_jobs_total", "Jobs by outcome since the store began", labels=["outcome"])
+        try:
+            counts = workers_by_class(self.client, self.prefix)
+            for cls, n in counts.items():
+                workers.add_metric([cls], n)
+            for cls, n in queue_depths(self.client, self.prefix, counts).items():
+                depth.add_metric([cls], n)
+            stats = self.store.stats()
+            for outcome in ("finished", "failed"):
+                jobs.add_metric([outcome], stats.get(f"jobs_{outcome}", 0))
+        except Exception:  # noqa: BLE001 - a scrape must not fail because Redis is down
+            pass
+        yield workers
+        yield depth
+        yield jobs

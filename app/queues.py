@@ -1,0 +1,76 @@
+"""RQ queues, one per device class, with RQ's JSON serializer (never pickle).
+
+A job carries data only (the plan and the profile settings), and workers deserialise it with
+json: whoever can write to Redis can queue bad data, but cannot make a GPU host run code.
+Device classes are ``cpu-<cpu model>`` and ``cuda-<gpu model>``: results measured on one kind
+of hardware are queued, stored and served only under that kind's class.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import redis
+from rq import Queue, Worker
+from rq.serializers import JSONSerializer
+
+JOB_FUNCTION = "workers.job.profile_job"
+
+
+class NoWorkerError(RuntimeError):
+    """No worker serves the requested device; nothing can measure the request."""
+
+
+def queue_name(prefix: str, device_class: str) -> str:
+    return f"{prefix}:{device_class}"
+
+
+def get_queue(client: redis.Redis, prefix: str, device_class: str) -> Queue:
+    return Queue(queue_name(prefix, device_class), connection=client, serializer=JSONSerializer)
+
+
+def workers_by_class(client: redis.Redis, prefix: str) -> Counter:
+    """Live workers per device class, from RQ's own worker registry (entries expire with worker_ttl)."""
+    counts: Counter = Counter()
+    for worker in Worker.all(connection=client, serializer=JSONSerializer):
+        for name in worker.queue_names():
+            if name.startswith(prefix + ":"):
+                counts[name[len(prefix) + 1:]] += 1
+    return counts
+
+
+def queue_depths(client: redis.Redis, prefix: str, classes) -> dict[str, int]:
+    return {c: get_queue(client, prefix, c).count for c in classes}
+
+
+def resolve_device_class(requested: str, workers: Counter) -> str:
+    """Pick the concrete device class for ``auto``, ``cpu``, ``cuda`` or an explicit class name.
+
+    ``auto`` prefers GPUs. Among several classes of one kind, the one with most workers wins
+    (ties by name), so the choice is stable while the fleet is.
+    """
+    if requested not in ("auto", "cpu", "cuda"):
+        if workers.get(requested):
+            return requested
+        raise NoWorkerError(f"no worker serves device class {requested!r}; live classes: {sorted(workers) or 'none'}")
+    kinds = ("cuda", "cpu") if requested == "auto" else (requested,)
+    for kind in kinds:
+        classes = sorted((c for c in workers if c.split("-")[0] == kind), key=lambda c: (-workers[c], c))
+        if classes:
+            return classes[0]
+    raise NoWorkerError(
+        f"no {'' if requested == 'auto' else requested + ' '}worker is registered; start one with `fastscale worker`"
+    )
+
+
+def enqueue_profile(client: redis.Redis, prefix: str, job: dict, *, timeout: int, result_ttl: int, failure_ttl: int):
+    queue = get_queue(client, prefix, job["device_class"])
+    return queue.enqueue(
+        JOB_FUNCTION,
+        job,
+        job_id=f"{job['id']}-r{job['run']}-a{job['attempt']}",
+        job_timeout=timeout,
+        result_ttl=result_ttl,
+        failure_ttl=failure_ttl,
+        description=f"profile {job['id']} run {job['run']}",
+    )

@@ -1,0 +1,48 @@
+"""GET /models, /models/{name}, /strategies: what can be scaled, and how."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from fastscale import strategies, zoo
+from fastscale.families import RegNetSpec
+from fastscale.rounding import ROUNDINGS
+
+router = APIRouter(tags=["catalog"])
+
+
+def _model(name: str, detail: bool) -> dict:
+    m = zoo.get(name)
+    out = {"name": m.name, "family": m.family, "resolution": m.resolution, "complexity": m.spec.complexity(m.resolution)}
+    if detail:
+        out["arch"] = m.spec.to_dict()
+        if isinstance(m.spec, RegNetSpec):
+            out["anynet"] = m.spec.to_anynet().to_dict()
+    return out
+
+
+@router.get("/models", summary="The zoo with each base model's complexity")
+def models() -> list[dict]:
+    return [_model(n, False) for n in zoo.names()]
+
+
+@router.get("/models/{name}", summary="One zoo model: architecture and complexity")
+def model(name: str) -> dict:
+    return _model(name, True)
+
+
+@router.get("/strategies", summary="Scaling strategies, their exponents, and the rounding modes")
+def strategy_list() -> dict:
+    named = []
+    for name in strategies.NAMED:
+        s = strategies.parse(name)
+        named.append({"name": name, "alpha": s.alpha, "exponents": s.exponents})
+    return {
+        "named": named,
+        "default": "dWr",
+        "default_alpha": strategies.DEFAULT_ALPHA,
+        "weight_strings": "letters d, w, g, r each followed by a relative weight, joined by _: d1_w8_r1, d1_w8_g8_r1",
+        "exponents": "{e_d, e_w, e_r, e_g}: e_d + e_w + e_r = 1; e_g scales group width like e_w scales width",
+        "factor_range": [strategies.MIN_FACTOR, strategies.MAX_FACTOR],
+        "roundings": list(ROUNDINGS),
+    }

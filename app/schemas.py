@@ -1,0 +1,114 @@
+"""Request and response models of the API (pydantic v2).
+
+Requests are strict: unknown fields are rejected, numbers must be numbers, NaN and Infinity are
+refused, so a typo fails loudly instead of silently changing what is measured.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+SPEC_DESCRIPTION = (
+    "A custom base architecture instead of a zoo model: {'family': 'anynet'|'regnet'|'effnet', ...}. "
+    "anynet: stem_type, stem_w, block_type, depths, widths, strides, bot_muls, group_ws, se_r, head_w, "
+    "activation, num_classes. regnet: depth, w0, wa, wm, group_w, bot_mul, se_on, se_r, stem_w, stride. "
+    "effnet: stem_w, depths, widths, exp_ratios, kernels, strides, se_r, head_w."
+)
+
+
+class Exponents(BaseModel):
+    model_config = STRICT
+    e_d: float = Field(0.0, ge=0, le=1)
+    e_w: float = Field(0.0, ge=0, le=1)
+    e_r: float = Field(0.0, ge=0, le=1)
+    e_g: float = Field(0.0, ge=0, le=1)
+
+
+class PlanRequest(BaseModel):
+    model_config = ConfigDict(**STRICT, json_schema_extra={"examples": [
+        {"model": "EfficientNet-B0", "strategy": "dWr", "alpha": 0.8, "factor": 4}]})
+
+    model: str | None = Field(None, max_length=64, description="Zoo model name (case-insensitive), e.g. RegNetY-400MF.")
+    spec: dict[str, Any] | None = Field(None, description=SPEC_DESCRIPTION)
+    strategy: str = Field("dWr", max_length=64, description="d w r dw dr wr dwr dWr, or a weight string like d1_w8_g8_r1.")
+    alpha: float | None = Field(None, description="alpha of dWr (default 0.8).")
+    exponents: Exponents | None = Field(None, description="Explicit exponents instead of a strategy name.")
+    factor: float | None = Field(None, description="Flops factor s (1/16..1024).")
+    target_flops: float | None = Field(None, description="Target flops (multiply-adds) instead of a factor.")
+    rounding: Literal["nearest", "pycls"] = "nearest"
+    resolution: int | None = Field(None, description="Override the base model's input resolution.")
+
+    def plan_kwargs(self) -> dict:
+        return {
+            "model": self.model, "spec": self.spec, "strategy": self.strategy, "alpha": self.alpha,
+            "exponents": self.exponents.model_dump() if self.exponents else None, "factor": self.factor,
+            "target_flops": self.target_flops, "rounding": self.rounding, "resolution": self.resolution,
+        }
+
+
+class ProfileRequest(BaseModel):
+    model_config = STRICT
+    device: str = Field("auto", max_length=96, description="auto, cpu, cuda, or a device class from GET /readyz.")
+    batch_size: int = Field(64, ge=1, description="Images per step (bounded by FASTSCALE_MAX_BATCH_SIZE).")
+    modes: list[Literal["inference", "training"]] = Field(["inference", "training"], min_length=1, max_length=2)
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    channels_last: bool = False
+    time_budget_s: float | None = Field(None, gt=0, description="Per-mode timing budget in seconds.")
+
+    @field_validator("modes")
+    @classmethod
+    def _unique_modes(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("modes must not repeat a mode")
+        return [m for m in ("inference", "training") if m in v]
+
+
+class ScaleRequest(PlanRequest):
+    model_config = ConfigDict(**STRICT, json_schema_extra={"examples": [
+        {"model": "RegNetY-400MF", "strategy": "dWr", "factor": 4,
+         "profile": {"device": "auto", "batch_size": 64, "modes": ["inference", "training"], "dtype": "float32"}}]})
+
+    profile: ProfileRequest = Field(default_factory=ProfileRequest)
+    force: bool = Field(False, description="Measure again even if a cached result exists.")
+
+
+class Links(BaseModel):
+    self: str
+    plan: str | None = None
+
+
+class Accepted(BaseModel):
+    id: str
+    status: str
+    device_class: str
+    plan: dict[str, Any]
+    links: Links
+
+
+class ProfileRecord(BaseModel):
+    id: str
+    status: Literal["queued", "started", "finished", "failed"]
+    device_class: str
+    plan: dict[str, Any]
+    profile: dict[str, Any]
+    run: int
+    progress: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    created_at: str | None = None
+    enqueued_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    links: Links | None = None
+
+
+class Problem(BaseModel):
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] = []

@@ -1,0 +1,53 @@
+"""``fastscale serve``: the whole service in one command.
+
+Without REDIS_URL it starts the embedded Redis (data and AOF in the data dir), the local workers
+and the API; with REDIS_URL it uses that server. On exit (Ctrl-C or SIGTERM, which uvicorn
+turns into a graceful shutdown) the API drains, workers finish or hand back their jobs, and the
+embedded Redis shuts down cleanly. PR_SET_PDEATHSIG on every child means even a SIGKILL of this
+process leaves no orphan Redis or worker behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+import uvicorn
+
+from app.embedded_redis import EmbeddedRedis
+from app.main import create_app
+from app.settings import get_settings
+
+log = logging.getLogger("fastscale.serve")
+
+
+def serve(host: str | None, port: int | None, data_dir: Path | None, workers: int | None, device: str | None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = get_settings()
+    updates = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir, "local_workers": workers,
+                                 "worker_device": device}.items() if v is not None}
+    settings = settings.model_copy(update=updates)
+    embedded = None
+    if not settings.redis_url:
+        embedded = EmbeddedRedis(settings.data_dir).start()
+        settings = settings.model_copy(update={"redis_url": embedded.url})
+        os.environ["REDIS_URL"] = embedded.url
+        log.info("embedded Redis at %s (data in %s)", embedded.url, settings.data_dir)
+    supervisor = None
+    try:
+        if settings.local_workers > 0:
+            from workers.supervisor import Supervisor, plan_workers
+
+            supervisor = Supervisor(plan_workers(settings.worker_device, settings.local_workers), settings.redis_url)
+            supervisor.start()
+            threading.Thread(target=supervisor.run, daemon=True, name="supervisor").start()
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
+                    timeout_graceful_shutdown=30)
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+        if embedded is not None:
+            embedded.stop()
+            log.info("embedded Redis stopped")

@@ -1,0 +1,119 @@
+"""The RQ job entry: data in (plan + profile settings), measurement out, stored in Redis.
+
+``profile_job`` is what RQ calls (by dotted path, with JSON-deserialised arguments). It rebuilds
+the plan from its JSON, refusing one whose figures were tampered with, builds the model, profiles
+the requested modes with progress updates, adds the analytic memory prediction beside the
+measured peak, and writes the result in one atomic step. Any failure is recorded with its type
+and message before RQ sees the exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from rq import get_current_job
+
+from app.settings import get_settings
+from app.store import ProfileStore
+
+log = logging.getLogger("fastscale.worker")
+LEASE_TTL_S = 10
+LEASE_EVERY_S = 2
+
+
+def _store(connection) -> ProfileStore:
+    s = get_settings()
+    return ProfileStore(connection, s.key_prefix, s.result_ttl_s, s.failure_ttl_s)
+
+
+class Lease:
+    """While a job runs, keep ``<prefix>:lease:<id>`` alive; if the worker dies, it expires in seconds."""
+
+    def __init__(self, store: ProfileStore, pid: str, run: int, worker: str):
+        self.key = f"{store.prefix}:lease:{pid}"
+        self.value = f"{run}:{worker}"
+        self.r = store.r
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True, name=f"lease-{pid[:8]}")
+
+    def _beat(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.r.set(self.key, self.value, ex=LEASE_TTL_S)
+            except Exception:  # noqa: BLE001 - Redis blips must not kill the measurement
+                log.warning("lease refresh failed", exc_info=True)
+            self.stop.wait(LEASE_EVERY_S)
+
+    def __enter__(self) -> "Lease":
+        self.r.set(self.key, self.value, ex=LEASE_TTL_S)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.r.delete(self.key)
+
+
+def profile_job(job: dict) -> dict:
+    rq_job = get_current_job()
+    store = _store(rq_job.connection)
+    pid, run = job["id"], job["run"]
+    worker = os.environ.get("FASTSCALE_WORKER_NAME", f"pid{os.getpid()}")
+    if not store.start(pid, run, worker):
+        log.info("profile %s run %s is no longer queued; skipping", pid, run)
+        return {"id": pid, "run": run, "skipped": True}
+    log.info("profile %s run %s started", pid, run, extra={"request_id": job.get("request_id")})
+    with Lease(store, pid, run, worker):
+        try:
+            result = _measure(job, store)
+        except Exception as exc:
+            store.fail(pid, run, type(exc).__name__, str(exc))
+            log.warning("profile %s run %s failed: %s", pid, run, exc)
+            raise
+    store.finish(pid, run, result)
+    log.info("profile %s run %s finished", pid, run)
+    return {"id": pid, "run": run, "status": "finished"}
+
+
+def _measure(job: dict, store: ProfileStore) -> dict:
+    # torch and the core's builder load here, in the worker process only.
+    from fastscale.builder import build_plan
+    from fastscale.memory import predict_memory_bytes
+    from fastscale.planner import Plan
+    from workers.profiler import ProfileConfig, pick_device, profile_model, release_memory
+
+    pid = job["id"]
+    store.progress(pid, "building model")
+    plan = Plan.from_dict(job["plan"])
+    prof = job["profile"]
+    cfg = ProfileConfig(
+        batch_size=prof["batch_size"],
+        modes=tuple(prof["modes"]),
+        dtype=prof["dtype"],
+        channels_last=prof["channels_last"],
+        time_budget_s=prof["time_budget_s"],
+        num_classes=plan.arch.num_classes,
+    )
+    device = pick_device(os.environ.get("FASTSCALE_WORKER_KIND", "cpu"))
+    model = build_plan(plan)
+
+    def progress(phase: str, **details) -> None:
+        store.progress(pid, phase, **details)
+
+    try:
+        result = profile_model(model, plan.resolution, device, cfg, progress)
+    finally:
+        del model
+        release_memory(device)
+    complexity = plan.complexity
+    for mode in cfg.modes:
+        predicted = predict_memory_bytes(complexity, cfg.batch_size, cfg.dtype, mode)
+        measured = result[mode].get("peak_memory_bytes")
+        result[mode]["predicted_memory_bytes"] = predicted
+        result[mode]["memory_ratio"] = measured / predicted if measured else None
+    result["device_class"] = job["device_class"]
+    result["complexity"] = complexity
+    return result

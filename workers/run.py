@@ -1,0 +1,58 @@
+"""One worker process: an RQ SimpleWorker on one device class's queue.
+
+Why SimpleWorker (no fork): RQ's default Worker forks a work horse for every job. A process that
+has initialised CUDA cannot use it in a forked child, and a profiling worker initialises CUDA
+(to build and time models, and torch.utils.benchmark does so on import). SimpleWorker runs each
+job in this process, so CUDA is initialised once, stays warm, and no fork ever follows it. The
+price is that a crashing job takes the worker down; the supervisor restarts it and the job's
+lease expiry marks it abandoned. One such process per GPU, pinned with CUDA_VISIBLE_DEVICES by
+the supervisor, gives exactly one job at a time per GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+import redis
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
+
+from app.queues import get_queue
+from app.settings import get_settings
+
+
+class NoForkWorker(SimpleWorker):
+    """SimpleWorker that refuses to fork: os.fork in this process after CUDA init is a bug."""
+
+    def fork_work_horse(self, *args, **kwargs):  # pragma: no cover - never called by SimpleWorker
+        raise RuntimeError("fastscale workers never fork (CUDA)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Run one fastscale worker process")
+    ap.add_argument("--device-class", required=True)
+    ap.add_argument("--kind", choices=("cpu", "cuda"), required=True)
+    ap.add_argument("--name", default=None)
+    ap.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    args = ap.parse_args(argv)
+    settings = get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if not settings.redis_url:
+        print("error: REDIS_URL is not set", file=sys.stderr)
+        return 2
+    os.environ["FASTSCALE_WORKER_KIND"] = args.kind
+    name = args.name or f"{args.device_class}.{os.uname().nodename}.{os.getpid()}"
+    os.environ["FASTSCALE_WORKER_NAME"] = name
+    conn = redis.Redis.from_url(settings.redis_url)
+    queue = get_queue(conn, settings.key_prefix, args.device_class)
+    worker = NoForkWorker([queue], connection=conn, serializer=JSONSerializer, name=name,
+                          worker_ttl=settings.worker_ttl_s, default_result_ttl=settings.rq_result_ttl_s)
+    worker.work(burst=args.burst, with_scheduler=False, logging_level="INFO")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
