@@ -9,6 +9,7 @@ import redis.asyncio as aredis
 from fastapi import Request
 
 from app.metrics import Metrics
+from app.record_cache import RecordCache
 from app.settings import Settings
 from app.store import ProfileStore
 
@@ -20,6 +21,7 @@ class Context:
     aredis: aredis.Redis
     store: ProfileStore
     metrics: Metrics
+    records: RecordCache
 
     @classmethod
     def connect(cls, settings: Settings) -> "Context":
@@ -31,8 +33,9 @@ class Context:
         store = ProfileStore(client, settings.key_prefix, settings.result_ttl_s, settings.failure_ttl_s)
         metrics = Metrics()
         metrics.attach_redis(client, settings.key_prefix, store)
-        return cls(settings, client, aclient, store, metrics)
+        return cls(settings, client, aclient, store, metrics, RecordCache())
 
 
-def ctx(request: Request) -> Context:
+async def ctx(request: Request) -> Context:
+    """async on purpose: a plain-def dependency is run in the threadpool, on every request."""
     return request.app.state.ctx

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import uuid
 from contextlib import asynccontextmanager
@@ -54,7 +56,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         context = Context.connect(settings)
         app.state.ctx = holder["ctx"] = context
+        listener = asyncio.create_task(context.records.listen(context.aredis, context.store.changed_channel))
         yield
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
         await context.aredis.aclose()
         context.redis.close()
 

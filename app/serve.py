@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 from pathlib import Path
 
@@ -43,6 +44,11 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, workers: in
             supervisor = Supervisor(plan_workers(settings.worker_device, settings.local_workers), settings.redis_url)
             supervisor.start()
             threading.Thread(target=supervisor.run, daemon=True, name="supervisor").start()
+        # uvicorn captures SIGTERM/SIGINT for its graceful shutdown and re-raises them afterwards
+        # under the handlers it found. With ours in place that re-raise is a no-op, so the
+        # orderly clean-up below (workers, then Redis) runs and the exit code is 0.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda signum, _frame: log.info("signal %s: shutting down", signum))
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
                     timeout_graceful_shutdown=30)
     finally:

@@ -39,6 +39,11 @@ class ProfileStore:
         return f"{self.prefix}:progress:{pid}"
 
     @property
+    def changed_channel(self) -> str:
+        """Published with the id on every record transition (the API's record cache listens)."""
+        return f"{self.prefix}:changed"
+
+    @property
     def stats_key(self) -> str:
         return f"{self.prefix}:stats"
 
@@ -85,11 +90,13 @@ class ProfileStore:
                 "finished_at": None,
                 "result": None,
                 "error": None,
+                "links": {"self": f"/profile/{pid}"},
             }
             if current is not None and current.get("result"):
                 record["previous_result"] = current["result"]
             pipe.multi()
             pipe.set(key, json.dumps(record))
+            pipe.publish(self.changed_channel, pid)
             outcome.update(record=record, enqueue=True)
 
         self.r.transaction(tx, key)
@@ -152,11 +159,12 @@ class ProfileStore:
             pipe.multi()
             if new is None:
                 pipe.delete(key)
-                applied.append(True)
             elif new is not False:
                 pipe.set(key, json.dumps(new), ex=ttl)
                 if new["status"] in DONE:
                     pipe.delete(self.progress_key(pid))
+            if new is not False:
+                pipe.publish(self.changed_channel, pid)
                 applied.append(True)
 
         self.r.transaction(tx, key)

@@ -21,3 +21,54 @@ def reference_path() -> Path:
 @pytest.fixture(scope="session")
 def reference_zoo() -> dict:
     return json.loads(reference_path().read_text())["models"]
+
+
+# ----------------------------------------------------------------------------- service fixtures
+# Each test session starts its own embedded Redis (never the machine's shared one); when
+# REDIS_URL is set, the same tests also run against that external server under a unique prefix.
+
+import uuid  # noqa: E402
+
+from tests.service_helpers import WorkerProcess, settings_for  # noqa: E402
+
+REDIS_TARGETS = ["embedded"] + (["external"] if os.environ.get("REDIS_URL") else [])
+
+
+@pytest.fixture(scope="session")
+def embedded_redis(tmp_path_factory):
+    from app.embedded_redis import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session", params=REDIS_TARGETS)
+def redis_url(request, embedded_redis):
+    return embedded_redis.url if request.param == "embedded" else os.environ["REDIS_URL"]
+
+
+@pytest.fixture
+def service(redis_url):
+    """A fresh key prefix, the real app in-process (TestClient), and cleanup of its keys."""
+    import redis as redis_lib
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    settings = settings_for(redis_url, f"fst{uuid.uuid4().hex[:8]}")
+    with TestClient(create_app(settings)) as client:
+        client.settings = settings
+        yield client
+    r = redis_lib.Redis.from_url(redis_url)
+    for key in r.scan_iter(f"{settings.key_prefix}:*"):
+        r.delete(key)
+    for key in r.scan_iter(f"rq:*{settings.key_prefix}*"):
+        r.delete(key)
+
+
+@pytest.fixture
+def worker(service):
+    w = WorkerProcess(service.settings).wait_registered()
+    yield w
+    w.stop()

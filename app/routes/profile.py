@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Depends, HTTPException
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from app.context import Context, ctx
 from app.ids import valid_id
@@ -19,12 +19,22 @@ router = APIRouter(tags=["profile"])
 async def get_profile(pid: str, c: Context = Depends(ctx)):
     if not valid_id(pid):
         raise HTTPException(404, f"no profile {pid[:40]!r}: ids are 32 lowercase hex characters from POST /scale")
-    raw, progress = await c.aredis.mget(c.store.key(pid), c.store.progress_key(pid))
+    cached = c.records.get(pid)
+    if cached is not None:
+        return Response(cached, media_type="application/json")
+    generation = c.records.generation
+    async with c.aredis.pipeline(transaction=False) as pipe:
+        raw, progress, ttl_ms = await pipe.get(c.store.key(pid)).get(c.store.progress_key(pid)).pttl(
+            c.store.key(pid)).execute()
     if raw is None:
         raise HTTPException(404, f"no profile {pid}: unknown, or expired from the cache")
     record = json.loads(raw)
-    if record["status"] == "started" and progress is not None:
+    if progress is None:
+        # The stored document is already the response (links included), written whole by the
+        # store; serve its bytes as they are, and keep finished ones in the record cache.
+        if record["status"] == "finished":
+            c.records.put(pid, raw, ttl_ms, generation)
+        return Response(raw, media_type="application/json")
+    if record["status"] == "started":
         record["progress"] = json.loads(progress)
-    record["links"] = {"self": f"/profile/{pid}"}
-    # The record was validated when written; skip re-validation on this hot, cached path.
     return JSONResponse(record)

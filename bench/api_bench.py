@@ -1,0 +1,171 @@
+"""API latency and throughput on loopback (bounded in requests and time).
+
+Starts an embedded Redis, the fastscale API (uvicorn, one process), a bare FastAPI app with a
+constant endpoint (uvicorn, one process), and one real CPU worker that measures a tiny model so
+GET /profile has a genuinely cached result. Then, with a minimal keep-alive HTTP/1.1 client
+(cheap, so the client is not the bottleneck):
+  - POST /plan latency p50/p99 at 1 and 32 concurrent clients, for a repeated request (memoised
+    plan) and for distinct requests (every plan computed afresh);
+  - cached GET /profile/{id} throughput vs the bare constant endpoint, same run, same client.
+Goals (issue #3): /plan p50 <= 5 ms; GET /profile throughput ratio >= 0.7.
+Run: python bench/api_bench.py [--requests 2000] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
+
+TINY = {"family": "anynet", "stem_type": "simple_stem_in", "stem_w": 8, "block_type": "res_bottleneck_block",
+        "depths": [1, 1], "widths": [16, 32], "strides": [2, 2], "bot_muls": [1.0, 1.0], "group_ws": [8, 8],
+        "num_classes": 10}
+
+
+class Conn:
+    """One keep-alive HTTP/1.1 connection."""
+
+    def __init__(self, port: int):
+        self.port = port
+
+    async def open(self) -> "Conn":
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        return self
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        head = (f"{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {len(body)}\r\n"
+                f"Content-Type: application/json\r\n\r\n").encode()
+        self.writer.write(head + body)
+        status_line = await self.reader.readline()
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        data = await self.reader.readexactly(length)
+        return int(status_line.split()[1]), data
+
+
+async def drive(port: int, make_request, clients: int, total: int, seconds: float) -> dict:
+    latencies: list[float] = []
+    errors = 0
+    counter = iter(range(total))
+    deadline = time.monotonic() + seconds
+
+    async def client() -> None:
+        nonlocal errors
+        conn = await Conn(port).open()
+        for i in counter:
+            if time.monotonic() > deadline:
+                break
+            method, path, body = make_request(i)
+            t = time.perf_counter()
+            status, _ = await conn.request(method, path, body)
+            latencies.append(time.perf_counter() - t)
+            errors += status >= 400
+        conn.writer.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    elapsed = time.perf_counter() - start
+    xs = sorted(latencies)
+    return {"n": len(xs), "errors": errors, "rps": len(xs) / elapsed,
+            "p50_ms": 1e3 * xs[len(xs) // 2], "p99_ms": 1e3 * xs[min(len(xs) - 1, int(len(xs) * 0.99))]}
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--requests", type=int, default=2000, help="requests per measurement (bound)")
+    ap.add_argument("--seconds", type=float, default=20, help="time cap per measurement")
+    args = ap.parse_args()
+    procs = []
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(tmp) as redis_server:
+        env = {**os.environ, "REDIS_URL": redis_server.url, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1",
+               "FASTSCALE_KEY_PREFIX": "bench"}
+        api_port, bare_port = free_port(), free_port()
+        uv = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log"]
+        try:
+            procs.append(subprocess.Popen(uv + ["app.main:create_app", "--factory", "--port", str(api_port)], env=env, cwd=ROOT))
+            procs.append(subprocess.Popen(uv + ["bench.bare_app:app", "--port", str(bare_port)], env=env, cwd=ROOT))
+            procs.append(subprocess.Popen([sys.executable, "-m", "workers.run", "--device-class", "cpu-bench", "--kind",
+                                           "cpu"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            wait_http(f"http://127.0.0.1:{api_port}/healthz")
+            wait_http(f"http://127.0.0.1:{bare_port}/constant")
+            api = httpx.Client(base_url=f"http://127.0.0.1:{api_port}", timeout=30)
+            for _ in range(100):
+                if api.get("/readyz").json().get("workers"):
+                    break
+                time.sleep(0.2)
+            body = {"spec": TINY, "factor": 2, "profile": {"device": "cpu-bench", "batch_size": 2, "time_budget_s": 0.5}}
+            pid = api.post("/scale", json=body).json()["id"]
+            while api.get(f"/profile/{pid}").json()["status"] not in ("finished", "failed"):
+                time.sleep(0.2)
+            assert api.get(f"/profile/{pid}").json()["status"] == "finished"
+
+            same = json.dumps({"model": "EfficientNet-B0", "strategy": "dWr", "factor": 4}).encode()
+
+            def plan_same(_i):
+                return "POST", "/plan", same
+
+            fresh = iter(range(10**9))
+
+            def plan_fresh(_i):  # a factor never asked before: the plan is computed, not memoised
+                return "POST", "/plan", json.dumps({"model": "EfficientNet-B0", "strategy": "dWr",
+                                                    "factor": 1.5 + next(fresh) * 1e-5}).encode()
+
+            rows = []
+            for name, fn in (("POST /plan (repeated, memoised)", plan_same), ("POST /plan (distinct requests)", plan_fresh)):
+                for clients in (1, 32):
+                    rows.append((name, clients, asyncio.run(drive(api_port, fn, clients, args.requests, args.seconds))))
+            profile = asyncio.run(drive(api_port, lambda i: ("GET", f"/profile/{pid}", b""), 32, args.requests, args.seconds))
+            bare = asyncio.run(drive(bare_port, lambda i: ("GET", "/constant", b""), 32, args.requests, args.seconds))
+            rows += [("GET /profile/{id} (cached)", 32, profile), ("bare FastAPI constant", 32, bare)]
+        finally:
+            for p in procs:
+                p.terminate()
+                p.wait(10)
+    table = Table("endpoint", "clients", "requests", "errors", "req/s", "p50 ms", "p99 ms",
+                  title="fastscale API on loopback (one uvicorn process each)")
+    for name, clients, r in rows:
+        table.add_row(name, str(clients), str(r["n"]), str(r["errors"]), f"{r['rps']:.0f}", f"{r['p50_ms']:.2f}",
+                      f"{r['p99_ms']:.2f}")
+    console = Console(width=120)
+    console.print(table)
+    ratio = profile["rps"] / bare["rps"]
+    p50 = max(r["p50_ms"] for name, c, r in rows if name.startswith("POST /plan") and c == 1)
+    console.print(f"cached GET /profile / bare constant throughput: {ratio:.2f} (goal >= 0.7): {'met' if ratio >= 0.7 else 'MISSED'}")
+    console.print(f"POST /plan p50, 1 client, worst case: {p50:.2f} ms (goal <= 5 ms): {'met' if p50 <= 5 else 'MISSED'}")
+    console.print(f"machine: {os.cpu_count()} cores; {statistics.__name__} client in-process, asyncio keep-alive")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Real parts for service tests: Redis servers, worker processes, an API client."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import redis
+from rq import Worker
+from rq.serializers import JSONSerializer
+
+from app.queues import get_queue
+from app.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TINY_SPEC = {"family": "anynet", "stem_type": "simple_stem_in", "stem_w": 8, "block_type": "res_bottleneck_block",
+             "depths": [1, 1], "widths": [16, 32], "strides": [2, 2], "bot_muls": [1.0, 1.0], "group_ws": [8, 8],
+             "se_r": 0.25, "num_classes": 10}
+TINY_PROFILE = {"device": "cpu", "batch_size": 2, "time_budget_s": 0.5}
+
+
+def settings_for(url: str, prefix: str | None = None, **extra) -> Settings:
+    return Settings(redis_url=url, key_prefix=prefix or f"fst{uuid.uuid4().hex[:8]}", data_dir=Path("/tmp"), **extra)
+
+
+class WorkerProcess:
+    """A real worker process (python -m workers.run) on one device class."""
+
+    def __init__(self, settings: Settings, device_class: str = "cpu-test", burst: bool = False):
+        env = {**os.environ, "REDIS_URL": settings.redis_url, "FASTSCALE_KEY_PREFIX": settings.key_prefix,
+               "FASTSCALE_WORKER_TTL_S": "10", "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": str(ROOT),
+               "OMP_NUM_THREADS": "1"}
+        cmd = [sys.executable, "-m", "workers.run", "--device-class", device_class, "--kind", "cpu"]
+        if burst:
+            cmd.append("--burst")
+        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.settings, self.device_class = settings, device_class
+
+    def wait_registered(self, timeout: float = 30) -> "WorkerProcess":
+        client = redis.Redis.from_url(self.settings.redis_url)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(w.name.endswith(str(self.proc.pid)) for w in Worker.all(connection=client, serializer=JSONSerializer)):
+                return self
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited: {self.proc.stdout.read()}")
+            time.sleep(0.1)
+        raise TimeoutError("worker did not register")
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.stdout.read() if self.proc.stdout else ""
+
+
+def register_idle_worker(settings: Settings, device_class: str) -> Worker:
+    """Register a real RQ worker entry that does not consume: jobs stay queued (dedupe tests)."""
+    client = redis.Redis.from_url(settings.redis_url)
+    worker = Worker([get_queue(client, settings.key_prefix, device_class)], connection=client,
+                    serializer=JSONSerializer, name=f"idle-{uuid.uuid4().hex[:6]}", worker_ttl=60)
+    worker.register_birth()
+    return worker
+
+
+def wait_status(client, pid: str, statuses=("finished", "failed"), timeout: float = 90) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/profile/{pid}").json()
+        if body.get("status") in statuses:
+            return body
+        time.sleep(0.1)
+    raise TimeoutError(f"profile {pid} still {body.get('status')}")

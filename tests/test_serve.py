@@ -1,0 +1,85 @@
+"""`fastscale serve` as a user runs it: one command, embedded Redis, a local worker, the API; then the
+`fastscale scale --wait` client; then shutdown with nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from app.embedded_redis import free_port
+from tests.service_helpers import ROOT, TINY_SPEC
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is not running
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def _start(tmp_path, port):
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env.update(PYTHONPATH=str(ROOT), FASTSCALE_WORKER_DEVICE="cpu", OMP_NUM_THREADS="1")
+    proc = subprocess.Popen([sys.executable, "-m", "fastscale.cli", "serve", "--port", str(port), "--data-dir",
+                             str(tmp_path / "data")], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).json()
+            if ready.get("workers"):
+                return proc
+        except (httpx.HTTPError, ValueError):
+            pass
+        if proc.poll() is not None:
+            pytest.fail(proc.stdout.read())
+        time.sleep(0.2)
+    proc.kill()
+    pytest.fail("fastscale serve did not become ready with a worker")
+
+
+def test_serve_scale_wait_and_clean_shutdown(tmp_path):
+    port = free_port()
+    serve = _start(tmp_path, port)
+    children = _children(serve.pid)
+    assert len(children) >= 2  # embedded redis-server and the worker
+    spec = tmp_path / "tiny.json"
+    spec.write_text(json.dumps(TINY_SPEC))
+    out = subprocess.run([sys.executable, "-m", "fastscale.cli", "scale", "--spec", str(spec), "-f", "2", "-b", "2",
+                          "--time-budget", "0.5", "--device", "cpu", "--wait", "--json", "--url", f"http://127.0.0.1:{port}"],
+                         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    record = json.loads(out.stdout)
+    assert record["status"] == "finished" and record["result"]["inference"]["median_ms"] > 0
+    serve.send_signal(signal.SIGTERM)
+    assert serve.wait(60) == 0
+    assert not [p for p in children if _alive(p)], "orphaned processes after shutdown"
+    assert (tmp_path / "data" / "appendonly.aof").exists() or list((tmp_path / "data").glob("appendonly*"))
+
+
+def test_sigkill_of_serve_leaves_no_orphans(tmp_path):
+    serve = _start(tmp_path, free_port())
+    children = _children(serve.pid)
+    serve.send_signal(signal.SIGKILL)
+    serve.wait(10)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and [p for p in children if _alive(p)]:
+        time.sleep(0.2)
+    assert not [p for p in children if _alive(p)], "children outlived a SIGKILLed serve"
