@@ -58,6 +58,8 @@ class ProfileRequest(BaseModel):
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     channels_last: bool = False
     time_budget_s: float | None = Field(None, gt=0, description="Per-mode timing budget in seconds.")
+    cuda_graphs: bool = Field(False, description="Also time inference as CUDA graph replay (cuda devices only).")
+    find_max_batch: bool = Field(False, description="Also find the largest batch that fits, by bisection.")
 
     @field_validator("modes")
     @classmethod

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     local_workers: int = Field(1, description="Workers `fastscale serve` starts beside the API (0: none).")
     worker_device: str = Field("auto", description="Device of workers started here: auto, cpu or cuda.")
     worker_ttl_s: int = Field(30, description="A worker silent this long is considered gone.")
+    worker_memory_limit_bytes: int = Field(
+        0, description="CPU workers: cap on address space (RLIMIT_AS), so a huge job fails as out-of-memory "
+                       "instead of taking the host down; 0 = no cap. Not applied to CUDA workers.")
 
 
 @lru_cache(maxsize=1)

@@ -31,10 +31,10 @@ def settings_for(url: str, prefix: str | None = None, **extra) -> Settings:
 class WorkerProcess:
     """A real worker process (python -m workers.run) on one device class."""
 
-    def __init__(self, settings: Settings, device_class: str = "cpu-test", burst: bool = False):
+    def __init__(self, settings: Settings, device_class: str = "cpu-test", burst: bool = False, env: dict | None = None):
         env = {**os.environ, "REDIS_URL": settings.redis_url, "FASTSCALE_KEY_PREFIX": settings.key_prefix,
                "FASTSCALE_WORKER_TTL_S": "10", "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": str(ROOT),
-               "OMP_NUM_THREADS": "1"}
+               "OMP_NUM_THREADS": "1", **(env or {})}
         cmd = [sys.executable, "-m", "workers.run", "--device-class", device_class, "--kind", "cpu"]
         if burst:
             cmd.append("--burst")

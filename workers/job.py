@@ -95,7 +95,9 @@ def _measure(job: dict, store: ProfileStore) -> dict:
         dtype=prof["dtype"],
         channels_last=prof["channels_last"],
         time_budget_s=prof["time_budget_s"],
-        num_classes=plan.arch.num_classes,
+        cuda_graphs=prof.get("cuda_graphs", False),
+        find_max_batch=prof.get("find_max_batch", False),
+        max_batch_limit=get_settings().max_batch_size,
     )
     device = pick_device(os.environ.get("FASTSCALE_WORKER_KIND", "cpu"))
     model = build_plan(plan)

@@ -22,6 +22,7 @@ import copy
 import gc
 import math
 import platform
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
@@ -47,8 +48,11 @@ class ProfileConfig:
     min_iters: int = 10
     max_iters: int = 100_000
     warmup_fraction: float = 0.3  # at most this share of the budget goes to warm-up
+    cuda_graphs: bool = False  # also time inference as a CUDA graph replay, beside eager
+    find_max_batch: bool = False  # bisect for the largest batch that fits, per mode
+    max_batch_limit: int = 8192
     seed: int = 0
-    num_classes: int = 1000
+    num_classes: int | None = None  # None: read off the model's final linear layer
     extra: dict = field(default_factory=dict)
 
 
@@ -148,15 +152,48 @@ def _autocast(device: torch.device, dtype: str):
     return torch.autocast(device_type=device.type, dtype=DTYPES[dtype])
 
 
-def _oom_message(cfg: ProfileConfig, mode: str, device: torch.device, exc: BaseException) -> str:
-    free = total = None
+def is_oom(exc: BaseException) -> bool:
+    """CUDA's OutOfMemoryError, or the CPU allocator's failure (e.g. under a worker memory cap)."""
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
+        return True
+    text = str(exc)
+    return isinstance(exc, (RuntimeError, MemoryError)) and (
+        "can't allocate memory" in text or "DefaultCPUAllocator" in text or isinstance(exc, MemoryError))
+
+
+def _gib(n: float | None) -> str:
+    return f"{n / 2**30:.2f} GiB" if n is not None else "unknown"
+
+
+def memory_free(device: torch.device) -> tuple[int | None, int | None]:
+    """(free, total) bytes: the GPU's, or on CPU the lower of MemAvailable and the address-space cap."""
     if device.type == "cuda":
         with contextlib.suppress(Exception):
-            free, total = torch.cuda.mem_get_info(device)
-    asked = str(exc).split("Tried to allocate", 1)[-1].split(".")[0].strip() if "Tried to allocate" in str(exc) else "unknown"
-    gib = lambda b: f"{b / 2**30:.2f} GiB" if b is not None else "unknown"  # noqa: E731
-    return (f"out of memory in {mode} at batch size {cfg.batch_size} ({cfg.dtype}): asked {asked}, "
-            f"{gib(free)} free of {gib(total)}; try a smaller batch_size")
+            return torch.cuda.mem_get_info(device)
+        return None, None
+    free = total = None
+    with contextlib.suppress(OSError, ValueError):
+        info = dict(line.split(":", 1) for line in open("/proc/meminfo"))
+        free = int(info["MemAvailable"].split()[0]) * 1024
+        total = int(info["MemTotal"].split()[0]) * 1024
+    with contextlib.suppress(Exception):
+        import resource
+
+        cap = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if cap != resource.RLIM_INFINITY:
+            with open("/proc/self/status") as fh:
+                used = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize"))
+            free, total = min(free or cap, max(0, cap - used)), min(total or cap, cap)
+    return free, total
+
+
+def oom_message(cfg: ProfileConfig, mode: str, device: torch.device, exc: BaseException) -> str:
+    text = str(exc)
+    match = re.search(r"Tried to allocate ([0-9.]+ [KMGT]?i?B)", text) or re.search(r"allocate (\d+) bytes", text)
+    asked = (match.group(1) if "B" in match.group(1) else _gib(int(match.group(1)))) if match else "unknown"
+    free, total = memory_free(device)
+    return (f"out of memory in {mode} at batch size {cfg.batch_size} ({cfg.dtype}) on {device.type}: "
+            f"asked {asked}, {_gib(free)} free of {_gib(total)}; try a smaller batch_size")
 
 
 def release_memory(device: torch.device) -> None:
@@ -172,22 +209,32 @@ def profile_model(model: torch.nn.Module, resolution: int, device: torch.device,
     torch.backends.cudnn.benchmark = True
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     model = model.to(device=device, memory_format=fmt)
-    x = torch.randn(cfg.batch_size, 3, resolution, resolution, device=device).to(memory_format=fmt)
-    y = torch.randint(0, cfg.num_classes, (cfg.batch_size,), device=device)
+    if cfg.num_classes is None:
+        cfg.num_classes = next(m.out_features for m in reversed(list(model.modules())) if isinstance(m, torch.nn.Linear))
+    x = y = None
     result: dict = {}
     for mode in cfg.modes:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
             torch.cuda.reset_peak_memory_stats(device)
         try:
+            if x is None:  # inside the OOM handling: a large batch may not even fit its input
+                x = torch.randn(cfg.batch_size, 3, resolution, resolution, device=device).to(memory_format=fmt)
+                y = torch.randint(0, cfg.num_classes, (cfg.batch_size,), device=device)
             if mode == "inference":
                 result[mode] = _profile_inference(model, x, device, cfg, progress)
             else:
                 result[mode] = _profile_training(model, x, y, device, cfg, progress)
-        except torch.cuda.OutOfMemoryError as exc:
-            message = _oom_message(cfg, mode, device, exc)
+        except Exception as exc:  # noqa: BLE001 - only OOM is translated, the rest re-raised
+            if not is_oom(exc):
+                raise
+            message = oom_message(cfg, mode, device, exc)
             del exc
+            x = y = None
             release_memory(device)
+            if cfg.find_max_batch:
+                best = largest_batch(lambda b: _fits(model, resolution, device, cfg, mode, b), 1, cfg.batch_size - 1)
+                message += f"; the largest batch that fits is {best}" if best else "; not even batch size 1 fits"
             raise ProfileOOM(message) from None
         if device.type == "cuda":
             result[mode]["peak_memory_bytes"] = torch.cuda.max_memory_allocated(device)
@@ -195,6 +242,15 @@ def profile_model(model: torch.nn.Module, resolution: int, device: torch.device,
         else:
             result[mode]["peak_memory_bytes"] = None
             result[mode]["peak_reserved_bytes"] = None
+    if cfg.find_max_batch:
+        x = y = None
+        release_memory(device)
+        progress("finding the largest batch")
+        result["max_batch_size"] = {
+            mode: largest_batch(lambda b, m=mode: _fits(model, resolution, device, cfg, m, b), cfg.batch_size,
+                                cfg.max_batch_limit)
+            for mode in cfg.modes
+        }
     result["settings"] = {
         **{k: v for k, v in asdict(cfg).items() if k not in ("extra",)},
         "modes": list(cfg.modes),
@@ -214,7 +270,92 @@ def _profile_inference(model, x, device, cfg, progress) -> dict:
         with torch.no_grad(), _autocast(device, cfg.dtype):
             model(x)
 
-    return measure(step, device, cfg, progress, "inference")
+    out = measure(step, device, cfg, progress, "inference")
+    if cfg.cuda_graphs and device.type == "cuda":
+        out["graph"] = _profile_inference_graph(model, x, device, cfg, progress)
+    return out
+
+
+def _profile_inference_graph(model, x, device, cfg, progress) -> dict:
+    """The same forward captured once as a CUDA graph and timed as replays (no launch overhead)."""
+    static_x = x.clone()
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream), torch.no_grad(), _autocast(device, cfg.dtype):
+        for _ in range(3):
+            model(static_x)
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph), torch.no_grad(), _autocast(device, cfg.dtype):
+        model(static_x)
+    try:
+        return measure(graph.replay, device, cfg, progress, "inference (CUDA graph)")
+    finally:
+        del graph
+
+
+def _fits(model, resolution: int, device, cfg: ProfileConfig, mode: str, batch: int) -> bool:
+    """One step of ``mode`` at ``batch``: True if it runs, False on out-of-memory."""
+    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    x = y = None
+    try:
+        x = torch.randn(batch, 3, resolution, resolution, device=device).to(memory_format=fmt)
+        if mode == "inference":
+            model.eval()
+            with torch.no_grad(), _autocast(device, cfg.dtype):
+                model(x)
+        else:
+            saved = copy.deepcopy(model.state_dict())
+            model.train()
+            y = torch.randint(0, cfg.num_classes, (batch,), device=device)
+            with _autocast(device, cfg.dtype):
+                F.cross_entropy(model(x), y).backward()
+            model.zero_grad(set_to_none=True)
+            model.load_state_dict(saved)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        return True
+    except Exception as exc:  # noqa: BLE001
+        if not is_oom(exc):
+            raise
+        return False
+    finally:
+        del x, y
+        model.zero_grad(set_to_none=True)
+        release_memory(device)
+
+
+def largest_batch(fits: Callable[[int], bool], lo: int, hi: int) -> int:
+    """Largest b in [lo, hi] with fits(b), assuming fits is monotone; 0 if none.
+
+    Doubling from lo finds a failing bound quickly, then bisection narrows it: about
+    2 * log2(hi / lo) trial steps.
+    """
+    if hi < 1:
+        return 0
+    if lo > hi or not fits(max(1, lo)):
+        # lo itself does not fit (or lies beyond hi): search below it, never above hi.
+        return 0 if lo <= 1 else largest_batch(fits, 1, min(lo - 1, hi))
+    good = max(1, lo)
+    bad = None
+    probe = good
+    while bad is None:
+        probe = min(hi, probe * 2)
+        if probe == good:
+            return good
+        if fits(probe):
+            good = probe
+            if probe == hi:
+                return good
+        else:
+            bad = probe
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        if fits(mid):
+            good = mid
+        else:
+            bad = mid
+    return good
 
 
 def _profile_training(model, x, y, device, cfg, progress) -> dict:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import resource
 import sys
 
 import redis
@@ -44,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         print("error: REDIS_URL is not set", file=sys.stderr)
         return 2
     os.environ["FASTSCALE_WORKER_KIND"] = args.kind
+    if args.kind == "cpu" and settings.worker_memory_limit_bytes > 0:
+        # CUDA reserves huge virtual ranges, so the cap is for CPU workers only.
+        resource.setrlimit(resource.RLIMIT_AS, (settings.worker_memory_limit_bytes, resource.RLIM_INFINITY))
     name = args.name or f"{args.device_class}.{os.uname().nodename}.{os.getpid()}"
     os.environ["FASTSCALE_WORKER_NAME"] = name
     conn = redis.Redis.from_url(settings.redis_url)

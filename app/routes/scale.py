@@ -26,7 +26,7 @@ def profile_settings(req: ScaleRequest, c: Context) -> dict:
     if budget > s.max_time_budget_s:
         raise ScalingError("profile.time_budget_s", f"{budget:g} s is over the limit", f"up to {s.max_time_budget_s:g} s")
     return {"batch_size": p.batch_size, "modes": p.modes, "dtype": p.dtype, "channels_last": p.channels_last,
-            "time_budget_s": float(budget)}
+            "time_budget_s": float(budget), "cuda_graphs": p.cuda_graphs, "find_max_batch": p.find_max_batch}
 
 
 def links(pid: str) -> dict:
@@ -44,6 +44,9 @@ def scale(req: ScaleRequest, request: Request, response: Response, c: Context = 
     plan = plan_for(req.plan_kwargs())
     profile = profile_settings(req, c)
     device_class = resolve_device_class(req.profile.device, workers_by_class(c.redis, c.settings.key_prefix))
+    if profile["cuda_graphs"] and not device_class.startswith("cuda"):
+        raise ScalingError("profile.cuda_graphs", f"needs a cuda device, but this request runs on {device_class}",
+                           "set profile.device to cuda, or cuda_graphs to false")
     pid = profile_id(plan, profile, device_class)
     base = {"plan": plan, "profile": profile, "device_class": device_class}
     record, enqueue = c.store.claim(pid, base, force=req.force)
