@@ -12,6 +12,9 @@ from fastapi import FastAPI
 
 from app import problems
 from app.context import Context
+from app.guard import GuardMiddleware
+from app.logs import request_id as request_id_var
+from app.recovery import reaper_loop
 from app.routes import catalog, ops, plan, profile, scale
 from app.settings import Settings, get_settings
 
@@ -30,6 +33,7 @@ class MetricsMiddleware:
         status = {"code": 500}
         headers = dict(scope.get("headers") or [])
         request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        token = request_id_var.set(request_id)
 
         async def send_wrapper(message):
             if message["type"] == "http.response.start":
@@ -41,6 +45,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            request_id_var.reset(token)
             route = scope.get("route")
             label = getattr(route, "path", None) or "unmatched"
             ctx = self.context_getter()
@@ -56,11 +61,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         context = Context.connect(settings)
         app.state.ctx = holder["ctx"] = context
-        listener = asyncio.create_task(context.records.listen(context.aredis, context.store.changed_channel))
+        tasks = [asyncio.create_task(context.records.listen(context.aredis, context.store.changed_channel)),
+                 asyncio.create_task(reaper_loop(context.store, settings))]
         yield
-        listener.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await listener
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await context.aredis.aclose()
         context.redis.close()
 
@@ -73,5 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     for module in (plan, scale, profile, catalog, ops):
         app.include_router(module.router)
+    # Outermost first: metrics and request id see every response, guard rejections included.
+    app.add_middleware(GuardMiddleware, context_getter=lambda: holder.get("ctx"))
     app.add_middleware(MetricsMiddleware, context_getter=lambda: holder.get("ctx"))
     return app

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.queues import NoWorkerError
+from app.queues import NoWorkerError, QueueFullError
 from fastscale.errors import ScalingError
 
 log = logging.getLogger("fastscale.api")
@@ -63,6 +63,10 @@ def install(app: FastAPI) -> None:
     async def no_worker(_req: Request, exc: NoWorkerError):
         return problem(503, "No worker for this device", str(exc), [{"field": "profile.device", "message": str(exc)}],
                        headers={"Retry-After": "30"})
+
+    @app.exception_handler(QueueFullError)
+    async def queue_full(_req: Request, exc: QueueFullError):
+        return problem(503, "Queue full", str(exc), headers={"Retry-After": "60"})
 
     @app.exception_handler(redis.RedisError)
     async def redis_down(_req: Request, exc: redis.RedisError):

@@ -21,6 +21,15 @@ class NoWorkerError(RuntimeError):
     """No worker serves the requested device; nothing can measure the request."""
 
 
+class QueueFullError(RuntimeError):
+    """The device class's queue is at its depth limit; retry later."""
+
+
+def memory_key(prefix: str) -> str:
+    """Hash: device class -> bytes of memory one job may use there (published by workers)."""
+    return f"{prefix}:device_memory"
+
+
 def queue_name(prefix: str, device_class: str) -> str:
     return f"{prefix}:{device_class}"
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import uvicorn
 
 from app.embedded_redis import EmbeddedRedis
+from app.logs import setup_logging
 from app.main import create_app
 from app.settings import get_settings
 
@@ -25,8 +26,8 @@ log = logging.getLogger("fastscale.serve")
 
 
 def serve(host: str | None, port: int | None, data_dir: Path | None, workers: int | None, device: str | None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = get_settings()
+    setup_logging(settings.log_json)
     updates = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir, "local_workers": workers,
                                  "worker_device": device}.items() if v is not None}
     settings = settings.model_copy(update=updates)
@@ -50,7 +51,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, workers: in
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda signum, _frame: log.info("signal %s: shutting down", signum))
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                    timeout_graceful_shutdown=30)
+                    timeout_graceful_shutdown=30, log_config=None)
     finally:
         if supervisor is not None:
             supervisor.stop()

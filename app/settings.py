@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -31,9 +33,34 @@ class Settings(BaseSettings):
     local_workers: int = Field(1, description="Workers `fastscale serve` starts beside the API (0: none).")
     worker_device: str = Field("auto", description="Device of workers started here: auto, cpu or cuda.")
     worker_ttl_s: int = Field(30, description="A worker silent this long is considered gone.")
+    max_attempts: int = Field(3, description="Attempts of a job whose worker died before it is failed.")
+    reap_interval_s: float = Field(2.0, description="How often abandoned jobs (expired worker leases) are looked for.")
+    api_key_hashes: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="SHA-256 hex digests of accepted API keys, comma-separated "
+                                          "(`fastscale hash-key`). Empty: no auth (the embedded default).")
+    metrics_public: bool = Field(True, description="Serve /metrics without an API key.")
+    rate_limit_per_minute: int = Field(600, description="POST requests per minute per API key (or client address); 0: off.")
+    max_body_bytes: int = Field(256 * 1024, description="Largest request body; larger ones get 413.")
+    max_queue_depth: int = Field(1000, description="Queued jobs per device class before POST /scale answers 503.")
+    max_resolution: int = Field(2048, description="Largest input resolution of a scaled model.")
+    max_flops: float = Field(2e12, description="Largest flops (multiply-adds) of a model that may be profiled.")
+    memory_headroom: float = Field(0.9, description="Share of a device's memory a job's predicted peak may use.")
+    log_json: bool = Field(True, description="Structured JSON logs (with request ids) instead of plain text.")
     worker_memory_limit_bytes: int = Field(
         0, description="CPU workers: cap on address space (RLIMIT_AS), so a huge job fails as out-of-memory "
                        "instead of taking the host down; 0 = no cap. Not applied to CUDA workers.")
+
+
+    @field_validator("api_key_hashes", mode="before")
+    @classmethod
+    def _split_hashes(cls, v):
+        if isinstance(v, str):
+            v = [h.strip() for h in v.split(",") if h.strip()]
+        for h in v:
+            if len(h) != 64 or any(c not in "0123456789abcdef" for c in h):
+                raise ValueError("FASTSCALE_API_KEY_HASHES holds SHA-256 hex digests (64 lowercase hex), "
+                                 "never plain keys: use `fastscale hash-key`")
+        return v
 
 
 @lru_cache(maxsize=1)

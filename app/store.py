@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 import redis
 
 IN_FLIGHT = ("queued", "started")
+LEASE_TTL_S = 10  # a running job's worker refreshes its lease every 2 s; silent for this long = lost
 DONE = ("finished", "failed")
 
 
@@ -37,6 +38,14 @@ class ProfileStore:
 
     def progress_key(self, pid: str) -> str:
         return f"{self.prefix}:progress:{pid}"
+
+    @property
+    def started_key(self) -> str:
+        """Ids whose job is running: the reaper checks their leases."""
+        return f"{self.prefix}:started"
+
+    def lease_key(self, pid: str) -> str:
+        return f"{self.prefix}:lease:{pid}"
 
     @property
     def changed_channel(self) -> str:
@@ -107,21 +116,24 @@ class ProfileStore:
         self._update(pid, run, lambda rec: None)
 
     # ------------------------------------------------------------------ worker transitions
-    def start(self, pid: str, run: int, worker: str) -> bool:
+    def start(self, pid: str, run: int, worker: str, attempt: int = 1) -> bool:
         def change(rec):
-            if rec["status"] != "queued":
+            if rec["status"] != "queued" or rec.get("attempt", 1) != attempt:
                 return False
             rec.update(status="started", started_at=now_iso(), worker=worker)
             return rec
 
-        return self._update(pid, run, change)
+        # The lease is taken in the same transaction, so the reaper never sees a started job
+        # without one.
+        return self._update(pid, run, change, also=lambda pipe: (
+            pipe.sadd(self.started_key, pid), pipe.set(self.lease_key(pid), f"{run}:{attempt}:{worker}", ex=LEASE_TTL_S)))
 
     def progress(self, pid: str, phase: str, **details) -> None:
         self.r.set(self.progress_key(pid), json.dumps({"phase": phase, "at": now_iso(), **details}), ex=3600)
 
-    def finish(self, pid: str, run: int, result: dict) -> bool:
+    def finish(self, pid: str, run: int, result: dict, attempt: int = 1) -> bool:
         def change(rec):
-            if rec["status"] != "started":
+            if rec["status"] != "started" or rec.get("attempt", 1) != attempt:
                 return False
             rec.update(status="finished", finished_at=now_iso(), result=result, error=None)
             rec.pop("previous_result", None)
@@ -129,22 +141,72 @@ class ProfileStore:
 
         ok = self._update(pid, run, change, ttl=self.result_ttl)
         if ok:
-            self.r.hincrby(self.stats_key, "jobs_finished", 1)
+            self._count_outcome("finished", pid)
         return ok
 
-    def fail(self, pid: str, run: int, error_type: str, message: str) -> bool:
+    def fail(self, pid: str, run: int, error_type: str, message: str, attempt: int | None = None) -> bool:
         def change(rec):
-            if rec["status"] in DONE:
+            if rec["status"] in DONE or (attempt is not None and rec.get("attempt", 1) != attempt):
                 return False
             rec.update(status="failed", finished_at=now_iso(), error={"type": error_type, "message": message})
             return rec
 
         ok = self._update(pid, run, change, ttl=self.failure_ttl)
         if ok:
-            self.r.hincrby(self.stats_key, "jobs_failed", 1)
+            self._count_outcome("failed", pid)
         return ok
 
-    def _update(self, pid: str, run: int, change, ttl: int | None = None) -> bool:
+    def _count_outcome(self, outcome: str, pid: str) -> None:
+        """Outcome counts and total job seconds (for the jobs metrics)."""
+        rec = self.get(pid)
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hincrby(self.stats_key, f"jobs_{outcome}", 1)
+        if rec and rec.get("started_at") and rec.get("finished_at"):
+            seconds = (datetime.fromisoformat(rec["finished_at"]) - datetime.fromisoformat(rec["started_at"])).total_seconds()
+            pipe.hincrbyfloat(self.stats_key, f"seconds_{outcome}", seconds)
+        pipe.execute()
+
+    # ------------------------------------------------------------------ abandoned jobs
+    def reap(self, requeue, max_attempts: int, min_age_s: float = LEASE_TTL_S) -> list[tuple[str, str]]:
+        """Find started jobs whose worker lease expired; re-queue them (bounded) or fail them.
+
+        ``requeue(record)`` enqueues the job of the record's new attempt. Safe to run from many
+        processes at once: each transition is a transaction on the record, so a job is re-queued
+        once per expiry, and the old attempt can no longer write a result.
+        """
+        actions = []
+        for raw_pid in self.r.smembers(self.started_key):
+            pid = raw_pid.decode()
+            rec = self.get(pid)
+            if rec is None or rec["status"] != "started":
+                self.r.srem(self.started_key, pid)
+                continue
+            if self.r.exists(self.lease_key(pid)):
+                continue
+            started = datetime.fromisoformat(rec["started_at"]) if rec.get("started_at") else None
+            if started and (datetime.now(timezone.utc) - started).total_seconds() < min_age_s:
+                continue
+            attempt = rec.get("attempt", 1)
+            if attempt >= max_attempts:
+                msg = (f"the worker running this job was lost {attempt} time(s) (its lease expired); "
+                       f"giving up after {max_attempts} attempts")
+                if self.fail(pid, rec["run"], "WorkerLost", msg, attempt=attempt):
+                    actions.append((pid, "failed"))
+                continue
+
+            def change(r, attempt=attempt):
+                if r["status"] != "started" or r.get("attempt", 1) != attempt:
+                    return False
+                r.update(status="queued", attempt=attempt + 1, enqueued_at=now_iso(), started_at=None,
+                         lost_workers=r.get("lost_workers", []) + [r.get("worker")])
+                return r
+
+            if self._update(pid, rec["run"], change, also=lambda pipe, pid=pid: pipe.srem(self.started_key, pid)):
+                requeue(self.get(pid))
+                actions.append((pid, "requeued"))
+        return actions
+
+    def _update(self, pid: str, run: int, change, ttl: int | None = None, also=None) -> bool:
         """Apply ``change`` to the record of ``run`` atomically; False if it is not that run's."""
         key = self.key(pid)
         applied = []
@@ -162,8 +224,11 @@ class ProfileStore:
             elif new is not False:
                 pipe.set(key, json.dumps(new), ex=ttl)
                 if new["status"] in DONE:
-                    pipe.delete(self.progress_key(pid))
+                    pipe.delete(self.progress_key(pid), self.lease_key(pid))
+                    pipe.srem(self.started_key, pid)
             if new is not False:
+                if also is not None:
+                    also(pipe)
                 pipe.publish(self.changed_channel, pid)
                 applied.append(True)
 
@@ -174,8 +239,8 @@ class ProfileStore:
     def count(self, field: str, n: int = 1) -> None:
         self.r.hincrby(self.stats_key, field, n)
 
-    def stats(self) -> dict[str, int]:
-        return {k.decode(): int(v) for k, v in self.r.hgetall(self.stats_key).items()}
+    def stats(self) -> dict[str, float]:
+        return {k.decode(): float(v) for k, v in self.r.hgetall(self.stats_key).items()}
 
 
 def wait_for(store: ProfileStore, pid: str, timeout: float, statuses=DONE, poll: float = 0.1) -> dict | None:

@@ -14,12 +14,12 @@ import os
 import threading
 
 from rq import get_current_job
+from rq.timeouts import JobTimeoutException
 
 from app.settings import get_settings
-from app.store import ProfileStore
+from app.store import LEASE_TTL_S, ProfileStore
 
 log = logging.getLogger("fastscale.worker")
-LEASE_TTL_S = 10
 LEASE_EVERY_S = 2
 
 
@@ -31,9 +31,9 @@ def _store(connection) -> ProfileStore:
 class Lease:
     """While a job runs, keep ``<prefix>:lease:<id>`` alive; if the worker dies, it expires in seconds."""
 
-    def __init__(self, store: ProfileStore, pid: str, run: int, worker: str):
-        self.key = f"{store.prefix}:lease:{pid}"
-        self.value = f"{run}:{worker}"
+    def __init__(self, store: ProfileStore, pid: str, run: int, attempt: int, worker: str):
+        self.key = store.lease_key(pid)
+        self.value = f"{run}:{attempt}:{worker}"
         self.r = store.r
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._beat, daemon=True, name=f"lease-{pid[:8]}")
@@ -60,21 +60,30 @@ class Lease:
 def profile_job(job: dict) -> dict:
     rq_job = get_current_job()
     store = _store(rq_job.connection)
-    pid, run = job["id"], job["run"]
+    pid, run, attempt = job["id"], job["run"], job.get("attempt", 1)
     worker = os.environ.get("FASTSCALE_WORKER_NAME", f"pid{os.getpid()}")
-    if not store.start(pid, run, worker):
-        log.info("profile %s run %s is no longer queued; skipping", pid, run)
+    extra = {"request_id": job.get("request_id"), "profile_id": pid, "run": run, "attempt": attempt}
+    if not store.start(pid, run, worker, attempt):
+        log.info("profile is no longer queued for this attempt; skipping", extra=extra)
         return {"id": pid, "run": run, "skipped": True}
-    log.info("profile %s run %s started", pid, run, extra={"request_id": job.get("request_id")})
-    with Lease(store, pid, run, worker):
+    log.info("profile started", extra=extra)
+    with Lease(store, pid, run, attempt, worker):
         try:
             result = _measure(job, store)
-        except Exception as exc:
-            store.fail(pid, run, type(exc).__name__, str(exc))
-            log.warning("profile %s run %s failed: %s", pid, run, exc)
+        except JobTimeoutException as exc:
+            timeout = rq_job.timeout
+            store.fail(pid, run, "JobTimeout", f"the job ran past its {timeout} s limit (FASTSCALE_JOB_TIMEOUT_S) "
+                                               f"and was stopped: {exc}", attempt=attempt)
+            log.warning("profile timed out", extra=extra)
             raise
-    store.finish(pid, run, result)
-    log.info("profile %s run %s finished", pid, run)
+        except Exception as exc:
+            store.fail(pid, run, type(exc).__name__, str(exc), attempt=attempt)
+            log.warning("profile failed: %s", exc, extra=extra)
+            raise
+    if not store.finish(pid, run, result, attempt):
+        log.warning("result not written: this attempt was superseded", extra=extra)
+        return {"id": pid, "run": run, "superseded": True}
+    log.info("profile finished", extra=extra)
     return {"id": pid, "run": run, "status": "finished"}
 
 

@@ -157,8 +157,10 @@ def is_oom(exc: BaseException) -> bool:
     if isinstance(exc, torch.cuda.OutOfMemoryError):
         return True
     text = str(exc)
-    return isinstance(exc, (RuntimeError, MemoryError)) and (
-        "can't allocate memory" in text or "DefaultCPUAllocator" in text or isinstance(exc, MemoryError))
+    # On CPU, oneDNN reports a failed allocation as "could not create a primitive", and C++ code
+    # as std::bad_alloc: the same out-of-memory condition in other words.
+    markers = ("can't allocate memory", "DefaultCPUAllocator", "could not create a primitive", "bad_alloc")
+    return isinstance(exc, MemoryError) or (isinstance(exc, RuntimeError) and any(m in text for m in markers))
 
 
 def _gib(n: float | None) -> str:

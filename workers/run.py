@@ -21,7 +21,8 @@ import redis
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
-from app.queues import get_queue
+from app.queues import get_queue, memory_key
+from app.logs import setup_logging
 from app.settings import get_settings
 
 
@@ -32,6 +33,18 @@ class NoForkWorker(SimpleWorker):
         raise RuntimeError("fastscale workers never fork (CUDA)")
 
 
+def device_memory_bytes(kind: str, settings) -> int:
+    """What one job may use: the GPU's memory, or the CPU worker's cap (else the host's memory)."""
+    if kind == "cuda":
+        import torch
+
+        return torch.cuda.get_device_properties(0).total_memory
+    if settings.worker_memory_limit_bytes > 0:
+        return max(0, settings.worker_memory_limit_bytes - 1024 * 2**20)  # torch itself takes ~1 GiB of it
+    with open("/proc/meminfo") as fh:
+        return next(int(line.split()[1]) * 1024 for line in fh if line.startswith("MemTotal"))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Run one fastscale worker process")
     ap.add_argument("--device-class", required=True)
@@ -40,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     args = ap.parse_args(argv)
     settings = get_settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    setup_logging(settings.log_json)
     if not settings.redis_url:
         print("error: REDIS_URL is not set", file=sys.stderr)
         return 2
@@ -51,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     name = args.name or f"{args.device_class}.{os.uname().nodename}.{os.getpid()}"
     os.environ["FASTSCALE_WORKER_NAME"] = name
     conn = redis.Redis.from_url(settings.redis_url)
+    conn.hset(memory_key(settings.key_prefix), args.device_class, device_memory_bytes(args.kind, settings))
     queue = get_queue(conn, settings.key_prefix, args.device_class)
     worker = NoForkWorker([queue], connection=conn, serializer=JSONSerializer, name=name,
                           worker_ttl=settings.worker_ttl_s, default_result_ttl=settings.rq_result_ttl_s)
