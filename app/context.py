@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 import redis
 import redis.asyncio as aredis
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff as AsyncBackoff
+from redis.retry import Retry
 from fastapi import Request
 
 from app.metrics import Metrics
@@ -27,9 +31,12 @@ class Context:
     def connect(cls, settings: Settings) -> "Context":
         if not settings.redis_url:
             raise RuntimeError("REDIS_URL is not set (use `fastscale serve` for the embedded default)")
-        opts = {"socket_timeout": 5, "socket_connect_timeout": 2, "health_check_interval": 10}
-        client = redis.Redis.from_url(settings.redis_url, **opts)
-        aclient = aredis.Redis.from_url(settings.redis_url, **opts)
+        # A connection broken by a Redis restart is retried at once on a fresh one, so requests
+        # after an outage succeed without a failed first attempt.
+        opts = {"socket_timeout": 5, "socket_connect_timeout": 2, "health_check_interval": 10,
+                "retry_on_error": [redis.ConnectionError, redis.TimeoutError]}
+        client = redis.Redis.from_url(settings.redis_url, retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2), **opts)
+        aclient = aredis.Redis.from_url(settings.redis_url, retry=AsyncRetry(AsyncBackoff(cap=0.5, base=0.05), 2), **opts)
         store = ProfileStore(client, settings.key_prefix, settings.result_ttl_s, settings.failure_ttl_s)
         metrics = Metrics()
         metrics.attach_redis(client, settings.key_prefix, store)

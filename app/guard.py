@@ -7,6 +7,7 @@
 - POST requests are rate-limited per key (per client address without auth) with a fixed one-minute
   window counted in Redis, so the limit holds across API replicas: 429 with Retry-After. GETs are
   exempt: they are cheap, mostly served from memory, and polled by clients waiting for results.
+  If Redis is unreachable the limiter fails open; routes that need Redis answer 503 anyway.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import hashlib
 import hmac
 import json
 import time
+
+import redis
 
 OPEN_PATHS = {"/healthz", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"}
 
@@ -73,8 +76,13 @@ class GuardMiddleware:
         if scope["method"] == "POST" and settings.rate_limit_per_minute > 0 and not open_path:
             window = int(time.time() // 60)
             key = f"{settings.key_prefix}:rate:{identity}:{window}"
-            async with ctx.aredis.pipeline(transaction=True) as pipe:
-                count, _ = await pipe.incr(key).expire(key, 120).execute()
+            try:
+                async with ctx.aredis.pipeline(transaction=True) as pipe:
+                    count, _ = await pipe.incr(key).expire(key, 120).execute()
+            except redis.RedisError:
+                # Fail open: during a Redis outage /plan (pure computation) keeps answering, and
+                # routes that need Redis answer 503 themselves.
+                count = 0
             if count > settings.rate_limit_per_minute:
                 retry = str(60 - int(time.time()) % 60)
                 return await self._reject(send, 429, "Too many requests",

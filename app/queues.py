@@ -59,9 +59,9 @@ def resolve_device_class(requested: str, workers: Counter) -> str:
     (ties by name), so the choice is stable while the fleet is.
     """
     if requested not in ("auto", "cpu", "cuda"):
-        if workers.get(requested):
-            return requested
-        raise NoWorkerError(f"no worker serves device class {requested!r}; live classes: {sorted(workers) or 'none'}")
+        # An explicit class resolves even with no live worker: its cached results stay servable;
+        # the route refuses only what it would have to queue.
+        return requested
     kinds = ("cuda", "cpu") if requested == "auto" else (requested,)
     for kind in kinds:
         classes = sorted((c for c in workers if c.split("-")[0] == kind), key=lambda c: (-workers[c], c))

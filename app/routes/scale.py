@@ -11,7 +11,7 @@ from app.context import Context, ctx
 from app.ids import profile_id
 from app.logs import request_id
 from app.planning import plan_for
-from app.queues import QueueFullError, enqueue_profile, get_queue, memory_key, resolve_device_class, workers_by_class
+from app.queues import NoWorkerError, QueueFullError, enqueue_profile, get_queue, memory_key, resolve_device_class, workers_by_class
 from app.schemas import Accepted, ProfileRecord, ScaleRequest
 from fastscale.errors import ScalingError
 from fastscale.memory import predict_memory_bytes
@@ -68,7 +68,8 @@ def links(pid: str) -> dict:
 def scale(req: ScaleRequest, request: Request, response: Response, c: Context = Depends(ctx)):
     plan = plan_for(req.plan_kwargs())
     profile = profile_settings(req, c)
-    device_class = resolve_device_class(req.profile.device, workers_by_class(c.redis, c.settings.key_prefix))
+    live = workers_by_class(c.redis, c.settings.key_prefix)
+    device_class = resolve_device_class(req.profile.device, live)
     if profile["cuda_graphs"] and not device_class.startswith("cuda"):
         raise ScalingError("profile.cuda_graphs", f"needs a cuda device, but this request runs on {device_class}",
                            "set profile.device to cuda, or cuda_graphs to false")
@@ -81,6 +82,9 @@ def scale(req: ScaleRequest, request: Request, response: Response, c: Context = 
         c.store.count("cache_hits")
         return JSONResponse({**record, "links": links(pid)}, status_code=200)
     if enqueue:
+        if not live.get(device_class):
+            c.store.forget(pid, record["run"])
+            raise NoWorkerError(f"no worker serves device class {device_class!r}; live classes: {sorted(live) or 'none'}")
         if get_queue(c.redis, c.settings.key_prefix, device_class).count >= c.settings.max_queue_depth:
             c.store.forget(pid, record["run"])
             raise QueueFullError(f"{c.settings.max_queue_depth} jobs are already queued for {device_class} "
