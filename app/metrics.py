@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from app.queues import queue_depths, workers_by_class
 
@@ -37,7 +37,10 @@ class RedisCollector:
     def collect(self):
         workers = GaugeMetricFamily("fastscale_workers", "Live workers per device class", labels=["device_class"])
         depth = GaugeMetricFamily("fastscale_queue_depth", "Queued jobs per device class", labels=["device_class"])
-        jobs = GaugeMetricFamily("fastscale_jobs_total", "Jobs by outcome since the store began", labels=["outcome"])
+        jobs = CounterMetricFamily("fastscale_jobs", "Jobs by outcome since the store began", labels=["outcome"])
+        seconds = CounterMetricFamily("fastscale_job_seconds", "Total job run time by outcome", labels=["outcome"])
+        cache = CounterMetricFamily("fastscale_cache_lookups", "POST /scale cache lookups, all API processes",
+                                    labels=["result"])
         try:
             counts = workers_by_class(self.client, self.prefix)
             for cls, n in counts.items():
@@ -47,8 +50,9 @@ class RedisCollector:
             stats = self.store.stats()
             for outcome in ("finished", "failed"):
                 jobs.add_metric([outcome], stats.get(f"jobs_{outcome}", 0))
+                seconds.add_metric([outcome], stats.get(f"seconds_{outcome}", 0.0))
+            cache.add_metric(["hit"], stats.get("cache_hits", 0))
+            cache.add_metric(["miss"], stats.get("cache_misses", 0))
         except Exception:  # noqa: BLE001 - a scrape must not fail because Redis is down
             pass
-        yield workers
-        yield depth
-        yield jobs
+        yield from (workers, depth, jobs, seconds, cache)

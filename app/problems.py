@@ -75,8 +75,13 @@ def install(app: FastAPI) -> None:
                        headers={"Retry-After": "5"})
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_req: Request, exc: StarletteHTTPException):
-        return problem(exc.status_code, "Request failed", str(exc.detail), headers=getattr(exc, "headers", None))
+    async def http_error(req: Request, exc: StarletteHTTPException):
+        detail = str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no endpoint at {req.url.path[:120]!r}; the API is described at /docs"
+        elif exc.status_code == 405:
+            detail = f"{req.method} is not allowed on {req.url.path[:120]!r}; see /docs"
+        return problem(exc.status_code, "Request failed", detail, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def unexpected(_req: Request, exc: Exception):

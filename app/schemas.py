@@ -52,7 +52,8 @@ class PlanRequest(BaseModel):
 
 class ProfileRequest(BaseModel):
     model_config = STRICT
-    device: str = Field("auto", max_length=96, description="auto, cpu, cuda, or a device class from GET /readyz.")
+    device: str = Field("auto", max_length=96, pattern=r"^(auto|cpu|cuda|(cpu|cuda)-[a-z0-9][a-z0-9-]*)$",
+                        description="auto, cpu, cuda, or a device class from GET /readyz (e.g. cuda-nvidia-h100-80gb-hbm3).")
     batch_size: int = Field(64, ge=1, description="Images per step (bounded by FASTSCALE_MAX_BATCH_SIZE).")
     modes: list[Literal["inference", "training"]] = Field(["inference", "training"], min_length=1, max_length=2)
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"

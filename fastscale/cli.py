@@ -263,6 +263,17 @@ def print_profile(record: dict) -> None:
     console.print(table)
 
 
+@app.command("hash-key")
+def hash_key_cmd(key: Optional[str] = typer.Argument(None, help="The API key (read from stdin if omitted).")) -> None:
+    """Print the SHA-256 digest to put in FASTSCALE_API_KEY_HASHES (the key itself is never stored)."""
+    import hashlib
+
+    key = key if key is not None else sys.stdin.readline().rstrip("\n")
+    if len(key) < 16:
+        fail("the key is too short: use at least 16 random characters (e.g. `openssl rand -hex 24`)")
+    typer.echo(hashlib.sha256(key.encode()).hexdigest())
+
+
 def main() -> None:
     app()
 

@@ -27,6 +27,9 @@ class ZooModel:
         return self.spec.family
 
 
+_NAME_CHARS = re.compile(r"^[A-Za-z0-9._ -]{1,64}$")
+
+
 def normalize(name: str) -> str:
     """Fold case and separators: 'RegNetY-400MF', 'regnety_400mf' and 'regnety400mf' all match."""
     return re.sub(r"[^a-z0-9.]", "", name.lower())
@@ -53,6 +56,10 @@ def names() -> list[str]:
 def get(name: str, field: str = "model") -> ZooModel:
     if not isinstance(name, str) or not name.strip():
         raise ScalingError(field, "must be a zoo model name", "see GET /models or `fastscale models`")
+    if not _NAME_CHARS.match(name):
+        # Folding separators is for people's spellings, not for control or look-alike characters.
+        raise ScalingError(field, f"{name[:40]!r} has characters no model name has",
+                           "letters, digits, '.', '-', '_' and spaces; see GET /models")
     key = _index().get(normalize(name))
     if key is None:
         close = [n for n in names() if normalize(name)[:6] in normalize(n)][:5]

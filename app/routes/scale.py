@@ -11,7 +11,7 @@ from app.context import Context, ctx
 from app.ids import profile_id
 from app.logs import request_id
 from app.planning import plan_for
-from app.queues import NoWorkerError, QueueFullError, enqueue_profile, get_queue, memory_key, resolve_device_class, workers_by_class
+from app.queues import QueueFullError, enqueue_profile, get_queue, memory_key, resolve_device_class, workers_by_class
 from app.schemas import Accepted, ProfileRecord, ScaleRequest
 from fastscale.errors import ScalingError
 from fastscale.memory import predict_memory_bytes
@@ -84,7 +84,8 @@ def scale(req: ScaleRequest, request: Request, response: Response, c: Context = 
     if enqueue:
         if not live.get(device_class):
             c.store.forget(pid, record["run"])
-            raise NoWorkerError(f"no worker serves device class {device_class!r}; live classes: {sorted(live) or 'none'}")
+            raise ScalingError("profile.device", f"no live worker serves device class {device_class!r}",
+                               f"auto, cpu, cuda or a live class: {', '.join(sorted(live)) or 'none right now'}")
         if get_queue(c.redis, c.settings.key_prefix, device_class).count >= c.settings.max_queue_depth:
             c.store.forget(pid, record["run"])
             raise QueueFullError(f"{c.settings.max_queue_depth} jobs are already queued for {device_class} "
