@@ -31,6 +31,18 @@ class Client:
     def scale(self, request: dict) -> dict:
         return self._json(self.http.post("/scale", json=request))
 
+    def post(self, path: str, body: dict) -> dict:
+        return self._json(self.http.post(path, json=body))
+
+    def get(self, path: str) -> dict:
+        return self._json(self.http.get(path))
+
+    def get_bytes(self, path: str) -> bytes:
+        r = self.http.get(path)
+        if r.status_code >= 400:
+            self._json(r)
+        return r.content
+
     def profile(self, pid: str) -> dict:
         return self._json(self.http.get(f"/profile/{pid}"))
 

@@ -13,6 +13,7 @@ from redis.retry import Retry
 from fastapi import Request
 
 from app.metrics import Metrics
+from app.prediction import Predictor
 from app.record_cache import RecordCache
 from app.settings import Settings
 from app.store import ProfileStore
@@ -26,6 +27,7 @@ class Context:
     store: ProfileStore
     metrics: Metrics
     records: RecordCache
+    predictor: "Predictor"
 
     @classmethod
     def connect(cls, settings: Settings) -> "Context":
@@ -40,7 +42,7 @@ class Context:
         store = ProfileStore(client, settings.key_prefix, settings.result_ttl_s, settings.failure_ttl_s)
         metrics = Metrics()
         metrics.attach_redis(client, settings.key_prefix, store)
-        return cls(settings, client, aclient, store, metrics, RecordCache())
+        return cls(settings, client, aclient, store, metrics, RecordCache(), Predictor(store))
 
 
 async def ctx(request: Request) -> Context:

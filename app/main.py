@@ -15,7 +15,7 @@ from app.context import Context
 from app.guard import GuardMiddleware
 from app.logs import request_id as request_id_var
 from app.recovery import reaper_loop
-from app.routes import catalog, ops, plan, profile, scale
+from app.routes import catalog, ops, plan, profile, recommend, scale, sweep
 from app.settings import Settings, get_settings
 
 
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (plan, scale, profile, catalog, ops):
+    for module in (plan, scale, profile, sweep, recommend, catalog, ops):
         app.include_router(module.router)
     # Outermost first: metrics and request id see every response, guard rejections included.
     app.add_middleware(GuardMiddleware, context_getter=lambda: holder.get("ctx"))

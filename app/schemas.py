@@ -33,7 +33,8 @@ class PlanRequest(BaseModel):
         {"model": "EfficientNet-B0", "strategy": "dWr", "alpha": 0.8, "factor": 4}]})
 
     model: str | None = Field(None, max_length=64, description="Zoo model name (case-insensitive), e.g. RegNetY-400MF.")
-    spec: dict[str, Any] | None = Field(None, description=SPEC_DESCRIPTION)
+    spec: dict[str, Any] | str | None = Field(None, max_length=200_000, description=SPEC_DESCRIPTION +
+                                              " Or a pycls YAML config (text), or its parsed form (with MODEL).")
     strategy: str = Field("dWr", max_length=64, description="d w r dw dr wr dwr dWr, or a weight string like d1_w8_g8_r1.")
     alpha: float | None = Field(None, description="alpha of dWr (default 0.8).")
     exponents: Exponents | None = Field(None, description="Explicit exponents instead of a strategy name.")
@@ -81,7 +82,7 @@ class ScaleRequest(PlanRequest):
 
 class Links(BaseModel):
     self: str
-    plan: str | None = None
+    config: str | None = None
 
 
 class Accepted(BaseModel):
@@ -89,6 +90,7 @@ class Accepted(BaseModel):
     status: str
     device_class: str
     plan: dict[str, Any]
+    predicted: dict[str, Any] | None = None
     links: Links
 
 
@@ -115,3 +117,50 @@ class Problem(BaseModel):
     status: int
     detail: str
     errors: list[dict[str, Any]] = []
+
+
+class StrategyItem(BaseModel):
+    model_config = STRICT
+    strategy: str = Field(..., max_length=64)
+    alpha: float | None = None
+
+
+class SweepRequest(BaseModel):
+    model_config = ConfigDict(**STRICT, json_schema_extra={"examples": [
+        {"model": "EfficientNet-B0", "strategies": ["w", "dwr", {"strategy": "dWr", "alpha": 0.8}],
+         "factors": [1, 2, 4], "profile": {"batch_size": 64}}]})
+
+    model: str | None = Field(None, max_length=64)
+    spec: dict[str, Any] | str | None = Field(None, max_length=200_000, description=SPEC_DESCRIPTION)
+    strategies: list[str | StrategyItem] = Field(..., min_length=1, max_length=12)
+    factors: list[float] = Field(..., min_length=1, max_length=16)
+    rounding: Literal["nearest", "pycls"] = "nearest"
+    profile: ProfileRequest = Field(default_factory=ProfileRequest)
+
+    def items(self) -> list[tuple[str, float | None]]:
+        return [(s, None) if isinstance(s, str) else (s.strategy, s.alpha) for s in self.strategies]
+
+
+class RecommendRequest(BaseModel):
+    model_config = ConfigDict(**STRICT, json_schema_extra={"examples": [
+        {"model": "EfficientNet-B0", "target_flops": 1.6e9, "profile": {"device": "auto", "batch_size": 64}},
+        {"model": "RegNetY-400MF", "latency_budget_ms": 40, "strategy": "dWr", "mode": "training"}]})
+
+    model: str | None = Field(None, max_length=64)
+    spec: dict[str, Any] | str | None = Field(None, max_length=200_000, description=SPEC_DESCRIPTION)
+    rounding: Literal["nearest", "pycls"] = "nearest"
+    profile: ProfileRequest = Field(default_factory=ProfileRequest)
+    mode: Literal["inference", "training"] = Field("training", description="Which measured time the constraint is on.")
+    target_flops: float | None = Field(None, gt=0, description="Constraint 1: the strategy whose time is lowest here.")
+    candidates: list[str | StrategyItem] = Field(
+        default_factory=lambda: ["d", "w", "r", "dw", "dr", "wr", "dwr", "dWr"], min_length=1, max_length=12,
+        description="Strategies compared under target_flops.")
+    latency_budget_ms: float | None = Field(None, gt=0, description="Constraint 2: the largest factor that fits.")
+    strategy: str = Field("dWr", max_length=64, description="Strategy scaled under latency_budget_ms.")
+    alpha: float | None = None
+    min_factor: float = Field(0.0625, gt=0)
+    max_factor: float = Field(64.0, gt=0)
+    tolerance: float = Field(0.05, gt=0.001, le=1, description="Bisection stops when factors differ by this ratio.")
+
+    def candidate_items(self) -> list[tuple[str, float | None]]:
+        return [(c, None) if isinstance(c, str) else (c.strategy, c.alpha) for c in self.candidates]

@@ -125,7 +125,7 @@ class ProfileStore:
 
         # The lease is taken in the same transaction, so the reaper never sees a started job
         # without one.
-        return self._update(pid, run, change, also=lambda pipe: (
+        return self._update(pid, run, change, also=lambda pipe, _rec: (
             pipe.sadd(self.started_key, pid), pipe.set(self.lease_key(pid), f"{run}:{attempt}:{worker}", ex=LEASE_TTL_S)))
 
     def progress(self, pid: str, phase: str, **details) -> None:
@@ -139,10 +139,28 @@ class ProfileStore:
             rec.pop("previous_result", None)
             return rec
 
-        ok = self._update(pid, run, change, ttl=self.result_ttl)
+        ok = self._update(pid, run, change, ttl=self.result_ttl, also=self._add_points)
         if ok:
             self._count_outcome("finished", pid)
         return ok
+
+    # ------------------------------------------------------------------ runtime points
+    def points_key(self, device_class: str, dtype: str, batch_size: int, mode: str) -> str:
+        return f"{self.prefix}:points:{device_class}:{dtype}:{batch_size}:{mode}"
+
+    def _add_points(self, pipe, rec: dict) -> None:
+        """Each finished measurement becomes a point (acts, flops, ms) of its device signature."""
+        prof, cx = rec["profile"], rec["plan"]["complexity"]
+        for mode in prof["modes"]:
+            ms = rec["result"][mode]["median_ms"]
+            key = self.points_key(rec["device_class"], prof["dtype"], prof["batch_size"], mode)
+            pipe.hset(key, rec["id"], json.dumps([cx["acts"], cx["flops"], ms]))
+
+    def point_keys(self) -> list[str]:
+        return sorted(k.decode() for k in self.r.scan_iter(f"{self.prefix}:points:*", count=500))
+
+    def points(self, key: str) -> list[list[float]]:
+        return [json.loads(v) for v in self.r.hvals(key)]
 
     def fail(self, pid: str, run: int, error_type: str, message: str, attempt: int | None = None) -> bool:
         def change(rec):
@@ -201,7 +219,7 @@ class ProfileStore:
                          lost_workers=r.get("lost_workers", []) + [r.get("worker")])
                 return r
 
-            if self._update(pid, rec["run"], change, also=lambda pipe, pid=pid: pipe.srem(self.started_key, pid)):
+            if self._update(pid, rec["run"], change, also=lambda pipe, _rec, pid=pid: pipe.srem(self.started_key, pid)):
                 requeue(self.get(pid))
                 actions.append((pid, "requeued"))
         return actions
@@ -228,7 +246,7 @@ class ProfileStore:
                     pipe.srem(self.started_key, pid)
             if new is not False:
                 if also is not None:
-                    also(pipe)
+                    also(pipe, new)
                 pipe.publish(self.changed_channel, pid)
                 applied.append(True)
 

@@ -263,6 +263,139 @@ def print_profile(record: dict) -> None:
     console.print(table)
 
 
+def _base(model: Optional[str], spec: Optional[Path]) -> dict:
+    out = {}
+    if model is not None:
+        out["model"] = model
+    if spec is not None:
+        out["spec"] = spec.read_text() if spec.suffix in (".yaml", ".yml") else _read_spec(spec)
+    return out
+
+
+def _poll(client, path: str, timeout: float, done, describe) -> dict:
+    import time as _time
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    deadline = _time.monotonic() + timeout
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=Console(stderr=True),
+                  transient=True) as bar:
+        task = bar.add_task("waiting", total=None)
+        while True:
+            state = client.get(path)
+            total, completed, text = describe(state)
+            bar.update(task, total=total, completed=completed, description=text)
+            if done(state) or _time.monotonic() > deadline:
+                return state
+            _time.sleep(0.5)
+
+
+@app.command()
+def sweep(
+    model: Optional[str] = typer.Argument(None, help="Zoo model name (or use --spec)."),
+    spec: Optional[Path] = typer.Option(None, "--spec", help="Custom spec: fastscale JSON or pycls YAML."),
+    strategies: str = typer.Option("w,dw,dwr,dWr", "--strategies", help="Comma-separated strategies."),
+    factors: str = typer.Option("1,2,4,8,16", "--factors", help="Comma-separated flops factors."),
+    alpha: Optional[float] = typer.Option(None, "--alpha", help="alpha for dWr."),
+    rounding: str = typer.Option("nearest", "--rounding"),
+    device: str = typer.Option("auto", "--device"),
+    batch_size: int = typer.Option(64, "--batch-size", "-b"),
+    dtype: str = typer.Option("float32", "--dtype"),
+    time_budget: Optional[float] = typer.Option(None, "--time-budget"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the figure here (.png or .svg)."),
+    timeout: float = typer.Option(7200.0, "--timeout"),
+    url: str = typer.Option("http://127.0.0.1:8000", "--url", envvar="FASTSCALE_API"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Profile a model under several strategies and factors; print the analysis, write the figure."""
+    from app.client import ApiError, Client
+
+    strats = [({"strategy": s, "alpha": alpha} if s == "dWr" and alpha is not None else s)
+              for s in (x.strip() for x in strategies.split(",")) if s]
+    try:
+        facts = [float(f) for f in factors.split(",") if f.strip()]
+    except ValueError:
+        fail("--factors: comma-separated numbers, e.g. 1,2,4,8")
+    profile = {"device": device, "batch_size": batch_size, "dtype": dtype}
+    if time_budget is not None:
+        profile["time_budget_s"] = time_budget
+    client = Client(url)
+    try:
+        created = client.post("/sweep", {**_base(model, spec), "strategies": strats, "factors": facts,
+                                         "rounding": rounding, "profile": profile})
+        state = _poll(client, f"/sweep/{created['id']}", timeout, lambda s: s["status"] in ("finished", "failed"),
+                      lambda s: (s["total"], s["done"], f"sweep {s['id'][:8]}: {s['done']}/{s['total']} profiles"))
+        if out is not None and state["status"] in ("finished", "failed"):
+            out.write_bytes(client.get_bytes(f"/sweep/{created['id']}/plot.{'svg' if out.suffix == '.svg' else 'png'}"))
+    except ApiError as exc:
+        fail(str(exc))
+    if as_json:
+        sys.stdout.write(json.dumps(state, indent=2) + "\n")
+        return
+    table = Table("strategy", "s", "flops", "acts", "inference ms", "training ms", "status", header_style="bold")
+    for r in state["rows"]:
+        table.add_row(r["label"], f"{r['factor']:g}", si(r.get("flops", 0)), si(r.get("acts", 0)),
+                      f"{r['inference_ms']:.2f}" if r.get("inference_ms") else "-",
+                      f"{r['training_ms']:.2f}" if r.get("training_ms") else "-", r["status"])
+    console.print(table)
+    for mode, corr in state.get("analysis", {}).get("pearson", {}).items():
+        fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+        console.print(f"{mode}: Pearson r  flops {fmt(corr['flops'])}  params {fmt(corr['params'])}  acts {fmt(corr['acts'])}")
+    if out is not None:
+        console.print(f"figure written to {out}")
+
+
+@app.command()
+def recommend(
+    model: Optional[str] = typer.Argument(None, help="Zoo model name (or use --spec)."),
+    spec: Optional[Path] = typer.Option(None, "--spec"),
+    target_flops: Optional[float] = typer.Option(None, "--target-flops", help="Choose the fastest strategy at these flops."),
+    latency_budget_ms: Optional[float] = typer.Option(None, "--latency-budget-ms", help="Choose the largest factor that fits."),
+    strategy: str = typer.Option("dWr", "--strategy", help="Strategy scaled under --latency-budget-ms."),
+    candidates: str = typer.Option("d,w,r,dw,dr,wr,dwr,dWr", "--candidates", help="Strategies compared at --target-flops."),
+    mode: str = typer.Option("training", "--mode", help="inference or training."),
+    device: str = typer.Option("auto", "--device"),
+    batch_size: int = typer.Option(64, "--batch-size", "-b"),
+    dtype: str = typer.Option("float32", "--dtype"),
+    time_budget: Optional[float] = typer.Option(None, "--time-budget"),
+    timeout: float = typer.Option(7200.0, "--timeout"),
+    url: str = typer.Option("http://127.0.0.1:8000", "--url", envvar="FASTSCALE_API"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Recommend a strategy (--target-flops) or a factor (--latency-budget-ms) from real measurements."""
+    from app.client import ApiError, Client
+
+    profile = {"device": device, "batch_size": batch_size, "dtype": dtype}
+    if time_budget is not None:
+        profile["time_budget_s"] = time_budget
+    body = {**_base(model, spec), "mode": mode, "profile": profile, "strategy": strategy,
+            "candidates": [c.strip() for c in candidates.split(",") if c.strip()]}
+    if target_flops is not None:
+        body["target_flops"] = target_flops
+    if latency_budget_ms is not None:
+        body["latency_budget_ms"] = latency_budget_ms
+    client = Client(url)
+    try:
+        state = client.post("/recommend", body)
+        state = _poll(client, f"/recommend/{state['id']}", timeout, lambda s: s["status"] != "running",
+                      lambda s: (None, len(s["evidence"]), f"recommend {s['id'][:8]}: {len(s['evidence'])} measured"))
+    except ApiError as exc:
+        fail(str(exc))
+    if as_json:
+        sys.stdout.write(json.dumps(state, indent=2) + "\n")
+    else:
+        table = Table("strategy", "factor", "flops", f"{mode} ms", "status", header_style="bold")
+        for r in state["evidence"]:
+            ms = r.get(f"{mode}_ms")
+            table.add_row(r["strategy"], f"{r['factor']:.4g}", si(r["flops"]), f"{ms:.2f}" if ms else "-", r["status"])
+        console.print(table)
+        if state.get("chosen"):
+            ch = state["chosen"]
+            console.print(f"[bold]chosen:[/bold] {ch['strategy']} at {ch['factor']:.4g}x: {ch['why']}")
+    if state["status"] != "finished":
+        fail(f"recommendation {state['status']}: {(state.get('error') or {}).get('message', '')}", 1)
+
+
 @app.command("hash-key")
 def hash_key_cmd(key: Optional[str] = typer.Argument(None, help="The API key (read from stdin if omitted).")) -> None:
     """Print the SHA-256 digest to put in FASTSCALE_API_KEY_HASHES (the key itself is never stored)."""

@@ -43,14 +43,21 @@ class Base:
         }
 
 
-def resolve_base(model: str | None = None, spec: dict | None = None, resolution: int | None = None) -> Base:
+def resolve_base(model: str | None = None, spec: dict | str | None = None, resolution: int | None = None) -> Base:
+    """A zoo model, or a custom spec: fastscale's JSON form, or a pycls config (YAML text or its dict)."""
     if (model is None) == (spec is None):
         raise ScalingError("model", "give exactly one of model (a zoo name) or spec (a custom architecture)")
     if model is not None:
         entry = zoo.get(model)
         base = Base(entry.name, entry.spec, entry.resolution)
     else:
-        base = Base("custom", spec_from_dict(spec, "spec"), 224)
+        from fastscale import pycls_yaml
+
+        if isinstance(spec, str) or pycls_yaml.is_pycls(spec):
+            parsed, im_size = (pycls_yaml.from_yaml(spec) if isinstance(spec, str) else pycls_yaml.from_config(spec))
+            base = Base("custom", parsed, im_size or 224)
+        else:
+            base = Base("custom", spec_from_dict(spec, "spec"), 224)
     if resolution is not None:
         if isinstance(resolution, bool) or not isinstance(resolution, int):
             raise ScalingError("resolution", f"must be an integer, got {resolution!r}",
@@ -138,7 +145,7 @@ def make_strategy(strategy: str | None = "dWr", alpha: float | None = None, expo
 
 def make_plan(
     model: str | None = None,
-    spec: dict | None = None,
+    spec: dict | str | None = None,
     strategy: str | None = "dWr",
     alpha: float | None = None,
     exponents: dict | None = None,

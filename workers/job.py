@@ -92,6 +92,8 @@ def _measure(job: dict, store: ProfileStore) -> dict:
     from fastscale.builder import build_plan
     from fastscale.memory import predict_memory_bytes
     from fastscale.planner import Plan
+    import torch
+
     from workers.profiler import ProfileConfig, pick_device, profile_model, release_memory
 
     pid = job["id"]
@@ -109,6 +111,7 @@ def _measure(job: dict, store: ProfileStore) -> dict:
         max_batch_limit=get_settings().max_batch_size,
     )
     device = pick_device(os.environ.get("FASTSCALE_WORKER_KIND", "cpu"))
+    torch.manual_seed(cfg.seed)  # the same weights every time this plan is measured
     model = build_plan(plan)
 
     def progress(phase: str, **details) -> None:

@@ -209,6 +209,10 @@ def profile_model(model: torch.nn.Module, resolution: int, device: torch.device,
     """Profile ``model`` (already built, on CPU or meta-free) in each requested mode."""
     torch.manual_seed(cfg.seed)
     torch.backends.cudnn.benchmark = True
+    if device.type == "cpu":
+        # Denormal floats can slow CPU math by orders of magnitude depending on the weights drawn;
+        # flushing them makes repeated measurements of one model comparable.
+        torch.set_flush_denormal(True)
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     model = model.to(device=device, memory_format=fmt)
     if cfg.num_classes is None:
@@ -230,14 +234,20 @@ def profile_model(model: torch.nn.Module, resolution: int, device: torch.device,
         except Exception as exc:  # noqa: BLE001 - only OOM is translated, the rest re-raised
             if not is_oom(exc):
                 raise
-            message = oom_message(cfg, mode, device, exc)
-            del exc
+            failure = oom_message(cfg, mode, device, exc)
+        else:
+            failure = None
+        if failure is not None:
+            # Outside the except block on purpose: there the OOM exception (and through its
+            # traceback, the failed step's frames and tensors) would stay alive as the new
+            # exception's __context__, and the memory would never be released.
             x = y = None
+            model.zero_grad(set_to_none=True)
             release_memory(device)
             if cfg.find_max_batch:
-                best = largest_batch(lambda b: _fits(model, resolution, device, cfg, mode, b), 1, cfg.batch_size - 1)
-                message += f"; the largest batch that fits is {best}" if best else "; not even batch size 1 fits"
-            raise ProfileOOM(message) from None
+                best = largest_batch(lambda b, m=mode: _fits(model, resolution, device, cfg, m, b), 1, cfg.batch_size - 1)
+                failure += f"; the largest batch that fits is {best}" if best else "; not even batch size 1 fits"
+            raise ProfileOOM(failure)
         if device.type == "cuda":
             result[mode]["peak_memory_bytes"] = torch.cuda.max_memory_allocated(device)
             result[mode]["peak_reserved_bytes"] = torch.cuda.max_memory_reserved(device)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Depends, HTTPException
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from app.context import Context, ctx
 from app.ids import valid_id
 from app.schemas import ProfileRecord
+from fastscale.families import spec_from_dict
+from fastscale.pycls_yaml import to_yaml
 
 router = APIRouter(tags=["profile"])
 
@@ -38,3 +40,16 @@ async def get_profile(pid: str, c: Context = Depends(ctx)):
     if record["status"] == "started":
         record["progress"] = json.loads(progress)
     return JSONResponse(record)
+
+
+@router.get("/profile/{pid}/config.yaml", response_class=PlainTextResponse,
+            summary="The scaled model as a pycls config (train it with the reference code base)")
+async def profile_config(pid: str, c: Context = Depends(ctx)):
+    if not valid_id(pid):
+        raise HTTPException(404, f"no profile {pid[:40]!r}: ids are 32 lowercase hex characters from POST /scale")
+    raw = await c.aredis.get(c.store.key(pid))
+    if raw is None:
+        raise HTTPException(404, f"no profile {pid}: unknown, or expired from the cache")
+    plan = json.loads(raw)["plan"]
+    arch = spec_from_dict(plan["arch"], "plan.arch")
+    return PlainTextResponse(to_yaml(arch, plan["resolution"]), media_type="application/yaml")
