@@ -68,6 +68,7 @@ def test_profile_restores_weights_and_batchnorm_statistics_and_reports_settings(
     out = profile_model(model, plan.resolution, CPU, ProfileConfig(batch_size=2, time_budget_s=0.3, dtype="bfloat16"))
     after = model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
+    assert 5e-324 > 0  # the process-wide flush-denormal mode was restored after profiling
     for mode in ("inference", "training"):
         assert set(out[mode]) >= {"median_ms", "mean_ms", "p10_ms", "p90_ms", "ci95_low_ms", "ci95_high_ms", "n",
                                   "stable", "throughput_per_s", "warmup_iters"}

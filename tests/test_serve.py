@@ -68,6 +68,13 @@ def test_serve_scale_wait_and_clean_shutdown(tmp_path):
     assert out.returncode == 0, out.stderr
     record = json.loads(out.stdout)
     assert record["status"] == "finished" and record["result"]["inference"]["median_ms"] > 0
+    png = tmp_path / "sweep.png"
+    out = subprocess.run([sys.executable, "-m", "fastscale.cli", "sweep", "--spec", str(spec), "--strategies", "w,dWr",
+                          "--factors", "1,2", "-b", "2", "--time-budget", "0.3", "--device", "cpu", "--out", str(png),
+                          "--url", f"http://127.0.0.1:{port}"],
+                         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert "Pearson r" in out.stdout and png.read_bytes()[:4] == b"\x89PNG"
     serve.send_signal(signal.SIGTERM)
     assert serve.wait(60) == 0
     assert not [p for p in children if _alive(p)], "orphaned processes after shutdown"

@@ -207,12 +207,21 @@ def release_memory(device: torch.device) -> None:
 def profile_model(model: torch.nn.Module, resolution: int, device: torch.device, cfg: ProfileConfig,
                   progress: Progress = _noop) -> dict:
     """Profile ``model`` (already built, on CPU or meta-free) in each requested mode."""
+    if device.type != "cpu":
+        return _profile_model(model, resolution, device, cfg, progress)
+    # Denormal floats can slow CPU math by orders of magnitude depending on the weights drawn;
+    # flushing them makes repeated measurements comparable. The flag is process-wide (it changes
+    # all float arithmetic, Python's too), so it is set for the measurement only.
+    torch.set_flush_denormal(True)
+    try:
+        return _profile_model(model, resolution, device, cfg, progress)
+    finally:
+        torch.set_flush_denormal(False)
+
+
+def _profile_model(model, resolution: int, device: torch.device, cfg: ProfileConfig, progress: Progress) -> dict:
     torch.manual_seed(cfg.seed)
     torch.backends.cudnn.benchmark = True
-    if device.type == "cpu":
-        # Denormal floats can slow CPU math by orders of magnitude depending on the weights drawn;
-        # flushing them makes repeated measurements of one model comparable.
-        torch.set_flush_denormal(True)
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     model = model.to(device=device, memory_format=fmt)
     if cfg.num_classes is None:

@@ -1,0 +1,203 @@
+"""Sweeps, analysis, plots, prediction, recommendations and pycls YAML (real Redis, real workers)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import redis as redis_lib
+import yaml
+
+from app.store import ProfileStore
+from fastscale import zoo
+from fastscale.analysis import analyse, least_squares, pearson
+from fastscale.planner import make_plan
+from fastscale.pycls_yaml import from_yaml, to_yaml
+from tests.service_helpers import TINY_PROFILE, TINY_SPEC, register_idle_worker, wait_status
+
+QUICK = {**TINY_PROFILE, "modes": ["inference"], "time_budget_s": 0.3}
+
+
+def wait_sweep(api, sid, timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        s = api.get(f"/sweep/{sid}").json()
+        if s["status"] in ("finished", "failed"):
+            return s
+        time.sleep(0.2)
+    raise TimeoutError(sid)
+
+
+def test_small_sweep_finishes_with_analysis_and_figures(service, worker):
+    r = service.post("/sweep", json={"spec": TINY_SPEC, "strategies": ["w", {"strategy": "dWr", "alpha": 0.8}],
+                                     "factors": [1, 2, 4], "profile": QUICK})
+    assert r.status_code == 202 and r.json()["total"] == 6
+    sid = r.json()["id"]
+    early = service.get(f"/sweep/{sid}/plot.png")
+    assert early.status_code in (200, 409)
+    s = wait_sweep(service, sid)
+    assert s["status"] == "finished" and s["done"] == s["total"] == 6
+    assert all(row["inference_ms"] > 0 and row["acts"] > 0 for row in s["rows"])
+    corr = s["analysis"]["pearson"]["inference"]
+    assert set(corr) == {"flops", "params", "acts"} and all(v is not None and -1 <= v <= 1 for v in corr.values())
+    fit = s["analysis"]["fit"]["inference"]
+    assert 0 <= fit["r2"] <= 1 and fit["n"] == 6
+    assert set(s["analysis"]["fastest"]["inference"]) == {"1", "2", "4"}
+    png = service.get(f"/sweep/{sid}/plot.png")
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png" and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = service.get(f"/sweep/{sid}/plot.svg")
+    assert svg.status_code == 200 and b"<svg" in svg.content[:500] and b"activations" in svg.content
+    # The same sweep again reuses every cached result.
+    again = service.post("/sweep", json={"spec": TINY_SPEC, "strategies": ["w", {"strategy": "dWr", "alpha": 0.8}],
+                                         "factors": [1, 2, 4], "profile": QUICK}).json()
+    assert again["id"] == sid and service.get(f"/sweep/{sid}").json()["status"] == "finished"
+
+
+def test_least_squares_recovers_known_coefficients():
+    acts = [1e6 * (i + 1) for i in range(12)]
+    flops = [3e8 * ((i * 7) % 12 + 1) for i in range(12)]
+    y = [2.5 + 4e-6 * a + 3e-9 * f for a, f in zip(acts, flops)]
+    fit = least_squares([acts, flops], y)
+    assert fit["coefficients"] == pytest.approx([2.5, 4e-6, 3e-9], rel=1e-6)
+    assert fit["r2"] == pytest.approx(1.0) and fit["n"] == 12
+    assert least_squares([acts[:3], flops[:3]], y[:3]) is None  # too few points to trust
+    assert least_squares([acts, acts], y) is None  # columns that do not vary independently
+    assert pearson([1, 2, 3, 4], [2, 4, 6, 8]) == pytest.approx(1.0)
+    rows = [{"strategy": "w", "factor": f, "flops": f * 1e9, "params": 1, "acts": a, "inference_ms": 1 + a / 1e6}
+            for f, a in ((1, 1e6), (2, 2e6), (4, 3e6))]
+    out = analyse(rows)
+    assert out["fit"]["inference"]["a_ms"] == pytest.approx(1.0) and out["fit"]["inference"]["b_ms_per_act"] == pytest.approx(1e-6)
+
+
+def planter(service, times, stop: threading.Event):
+    """Finish every queued profile of this test's prefix through the real store API with planted times:
+    ``times(record) -> ms``. It stands in for measurements so the choice logic is checked exactly."""
+    store = ProfileStore(redis_lib.Redis.from_url(service.settings.redis_url), service.settings.key_prefix)
+
+    def loop():
+        while not stop.is_set():
+            for key in store.r.scan_iter(f"{store.prefix}:profile:*"):
+                rec = store.get(key.decode().rsplit(":", 1)[1])
+                if rec and rec["status"] == "queued":
+                    if store.start(rec["id"], rec["run"], "planter", rec["attempt"]):
+                        ms = times(rec)
+                        result = {m: {"median_ms": ms, "stable": True} for m in rec["profile"]["modes"]}
+                        store.finish(rec["id"], rec["run"], result, rec["attempt"])
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    return thread
+
+
+def wait_recommendation(api, rid, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        s = api.get(f"/recommend/{rid}").json()
+        if s["status"] != "running":
+            return s
+        time.sleep(0.1)
+    raise TimeoutError(rid)
+
+
+def test_recommendation_by_flops_picks_the_fastest_planted_candidate(service):
+    register_idle_worker(service.settings, "cpu-test")
+    planted = {"w": 30.0, "dwr": 20.0, "dWr": 12.0, "d": 50.0}
+    stop = threading.Event()
+    planter(service, lambda rec: planted[rec["plan"]["strategy"]["name"]], stop)
+    try:
+        target = 2 * zoo.get("RegNetY-400MF").spec.complexity(224)["flops"]
+        r = service.post("/recommend", json={"model": "RegNetY-400MF", "target_flops": target, "mode": "inference",
+                                             "candidates": list(planted), "profile": {**QUICK, "device": "cpu-test"}})
+        assert r.status_code in (200, 202)
+        s = wait_recommendation(service, r.json()["id"])
+    finally:
+        stop.set()
+    assert s["status"] == "finished", s
+    assert s["chosen"]["strategy"] == "dWr" and s["chosen"]["inference_ms"] == 12.0
+    assert sorted(e["strategy"] for e in s["evidence"]) == sorted(planted)
+    assert abs(s["chosen"]["plan"]["complexity"]["flops"] / target - 1) < 0.02
+
+
+def test_recommendation_by_latency_bisects_to_the_largest_fitting_factor(service):
+    register_idle_worker(service.settings, "cpu-test")
+    stop = threading.Event()
+    planter(service, lambda rec: 10.0 * rec["plan"]["achieved_factor"], stop)  # time grows with flops
+    try:
+        r = service.post("/recommend", json={"model": "RegNetY-400MF", "latency_budget_ms": 35, "strategy": "dWr",
+                                             "mode": "inference", "max_factor": 16, "tolerance": 0.05,
+                                             "profile": {**QUICK, "device": "cpu-test"}})
+        s = wait_recommendation(service, r.json()["id"])
+    finally:
+        stop.set()
+    assert s["status"] == "finished", s
+    chosen = s["chosen"]
+    assert chosen["inference_ms"] <= 35
+    assert 3.2 <= chosen["factor"] <= 3.5  # 10 ms per unit of flops: the answer is about 3.5x
+    assert any(e["inference_ms"] > 35 for e in s["evidence"])  # the bracket was real
+    # Asking the same again answers from the record.
+    again = service.post("/recommend", json={"model": "RegNetY-400MF", "latency_budget_ms": 35, "strategy": "dWr",
+                                             "mode": "inference", "max_factor": 16, "tolerance": 0.05,
+                                             "profile": {**QUICK, "device": "cpu-test"}})
+    assert again.status_code == 200 and again.json()["chosen"]["factor"] == chosen["factor"]
+
+
+def test_recommendation_needs_exactly_one_constraint(service):
+    r = service.post("/recommend", json={"model": "RegNetY-400MF"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "target_flops"
+
+
+@pytest.mark.parametrize("name", ["ResNet-50", "ResNeXt-50", "RegNetY-400MF", "RegNetX-1.6GF", "EfficientNet-B0"])
+@pytest.mark.parametrize("strategy", ["d", "dWr", "d1_w8_g8_r1"])
+def test_pycls_yaml_round_trips(name, strategy):
+    plan = make_plan(name, strategy=strategy, factor=3)
+    text = to_yaml(plan.arch, plan.resolution)
+    cfg = yaml.safe_load(text)
+    assert cfg["MODEL"]["TYPE"] in ("anynet", "effnet") and cfg["TRAIN"]["IM_SIZE"] == plan.resolution
+    spec, resolution = from_yaml(text)
+    assert spec == plan.arch and resolution == plan.resolution
+    assert make_plan(spec=text, factor=1).complexity == plan.complexity
+
+
+def test_zoo_regnet_as_pycls_regnet_config():
+    text = "MODEL:\n  TYPE: regnet\n  NUM_CLASSES: 1000\nREGNET:\n  DEPTH: 16\n  W0: 48\n  WA: 27.89\n  WM: 2.09\n" \
+           "  GROUP_W: 8\n  SE_ON: true\nTRAIN:\n  IM_SIZE: 224\n"
+    assert make_plan(spec=text, factor=1).complexity == zoo.get("RegNetY-400MF").spec.complexity(224)
+
+
+def test_config_yaml_export_and_import_through_the_api(service, worker):
+    pid = service.post("/scale", json={"model": "EfficientNet-B0", "factor": 0.25, "profile": QUICK}).json()["id"]
+    text = service.get(f"/profile/{pid}/config.yaml")
+    assert text.status_code == 200 and text.headers["content-type"].startswith("application/yaml")
+    plan = service.get(f"/profile/{pid}").json()["plan"]
+    again = service.post("/plan", json={"spec": text.text, "factor": 1}).json()
+    assert again["arch"] == plan["arch"] and again["resolution"] == plan["resolution"]
+    bad = service.post("/plan", json={"spec": "MODEL: [unclosed", "factor": 1})
+    assert bad.status_code == 422 and "YAML" in bad.json()["detail"]
+    wait_status(service, pid)
+
+
+def test_runtime_prediction_appears_once_enough_results_exist(service):
+    register_idle_worker(service.settings, "cpu-test")
+    plan_body = {"model": "EfficientNet-B0", "strategy": "dwr", "factor": 3}
+    first = service.post("/plan", json=plan_body).json()
+    assert first["predicted"]["status"] == "no model yet" and first["predicted"]["entries"] == []
+    stop = threading.Event()
+    # Planted law: 2 ms + 1e-6 ms per activation + 1e-9 ms per flop.
+    law = lambda cx: 2 + 1e-6 * cx["acts"] + 1e-9 * cx["flops"]  # noqa: E731
+    planter(service, lambda rec: law(rec["plan"]["complexity"]), stop)
+    try:
+        s = service.post("/sweep", json={"model": "EfficientNet-B0", "strategies": ["w", "d", "r", "dWr"],
+                                         "factors": [0.5, 1, 2], "profile": {**QUICK, "device": "cpu-test"}}).json()
+        wait_sweep(service, s["id"], timeout=60)
+    finally:
+        stop.set()
+    time.sleep(5.1)  # fits are memoised for 5 s
+    predicted = service.post("/plan", json=plan_body).json()["predicted"]
+    assert predicted["status"] == "ok"
+    entry = next(e for e in predicted["entries"] if e["device_class"] == "cpu-test")
+    assert entry["mode"] == "inference" and entry["batch_size"] == 2 and entry["n"] >= 5 and entry["r2"] > 0.999
+    assert entry["ms"] == pytest.approx(law(first["complexity"]), rel=1e-6)
+    scale = service.post("/scale", json={**plan_body, "profile": {**QUICK, "device": "cpu-test"}}).json()
+    assert scale["predicted"]["status"] == "ok" and scale["predicted"]["entries"][0]["ms"] == pytest.approx(entry["ms"])
