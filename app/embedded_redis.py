@@ -9,7 +9,6 @@ their own servers on free ports, never touching a shared one.
 from __future__ import annotations
 
 import ctypes
-import os
 import signal
 import socket
 import subprocess
@@ -117,5 +116,3 @@ class EmbeddedRedis:
     def pid(self) -> int | None:
         return self.proc.pid if self.proc else None
 
-
-__all__ = ["EmbeddedRedis", "free_port", "die_with_parent", "os"]

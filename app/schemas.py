@@ -111,14 +111,6 @@ class ProfileRecord(BaseModel):
     links: Links | None = None
 
 
-class Problem(BaseModel):
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str
-    errors: list[dict[str, Any]] = []
-
-
 class StrategyItem(BaseModel):
     model_config = STRICT
     strategy: str = Field(..., max_length=64)

@@ -11,7 +11,6 @@ update it often without rewriting the record.
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime, timezone
 
 import redis
@@ -65,10 +64,6 @@ class ProfileStore:
         if record["status"] == "started" and progress is not None:
             record["progress"] = json.loads(progress)
         return record
-
-    def cached_result(self, pid: str) -> dict | None:
-        record = self.get(pid)
-        return record if record and record["status"] == "finished" else None
 
     # ------------------------------------------------------------------ API transitions
     def claim(self, pid: str, base: dict, force: bool) -> tuple[dict, bool]:
@@ -260,13 +255,3 @@ class ProfileStore:
     def stats(self) -> dict[str, float]:
         return {k.decode(): float(v) for k, v in self.r.hgetall(self.stats_key).items()}
 
-
-def wait_for(store: ProfileStore, pid: str, timeout: float, statuses=DONE, poll: float = 0.1) -> dict | None:
-    """Poll until the record reaches one of ``statuses`` (tests and the CLI client use this)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        rec = store.get(pid)
-        if rec and rec["status"] in statuses:
-            return rec
-        time.sleep(poll)
-    return store.get(pid)

@@ -5,8 +5,6 @@ Pure numpy: the API computes it for sweeps and for runtime prediction without to
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 METRICS = ("flops", "params", "acts")
@@ -63,5 +61,3 @@ def predict(fit: dict, acts: float, flops: float) -> float:
     c0, c1, c2 = fit["coefficients"]
     return c0 + c1 * acts + c2 * flops
 
-
-__all__ = ["analyse", "least_squares", "pearson", "predict", "math"]

@@ -167,9 +167,8 @@ def make_plan(
         if isinstance(target_flops, bool) or not isinstance(target_flops, (int, float)) or not math.isfinite(target_flops) or target_flops <= 0:
             raise ScalingError("target_flops", f"must be a positive number, got {target_flops!r}")
         s = strategies.check_factor(target_flops / base_flops, "target_flops")
-    f = strat.factors(s)
     if rounding == "pycls":
-        arch, res = round_pycls(base.scalable, base.resolution, f)
+        arch, res = round_pycls(base.scalable, base.resolution, strat.factors(s))
     else:
         target = s * base_flops
         f = calibrate(base.scalable, base.resolution, strat.factors, strat.exponents, s, target)

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from fastscale.builder import build_plan
 from fastscale.planner import make_plan
 from tests.service_helpers import ROOT, TINY_SPEC
-from workers.profiler import ProfileConfig, ProfileOOM, largest_batch, measure, profile_model
-from workers.stats import median_ci95, pearson, percentile, summarize
+from workers.profiler import ProfileConfig, largest_batch, measure, profile_model
+from workers.stats import median_ci95, pearson, percentile
 
 CPU = torch.device("cpu")
 

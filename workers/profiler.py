@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import gc
-import math
 import platform
 import re
 import time
@@ -397,7 +396,6 @@ def _profile_training(model, x, y, device, cfg, progress) -> dict:
         return measure(step, device, cfg, progress, "training")
     finally:
         model.load_state_dict(saved)
-        del opt
         model.zero_grad(set_to_none=True)
 
 
@@ -406,5 +404,3 @@ def pick_device(kind: str) -> torch.device:
         return torch.device("cuda", torch.cuda.current_device())
     return torch.device("cpu")
 
-
-__all__ = ["ProfileConfig", "ProfileOOM", "profile_model", "device_info", "pick_device", "release_memory", "math"]

@@ -12,7 +12,6 @@ the supervisor, gives exactly one job at a time per GPU.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import resource
 import sys
@@ -24,13 +23,6 @@ from rq.serializers import JSONSerializer
 from app.queues import get_queue, memory_key
 from app.logs import setup_logging
 from app.settings import get_settings
-
-
-class NoForkWorker(SimpleWorker):
-    """SimpleWorker that refuses to fork: os.fork in this process after CUDA init is a bug."""
-
-    def fork_work_horse(self, *args, **kwargs):  # pragma: no cover - never called by SimpleWorker
-        raise RuntimeError("fastscale workers never fork (CUDA)")
 
 
 def device_memory_bytes(kind: str, settings) -> int:
@@ -66,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     conn = redis.Redis.from_url(settings.redis_url)
     conn.hset(memory_key(settings.key_prefix), args.device_class, device_memory_bytes(args.kind, settings))
     queue = get_queue(conn, settings.key_prefix, args.device_class)
-    worker = NoForkWorker([queue], connection=conn, serializer=JSONSerializer, name=name,
+    worker = SimpleWorker([queue], connection=conn, serializer=JSONSerializer, name=name,
                           worker_ttl=settings.worker_ttl_s, default_result_ttl=settings.rq_result_ttl_s)
     worker.work(burst=args.burst, with_scheduler=False, logging_level="INFO")
     return 0
