@@ -15,6 +15,12 @@ def _plan(key: str) -> dict:
     return make_plan(**json.loads(key)).to_dict()
 
 
+def plan_strategy(req, strategy: str, alpha, factor: float | None = None, target_flops: float | None = None) -> dict:
+    """The plan of ``req``'s base model (its model/spec and rounding) under one strategy point."""
+    return plan_for({"model": req.model, "spec": req.spec, "strategy": strategy, "alpha": alpha, "exponents": None,
+                     "factor": factor, "target_flops": target_flops, "rounding": req.rounding, "resolution": None})
+
+
 def plan_for(kwargs: dict) -> dict:
     """The plan JSON for these make_plan arguments. Treat the returned dict as read-only."""
     try:

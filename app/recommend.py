@@ -21,7 +21,7 @@ import threading
 import time
 
 from app.ids import canonical_json
-from app.planning import plan_for
+from app.planning import plan_strategy
 from app.schemas import RecommendRequest
 from app.store import now_iso
 from app.submit import submit
@@ -69,9 +69,7 @@ class Orchestration:
         self.c.redis.set(lease_key(self.c, self.rid), "1", ex=LEASE_S)
 
     def plan(self, strategy: str, alpha, factor=None, target=None) -> dict:
-        return plan_for({"model": self.req.model, "spec": self.req.spec, "strategy": strategy, "alpha": alpha,
-                         "exponents": None, "factor": factor, "target_flops": target, "rounding": self.req.rounding,
-                         "resolution": None})
+        return plan_strategy(self.req, strategy, alpha, factor=factor, target_flops=target)
 
     def measure(self, plans: list[tuple[str, float | None, dict]]) -> list[dict]:
         """Submit the plans (in parallel) and wait for their measurements; evidence rows."""
@@ -174,11 +172,9 @@ def start_or_resume(c, req: RecommendRequest) -> dict:
     # Fail fast on bad plans before going to the background.
     if req.target_flops is not None:
         for s, a in req.candidate_items():
-            plan_for({"model": req.model, "spec": req.spec, "strategy": s, "alpha": a, "exponents": None,
-                      "factor": None, "target_flops": req.target_flops, "rounding": req.rounding, "resolution": None})
+            plan_strategy(req, s, a, target_flops=req.target_flops)
     else:
-        plan_for({"model": req.model, "spec": req.spec, "strategy": req.strategy, "alpha": req.alpha, "exponents": None,
-                  "factor": 1.0, "target_flops": None, "rounding": req.rounding, "resolution": None})
+        plan_strategy(req, req.strategy, req.alpha, factor=1.0)
     orch = Orchestration(c, rid, req)
     orch.save()
     threading.Thread(target=orch.run, daemon=True, name=f"recommend-{rid[:8]}").start()

@@ -7,6 +7,7 @@ import json
 from fastapi import APIRouter, Depends, HTTPException, Response
 
 from app.context import Context, ctx
+from app.ids import valid_id
 from app.recommend import rec_key, start_or_resume
 from app.schemas import RecommendRequest
 
@@ -24,7 +25,7 @@ def recommend(req: RecommendRequest, response: Response, c: Context = Depends(ct
 
 @router.get("/recommend/{rid}", summary="Progress, evidence and the chosen plan")
 def get_recommendation(rid: str, c: Context = Depends(ctx)) -> dict:
-    if len(rid) != 32 or any(ch not in "0123456789abcdef" for ch in rid):
+    if not valid_id(rid):
         raise HTTPException(404, f"no recommendation {rid[:40]!r}: ids come from POST /recommend")
     raw = c.redis.get(rec_key(c, rid))
     if raw is None:

@@ -13,8 +13,8 @@ import json
 from fastapi import APIRouter, Depends, HTTPException, Response
 
 from app.context import Context, ctx
-from app.ids import canonical_json
-from app.planning import plan_for
+from app.ids import canonical_json, valid_id
+from app.planning import plan_strategy
 from app.plots import sweep_figure
 from app.schemas import SweepRequest
 from app.store import now_iso
@@ -33,9 +33,7 @@ def create_sweep(req: SweepRequest, response: Response, c: Context = Depends(ctx
     entries = []
     for strategy, alpha in req.items():
         for factor in req.factors:
-            plan = plan_for({"model": req.model, "spec": req.spec, "strategy": strategy, "alpha": alpha,
-                             "exponents": None, "factor": factor, "target_flops": None, "rounding": req.rounding,
-                             "resolution": None})
+            plan = plan_strategy(req, strategy, alpha, factor=factor)
             entries.append((strategy, alpha, factor, plan))
     submitted = [submit(c, plan, req.profile) for *_, plan in entries]
     rows = [{"strategy": s, "alpha": a, "factor": f, "profile_id": sub.id}
@@ -52,7 +50,7 @@ def create_sweep(req: SweepRequest, response: Response, c: Context = Depends(ctx
 
 
 def load_sweep(c: Context, sid: str) -> dict:
-    if len(sid) != 32 or any(ch not in "0123456789abcdef" for ch in sid):
+    if not valid_id(sid):
         raise HTTPException(404, f"no sweep {sid[:40]!r}: ids are 32 lowercase hex characters from POST /sweep")
     raw = c.redis.get(sweep_key(c, sid))
     if raw is None:
