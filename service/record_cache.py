@@ -4,7 +4,7 @@ Serving a cached GET /profile from Redis costs a round trip that is as long as t
 request; finished documents change only when re-measured (force) or expired, so the API keeps
 their bytes in memory. Correctness rests on three rules:
   - every record transition publishes the id on ``<prefix>:changed`` inside the same MULTI as the
-    change (app.store), and the listener evicts it;
+    change (service.store), and the listener evicts it;
   - the cache is used only while the subscription is confirmed; on any error it is cleared and
     bypassed until the listener has re-subscribed (messages may have been missed meanwhile);
   - a read that started before an invalidation may not store what it read (generation check).

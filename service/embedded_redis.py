@@ -112,7 +112,3 @@ class EmbeddedRedis:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc else None
-

@@ -14,37 +14,25 @@ import redis
 from rq import Queue, Worker
 from rq.serializers import JSONSerializer
 
+from service.errors import NoWorker
+from service.keys import Keys
+
 JOB_FUNCTION = "workers.job.profile_job"
 
 
-class NoWorkerError(RuntimeError):
-    """No worker serves the requested device; nothing can measure the request."""
-
-
-class QueueFullError(RuntimeError):
-    """The device class's queue is at its depth limit; retry later."""
-
-
-def memory_key(prefix: str) -> str:
-    """Hash: device class -> bytes of memory one job may use there (published by workers)."""
-    return f"{prefix}:device_memory"
-
-
-def queue_name(prefix: str, device_class: str) -> str:
-    return f"{prefix}:{device_class}"
-
-
 def get_queue(client: redis.Redis, prefix: str, device_class: str) -> Queue:
-    return Queue(queue_name(prefix, device_class), connection=client, serializer=JSONSerializer)
+    return Queue(Keys(prefix).queue(device_class), connection=client, serializer=JSONSerializer)
 
 
 def workers_by_class(client: redis.Redis, prefix: str) -> Counter:
     """Live workers per device class, from RQ's own worker registry (entries expire with worker_ttl)."""
+    keys = Keys(prefix)
     counts: Counter = Counter()
     for worker in Worker.all(connection=client, serializer=JSONSerializer):
         for name in worker.queue_names():
-            if name.startswith(prefix + ":"):
-                counts[name[len(prefix) + 1:]] += 1
+            device_class = keys.device_class_of_queue(name)
+            if device_class is not None:
+                counts[device_class] += 1
     return counts
 
 
@@ -60,16 +48,15 @@ def resolve_device_class(requested: str, workers: Counter) -> str:
     """
     if requested not in ("auto", "cpu", "cuda"):
         # An explicit class resolves even with no live worker: its cached results stay servable;
-        # the route refuses only what it would have to queue.
+        # submitting refuses only what it would have to queue.
         return requested
     kinds = ("cuda", "cpu") if requested == "auto" else (requested,)
     for kind in kinds:
         classes = sorted((c for c in workers if c.split("-")[0] == kind), key=lambda c: (-workers[c], c))
         if classes:
             return classes[0]
-    raise NoWorkerError(
-        f"no {'' if requested == 'auto' else requested + ' '}worker is registered; start one with `fastscale worker`"
-    )
+    raise NoWorker(f"no {'' if requested == 'auto' else requested + ' '}worker is registered; "
+                   "start one with `fastscale worker`", field="profile.device")
 
 
 def enqueue_profile(client: redis.Redis, prefix: str, job: dict, *, timeout: int, result_ttl: int, failure_ttl: int):

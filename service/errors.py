@@ -1,0 +1,142 @@
+"""Every error the service names, each with its HTTP status and title, and one problem renderer.
+
+Errors are answered as ``application/problem+json`` (RFC 9457): ``{type, title, status, detail,
+errors: [{field, message, allowed}]}``. ``render`` builds that body for any exception, and both the
+FastAPI exception handlers (app.problems) and the pure-ASGI guard (app.middleware) send what it
+returns, so an error looks the same wherever it is raised. Service code raises these classes,
+never a bare status code; the class name is also what a failed record stores as ``error.type``
+(``WorkerLost.code``), so the strings clients match on are spelled once, here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+import redis
+
+from fastscale.errors import ScalingError
+
+MEDIA_TYPE = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, errors: list | None = None) -> dict:
+    """The problem+json body."""
+    return {"type": "about:blank", "title": title, "status": status, "detail": detail, "errors": errors or []}
+
+
+class ServiceError(Exception):
+    """Base of the named errors: ``field`` and ``allowed`` say which input and what would work."""
+
+    status: ClassVar[int] = 500
+    title: ClassVar[str] = "Internal error"
+    retry_after: ClassVar[int | None] = None
+    code: ClassVar[str] = "ServiceError"
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.code = cls.__name__
+
+    def __init__(self, message: str, field: str | None = None, allowed: str | None = None,
+                 headers: dict[str, str] | None = None):
+        self.message, self.field, self.allowed = message, field, allowed
+        self.extra_headers = headers or {}
+        text = f"{field}: {message}" if field else message
+        super().__init__(text + (f" (allowed: {allowed})" if allowed else ""))
+
+    @property
+    def detail(self) -> str:
+        return str(self)
+
+    def errors(self) -> list[dict]:
+        return [{"field": self.field, "message": self.message, "allowed": self.allowed}] if self.field else []
+
+    def headers(self) -> dict[str, str]:
+        out = {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
+        return {**out, **self.extra_headers}
+
+
+class InvalidRequest(ServiceError):
+    """A request that does not validate (schema or core rules): fix the named field."""
+
+    status, title = 422, "Invalid request"
+
+
+class LimitExceeded(ServiceError):
+    """Valid, but over a configured limit (batch size, budget, resolution, flops, memory)."""
+
+    status, title = 422, "Invalid request"
+
+
+class NotFound(ServiceError):
+    status, title = 404, "Not found"
+
+
+class NotFinished(ServiceError):
+    """The resource exists but what was asked needs it finished (a sweep's plot)."""
+
+    status, title = 409, "Not finished"
+
+
+class BodyTooLarge(ServiceError):
+    status, title = 413, "Request body too large"
+
+
+class Unauthorized(ServiceError):
+    status, title = 401, "Unauthorized"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "ApiKey", **self.extra_headers}
+
+
+class RateLimited(ServiceError):
+    """Too many POSTs this minute; ``Retry-After`` says when the window turns."""
+
+    status, title = 429, "Too many requests"
+
+
+class NoWorker(ServiceError):
+    """No live worker serves the device class, so nothing could measure the request."""
+
+    status, title, retry_after = 503, "No worker for this device", 30
+
+
+class QueueFull(ServiceError):
+    status, title, retry_after = 503, "Queue full", 60
+
+
+class StorageUnavailable(ServiceError):
+    status, title, retry_after = 503, "Storage unavailable", 5
+
+
+class RecommendationFailed(ServiceError):
+    """Recorded on a recommendation (its GET still answers 200, with status failed)."""
+
+    status, title = 422, "Recommendation failed"
+
+
+class WorkerLost(ServiceError):
+    """Recorded on a profile whose worker died ``max_attempts`` times (never an HTTP answer)."""
+
+    status, title = 503, "Worker lost"
+
+
+class JobTimeout(ServiceError):
+    """Recorded on a profile whose job ran past FASTSCALE_JOB_TIMEOUT_S (never an HTTP answer)."""
+
+    status, title = 504, "Job timed out"
+
+
+def render(exc: BaseException) -> tuple[int, dict, dict[str, str]]:
+    """(status, problem body, headers) for any exception; unknown ones are a 500 without details."""
+    if isinstance(exc, redis.RedisError):
+        exc = StorageUnavailable("Redis is unreachable; the request was not accepted, retry later")
+    if isinstance(exc, ScalingError):
+        exc = InvalidRequest(exc.message, exc.field, exc.allowed)
+    if not isinstance(exc, ServiceError):
+        exc = ServiceError("the server failed to answer; the error is logged")
+    return exc.status, problem(exc.status, exc.title, exc.detail, exc.errors()), exc.headers()
+
+
+def encode(body: dict) -> bytes:
+    return json.dumps(body).encode()

@@ -1,0 +1,93 @@
+"""Every Redis key, pub/sub channel and RQ queue name fastscale uses, built in this one module.
+
+All names start with the deployment's prefix (FASTSCALE_KEY_PREFIX), so deployments (and tests,
+each under a prefix of its own) can share one Redis. Keeping them here makes the whole data
+layout readable in one place, and no request value reaches a key name except through a method
+that says which part it fills (ids are validated before they get here).
+
+  <p>:profile:<id>          JSON record of one profile (status, plan, result), written whole
+  <p>:progress:<id>         phase of a running job (short-lived, updated often)
+  <p>:lease:<id>            held by the worker running the job; expires if the worker dies
+  <p>:started               set of ids whose job is running (the reaper checks their leases)
+  <p>:changed               channel: the id of every record transition (record cache eviction)
+  <p>:stats                 hash of counters (jobs and seconds by outcome, cache hits/misses)
+  <p>:points:<sig>          hash id -> [acts, flops, ms] of one device signature (prediction)
+  <p>:sweep:<id>            JSON record of one sweep (its rows' profile ids)
+  <p>:recommend:<id>        JSON state of one recommendation
+  <p>:recommend-lease:<id>  held while a process drives that recommendation
+  <p>:rate:<who>:<minute>   POST count of one client in one minute (rate limit)
+  <p>:device_memory         hash device class -> bytes one job may use (published by workers)
+  <p>:<device class>        the RQ queue of that device class (cpu-..., cuda-...)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "fastscale"
+
+    # ------------------------------------------------------------------ profiles
+    def profile(self, pid: str) -> str:
+        return f"{self.prefix}:profile:{pid}"
+
+    @property
+    def profile_pattern(self) -> str:
+        return f"{self.prefix}:profile:*"
+
+    def progress(self, pid: str) -> str:
+        return f"{self.prefix}:progress:{pid}"
+
+    def lease(self, pid: str) -> str:
+        return f"{self.prefix}:lease:{pid}"
+
+    @property
+    def started(self) -> str:
+        return f"{self.prefix}:started"
+
+    @property
+    def changed(self) -> str:
+        return f"{self.prefix}:changed"
+
+    @property
+    def stats(self) -> str:
+        return f"{self.prefix}:stats"
+
+    # ------------------------------------------------------------------ runtime points
+    def points(self, device_class: str, dtype: str, batch_size: int, mode: str) -> str:
+        return f"{self.prefix}:points:{device_class}:{dtype}:{batch_size}:{mode}"
+
+    @property
+    def points_pattern(self) -> str:
+        return f"{self.prefix}:points:*"
+
+    def point_signature(self, key: str) -> dict:
+        """The device signature a points key was built from (inverse of ``points``)."""
+        device_class, dtype, batch, mode = key[len(f"{self.prefix}:points:"):].rsplit(":", 3)
+        return {"device_class": device_class, "dtype": dtype, "batch_size": int(batch), "mode": mode}
+
+    # ------------------------------------------------------------------ sweeps and recommendations
+    def sweep(self, sid: str) -> str:
+        return f"{self.prefix}:sweep:{sid}"
+
+    def recommendation(self, rid: str) -> str:
+        return f"{self.prefix}:recommend:{rid}"
+
+    def recommendation_lease(self, rid: str) -> str:
+        return f"{self.prefix}:recommend-lease:{rid}"
+
+    # ------------------------------------------------------------------ front door and workers
+    def rate(self, identity: str, window: int) -> str:
+        return f"{self.prefix}:rate:{identity}:{window}"
+
+    @property
+    def device_memory(self) -> str:
+        return f"{self.prefix}:device_memory"
+
+    def queue(self, device_class: str) -> str:
+        return f"{self.prefix}:{device_class}"
+
+    def device_class_of_queue(self, name: str) -> str | None:
+        """The device class a queue name serves, or None for another deployment's queue."""
+        return name[len(self.prefix) + 1:] if name.startswith(self.prefix + ":") else None

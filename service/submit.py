@@ -1,0 +1,107 @@
+"""Submitting a profile: the one path that /scale, /sweep and /recommend share.
+
+plan (memoised core) -> profile settings within limits -> device class -> limits against the
+device -> content id -> claim in the store (dedupe, cache, force) -> enqueue on the class's queue.
+The request's ``profile`` arrives as plain data (the API's schema, dumped), so this layer needs
+no web framework.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastscale.errors import ScalingError
+from fastscale.memory import predict_memory_bytes
+from service.context import Services
+from service.errors import LimitExceeded, NoWorker, QueueFull
+from service.ids import profile_id
+from service.jobs import enqueue_record
+from service.logs import request_id
+from service.queues import get_queue, resolve_device_class, workers_by_class
+from service.settings import Settings
+
+
+@dataclass
+class Submitted:
+    id: str
+    record: dict
+    device_class: str
+    cached: bool  # finished result served, nothing queued
+    enqueued: bool
+
+
+def profile_settings(p: dict, s: Settings) -> dict:
+    """The measurement settings of a request's ``profile``, within the configured limits."""
+    if p["batch_size"] > s.max_batch_size:
+        raise LimitExceeded(f"{p['batch_size']} is over the limit", "profile.batch_size", f"1..{s.max_batch_size}")
+    budget = p["time_budget_s"] if p.get("time_budget_s") is not None else s.default_time_budget_s
+    if budget > s.max_time_budget_s:
+        raise LimitExceeded(f"{budget:g} s is over the limit", "profile.time_budget_s", f"up to {s.max_time_budget_s:g} s")
+    return {"batch_size": p["batch_size"], "modes": p["modes"], "dtype": p["dtype"], "channels_last": p["channels_last"],
+            "time_budget_s": float(budget), "cuda_graphs": p["cuda_graphs"], "find_max_batch": p["find_max_batch"]}
+
+
+def check_limits(plan: dict, profile: dict, device_class: str, c: Services) -> None:
+    """Refuse, before anything is queued, what the target device cannot or should not run."""
+    s = c.settings
+    if plan["resolution"] > s.max_resolution:
+        raise LimitExceeded(f"the scaled resolution {plan['resolution']} is over the limit", "factor",
+                            f"a factor or strategy keeping resolution <= {s.max_resolution} (FASTSCALE_MAX_RESOLUTION)")
+    if plan["complexity"]["flops"] > s.max_flops:
+        raise LimitExceeded(f"the scaled model has {plan['complexity']['flops']:.3g} flops, over the limit", "factor",
+                            f"<= {s.max_flops:.3g} flops (FASTSCALE_MAX_FLOPS)")
+    if profile["cuda_graphs"] and not device_class.startswith("cuda"):
+        raise ScalingError("profile.cuda_graphs", f"needs a cuda device, but this request runs on {device_class}",
+                           "set profile.device to cuda, or cuda_graphs to false")
+    check_memory(plan, profile, device_class, c)
+
+
+def check_memory(plan: dict, profile: dict, device_class: str, c: Services) -> None:
+    """The predicted peak memory against what the class's workers said one job may use."""
+    raw = c.redis.hget(c.keys.device_memory, device_class)
+    if raw is None:
+        return
+    budget = int(float(raw) * c.settings.memory_headroom)
+    need = max(predict_memory_bytes(plan["complexity"], profile["batch_size"], profile["dtype"], m)
+               for m in profile["modes"])
+    if need > budget:
+        fit = max(0, profile["batch_size"] * budget // need)
+        raise LimitExceeded(f"predicted peak memory {need / 2**30:.1f} GiB exceeds the {budget / 2**30:.1f} GiB "
+                            f"a job may use on {device_class}", "profile.batch_size",
+                            f"a batch size of about {fit} or less" if fit else "a smaller model")
+
+
+def submit(c: Services, plan: dict, profile_req: dict, force: bool = False) -> Submitted:
+    """Claim the measurement of ``plan`` under ``profile_req`` and queue it unless cached or in flight."""
+    profile = profile_settings(profile_req, c.settings)
+    live = workers_by_class(c.redis, c.settings.key_prefix)
+    device_class = resolve_device_class(profile_req["device"], live)
+    check_limits(plan, profile, device_class, c)
+    pid = profile_id(plan, profile, device_class)
+    base = {"plan": plan, "profile": profile, "device_class": device_class, "request_id": request_id.get()}
+    record, enqueue = c.store.claim(pid, base, force=force)
+    if record["status"] == "finished" and not enqueue:
+        c.store.count("cache_hits")
+        return Submitted(pid, record, device_class, cached=True, enqueued=False)
+    if enqueue:
+        _enqueue(c, record, live)
+    return Submitted(pid, record, device_class, cached=False, enqueued=enqueue)
+
+
+def _enqueue(c: Services, record: dict, live) -> None:
+    """Queue the claimed record's job, or undo the claim and say why not."""
+    pid, run, device_class = record["id"], record["run"], record["device_class"]
+    if not live.get(device_class):
+        c.store.forget(pid, run)
+        raise NoWorker(f"no live worker serves device class {device_class!r}", "profile.device",
+                       f"auto, cpu, cuda or a live class: {', '.join(sorted(live)) or 'none right now'}")
+    if get_queue(c.redis, c.settings.key_prefix, device_class).count >= c.settings.max_queue_depth:
+        c.store.forget(pid, run)
+        raise QueueFull(f"{c.settings.max_queue_depth} jobs are already queued for {device_class} "
+                        "(FASTSCALE_MAX_QUEUE_DEPTH); retry later")
+    c.store.count("cache_misses")
+    try:
+        enqueue_record(c.redis, c.settings, record)
+    except Exception:
+        c.store.forget(pid, run)
+        raise
