@@ -1,2 +1,4 @@
-"""fastscale's HTTP API. Modules here other than main/routes/problems import no FastAPI, so the
-workers can share settings, ids, the Redis store and the queues without pulling the web stack."""
+"""fastscale's HTTP API, FastAPI only: the app (main), one router per resource (routers), the
+request and response models (schemas), dependencies (deps), middlewares, problem handlers and the
+OpenAPI schema. Everything else it runs on (settings, store, queues, submitting, sweeps, ...) is
+the service layer, ``service``, which the workers share."""

@@ -1,4 +1,5 @@
-"""Prometheus metrics: requests, latency, cache, and queue/worker/job gauges read at scrape time."""
+"""Prometheus metrics: requests and latency counted in this process; queue, worker, job and cache
+figures read from Redis at scrape time, so they count across every API process and worker."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from app.queues import queue_depths, workers_by_class
+from service.queues import queue_depths, workers_by_class
 
 
 class Metrics:
@@ -18,7 +19,6 @@ class Metrics:
         self.latency = Histogram("fastscale_http_request_seconds", "HTTP request latency", ["route", "method"],
                                  registry=self.registry,
                                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
-        self.cache = Counter("fastscale_cache_total", "Profile cache lookups by result", ["result"], registry=self.registry)
 
     def observe(self, route: str, method: str, status: int, started: float) -> None:
         self.requests.labels(route, method, str(status)).inc()

@@ -1,4 +1,5 @@
-"""Errors as application/problem+json (RFC 9457) that name the field and the fix; never a trace."""
+"""Exception handlers: every error leaves the API as application/problem+json (RFC 9457) that
+names the field and the fix, built by service.errors.render; never a trace."""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.queues import NoWorkerError, QueueFullError
 from fastscale.errors import ScalingError
+from service.errors import MEDIA_TYPE, InvalidRequest, ServiceError, problem, render
 
 log = logging.getLogger("fastscale.api")
-MEDIA = "application/problem+json"
 
 FIXES = {
     "extra_forbidden": "remove this field; see the schema at /docs",
@@ -32,58 +32,62 @@ FIXES = {
 }
 
 
-def problem(status: int, title: str, detail: str, errors: list | None = None, headers: dict | None = None) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "errors": errors or []}
-    return JSONResponse(body, status_code=status, media_type=MEDIA, headers=headers)
+def respond(exc: BaseException) -> JSONResponse:
+    status, body, headers = render(exc)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers or None)
 
 
-def _field(loc) -> str:
-    parts = [str(p) for p in loc if p not in ("body",)]
+def field_path(loc) -> str:
+    """pydantic's error location as the dotted path clients send: profile.modes[0]."""
     out = ""
-    for p in parts:
+    for p in (str(p) for p in loc if p != "body"):
         out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
     return out or "body"
 
 
+def validation_problem(exc: RequestValidationError) -> JSONResponse:
+    errors = [{"field": field_path(e.get("loc", ())), "message": e.get("msg", "invalid"),
+               "allowed": FIXES.get(e.get("type"))} for e in exc.errors()]
+    detail = "; ".join(f"{e['field']}: {e['message']}" + (f" ({e['allowed']})" if e["allowed"] else "")
+                       for e in errors[:5])
+    body = problem(InvalidRequest.status, InvalidRequest.title, detail or "invalid request", errors)
+    return JSONResponse(body, status_code=InvalidRequest.status, media_type=MEDIA_TYPE)
+
+
+def http_problem(req: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """Starlette's own errors (unknown path, wrong method, unreadable body) as problems."""
+    if isinstance(exc.__cause__, ServiceError):  # e.g. BodyTooLarge raised while the body streamed in
+        return respond(exc.__cause__)
+    detail = str(exc.detail)
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"no endpoint at {req.url.path[:120]!r}; the API is described at /docs"
+    elif exc.status_code == 405:
+        detail = f"{req.method} is not allowed on {req.url.path[:120]!r}; see /docs"
+    return JSONResponse(problem(exc.status_code, "Request failed", detail), status_code=exc.status_code,
+                        media_type=MEDIA_TYPE, headers=getattr(exc, "headers", None))
+
+
 def install(app: FastAPI) -> None:
-    @app.exception_handler(ScalingError)
-    async def scaling_error(_req: Request, exc: ScalingError):
-        return problem(422, "Invalid request", str(exc), [exc.to_dict()])
+    async def known(_req: Request, exc: Exception) -> JSONResponse:
+        return respond(exc)
 
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_req: Request, exc: RequestValidationError):
-        errors = []
-        for e in exc.errors():
-            field = _field(e.get("loc", ()))
-            errors.append({"field": field, "message": e.get("msg", "invalid"), "allowed": FIXES.get(e.get("type"))})
-        detail = "; ".join(f"{e['field']}: {e['message']}" + (f" ({e['allowed']})" if e["allowed"] else "") for e in errors[:5])
-        return problem(422, "Invalid request", detail or "invalid request", errors)
-
-    @app.exception_handler(NoWorkerError)
-    async def no_worker(_req: Request, exc: NoWorkerError):
-        return problem(503, "No worker for this device", str(exc), [{"field": "profile.device", "message": str(exc)}],
-                       headers={"Retry-After": "30"})
-
-    @app.exception_handler(QueueFullError)
-    async def queue_full(_req: Request, exc: QueueFullError):
-        return problem(503, "Queue full", str(exc), headers={"Retry-After": "60"})
-
-    @app.exception_handler(redis.RedisError)
-    async def redis_down(_req: Request, exc: redis.RedisError):
+    async def redis_down(_req: Request, exc: redis.RedisError) -> JSONResponse:
         log.warning("redis error: %s", exc)
-        return problem(503, "Storage unavailable", "Redis is unreachable; the request was not accepted, retry later",
-                       headers={"Retry-After": "5"})
+        return respond(exc)
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(req: Request, exc: StarletteHTTPException):
-        detail = str(exc.detail)
-        if exc.status_code == 404 and detail == "Not Found":
-            detail = f"no endpoint at {req.url.path[:120]!r}; the API is described at /docs"
-        elif exc.status_code == 405:
-            detail = f"{req.method} is not allowed on {req.url.path[:120]!r}; see /docs"
-        return problem(exc.status_code, "Request failed", detail, headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def unexpected(_req: Request, exc: Exception):
+    async def unexpected(_req: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return problem(500, "Internal error", "the server failed to answer; the error is logged")
+        return respond(exc)
+
+    async def validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        return validation_problem(exc)
+
+    async def http_error(req: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return http_problem(req, exc)
+
+    app.add_exception_handler(ScalingError, known)
+    app.add_exception_handler(ServiceError, known)
+    app.add_exception_handler(redis.RedisError, redis_down)
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)

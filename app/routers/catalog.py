@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from app.documented import problems
+from app.schemas import ModelDetail, ModelSummary, Strategies
 from fastscale import strategies, zoo
 from fastscale.families import RegNetSpec
 from fastscale.rounding import ROUNDINGS
@@ -21,17 +23,20 @@ def _model(name: str, detail: bool) -> dict:
     return out
 
 
-@router.get("/models", summary="The zoo with each base model's complexity")
+@router.get("/models", response_model=list[ModelSummary], responses=problems(401),
+            summary="The zoo with each base model's complexity")
 def models() -> list[dict]:
     return [_model(n, False) for n in zoo.names()]
 
 
-@router.get("/models/{name}", summary="One zoo model: architecture and complexity")
+@router.get("/models/{name}", response_model=ModelDetail, response_model_exclude_unset=True,
+            responses=problems(401, 422), summary="One zoo model: architecture and complexity")
 def model(name: str) -> dict:
     return _model(name, True)
 
 
-@router.get("/strategies", summary="Scaling strategies, their exponents, and the rounding modes")
+@router.get("/strategies", response_model=Strategies, responses=problems(401),
+            summary="Scaling strategies, their exponents, and the rounding modes")
 def strategy_list() -> dict:
     named = []
     for name in strategies.NAMED:

@@ -1,4 +1,4 @@
-"""Request and response models of the API (pydantic v2).
+"""Request models of the API (pydantic v2; importable without FastAPI).
 
 Requests are strict: unknown fields are rejected, numbers must be numbers, NaN and Infinity are
 refused, so a typo fails loudly instead of silently changing what is measured.
@@ -80,37 +80,6 @@ class ScaleRequest(PlanRequest):
     force: bool = Field(False, description="Measure again even if a cached result exists.")
 
 
-class Links(BaseModel):
-    self: str
-    config: str | None = None
-
-
-class Accepted(BaseModel):
-    id: str
-    status: str
-    device_class: str
-    plan: dict[str, Any]
-    predicted: dict[str, Any] | None = None
-    links: Links
-
-
-class ProfileRecord(BaseModel):
-    id: str
-    status: Literal["queued", "started", "finished", "failed"]
-    device_class: str
-    plan: dict[str, Any]
-    profile: dict[str, Any]
-    run: int
-    progress: dict[str, Any] | None = None
-    result: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
-    created_at: str | None = None
-    enqueued_at: str | None = None
-    started_at: str | None = None
-    finished_at: str | None = None
-    links: Links | None = None
-
-
 class StrategyItem(BaseModel):
     model_config = STRICT
     strategy: str = Field(..., max_length=64)
@@ -128,9 +97,6 @@ class SweepRequest(BaseModel):
     factors: list[float] = Field(..., min_length=1, max_length=16)
     rounding: Literal["nearest", "pycls"] = "nearest"
     profile: ProfileRequest = Field(default_factory=ProfileRequest)
-
-    def items(self) -> list[tuple[str, float | None]]:
-        return [(s, None) if isinstance(s, str) else (s.strategy, s.alpha) for s in self.strategies]
 
 
 class RecommendRequest(BaseModel):
@@ -153,6 +119,3 @@ class RecommendRequest(BaseModel):
     min_factor: float = Field(0.0625, gt=0)
     max_factor: float = Field(64.0, gt=0)
     tolerance: float = Field(0.05, gt=0.001, le=1, description="Bisection stops when factors differ by this ratio.")
-
-    def candidate_items(self) -> list[tuple[str, float | None]]:
-        return [(c, None) if isinstance(c, str) else (c.strategy, c.alpha) for c in self.candidates]

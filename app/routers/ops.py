@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app.context import Context, ctx
-from app.queues import queue_depths, workers_by_class
+from app.deps import Ctx, MetricsDep
+from app.documented import PrometheusResponse, problems
+from app.schemas import Health, Readiness
+from service.queues import queue_depths, workers_by_class
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", summary="The process is up")
+@router.get("/healthz", response_model=Health, summary="The process is up")
 async def healthz() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Redis reachable, and live workers per device class")
-def readyz(c: Context = Depends(ctx)):
+@router.get("/readyz", response_model=Readiness, response_model_exclude_unset=True,
+            responses={503: {"model": Readiness, "description": "Redis unreachable"}, **problems(401)},
+            summary="Redis reachable, and live workers per device class")
+def readyz(c: Ctx):
     try:
         c.redis.ping()
         workers = workers_by_class(c.redis, c.settings.key_prefix)
@@ -29,6 +33,7 @@ def readyz(c: Context = Depends(ctx)):
     return {"status": "ready", "redis": "ok", "workers": dict(workers), "queue_depth": depths}
 
 
-@router.get("/metrics", summary="Prometheus metrics")
-def metrics(c: Context = Depends(ctx)) -> Response:
-    return Response(generate_latest(c.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+@router.get("/metrics", response_class=PrometheusResponse, responses=problems(401),
+            summary="Prometheus metrics")
+def metrics(m: MetricsDep) -> Response:
+    return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from app.context import Context, ctx
-from app.planning import plan_for
-from app.prediction import predicted_for
+from app.deps import Ctx
+from app.documented import POST_GUARD, problems
 from app.schemas import Accepted, ProfileRecord, ScaleRequest
-from app.submit import submit
+from service.plan_cache import plan_for
+from service.prediction import predicted_for
+from service.submit import submit
 
 router = APIRouter(tags=["profile"])
 
@@ -23,14 +24,15 @@ def links(pid: str) -> dict:
     status_code=202,
     response_model=Accepted,
     summary="Scale a model and queue its profiling",
-    responses={200: {"model": ProfileRecord, "description": "Cached result; nothing was queued"}},
+    responses={200: {"model": ProfileRecord, "description": "Cached result; nothing was queued"},
+               **problems(*POST_GUARD, 422, 503)},
 )
-def scale(req: ScaleRequest, response: Response, c: Context = Depends(ctx)):
+def scale(req: ScaleRequest, response: Response, c: Ctx):
     plan = plan_for(req.plan_kwargs())
-    sub = submit(c, plan, req.profile, req.force)
+    sub = submit(c, plan, req.profile.model_dump(mode="json"), req.force)
     if sub.cached:
         return JSONResponse({**sub.record, "links": links(sub.id)}, status_code=200)
     response.headers["Location"] = f"/profile/{sub.id}"
-    predicted = predicted_for(c, plan["complexity"], sub.device_class, sub.record["profile"])
+    predicted = predicted_for(c.predictor, plan["complexity"], sub.device_class, sub.record["profile"])
     return {"id": sub.id, "status": sub.record["status"], "device_class": sub.device_class, "plan": sub.record["plan"],
             "predicted": predicted, "links": links(sub.id)}

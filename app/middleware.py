@@ -1,0 +1,125 @@
+"""The API's two middlewares, both pure ASGI (cheaper than BaseHTTPMiddleware on every request).
+
+``MetricsMiddleware`` (outermost): a request id for every request (``X-Request-ID``, or one is
+made), echoed on the response and put in the logs' context; counts and latency per route.
+
+``GuardMiddleware``, the front door: body size, API keys, request rate.
+- Bodies over ``max_body_bytes`` get 413 (by Content-Length, or while streaming).
+- With ``api_key_hashes`` configured, every route except /healthz (and /metrics when public, and
+  the schema pages) needs ``X-API-Key`` (service.auth compares digests). Missing or wrong: 401.
+- POST requests are rate-limited per key (per client address without auth) in Redis
+  (service.ratelimit): 429 with Retry-After. GETs are exempt: they are cheap, mostly served from
+  memory, and polled by clients waiting for results.
+Rejections are the same problem+json documents the exception handlers send (service.errors).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from service.auth import key_allowed, key_identity
+from service.errors import BodyTooLarge, RateLimited, ServiceError, Unauthorized, encode, render
+from service.logs import request_id as request_id_var
+from service.ratelimit import count_request, retry_after_s
+
+OPEN_PATHS = {"/healthz", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"}
+
+
+async def send_problem(send, exc: ServiceError) -> None:
+    status, body, headers = render(exc)
+    payload = encode(body)
+    raw_headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(payload)).encode())]
+    raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+class MetricsMiddleware:
+    def __init__(self, app, metrics_getter):
+        self.app = app
+        self.metrics_getter = metrics_getter
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status = {"code": 500}
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+
+        async def send_wrapper(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + [(b"x-request-id", request_id.encode("latin-1"))]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            request_id_var.reset(token)
+            label = getattr(scope.get("route"), "path", None) or "unmatched"
+            metrics = self.metrics_getter()
+            if metrics is not None:
+                metrics.observe(label, scope["method"], status["code"], started)
+
+
+class GuardMiddleware:
+    def __init__(self, app, services_getter):
+        self.app = app
+        self.services_getter = services_getter
+
+    @staticmethod
+    def _identity(scope, headers, settings) -> tuple[bool, str]:
+        """(allowed, identity for rate limiting)."""
+        key = headers.get(b"x-api-key")
+        if not settings.api_key_hashes:
+            return True, f"addr:{(scope.get('client') or ('?',))[0]}"
+        if not key:
+            return False, ""
+        key = key.decode("latin-1")
+        return key_allowed(key, settings.api_key_hashes), key_identity(key)
+
+    async def _refusal(self, scope, headers, services) -> ServiceError | None:
+        """The error to answer instead of the app, or None to let the request through."""
+        settings = services.settings
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
+            return BodyTooLarge(f"the body may be at most {settings.max_body_bytes} bytes (FASTSCALE_MAX_BODY_BYTES)")
+        path = scope["path"]
+        open_path = path in OPEN_PATHS or (path == "/metrics" and settings.metrics_public)
+        allowed, identity = self._identity(scope, headers, settings)
+        if not open_path and not allowed:
+            return Unauthorized("a valid X-API-Key header is required")
+        if scope["method"] == "POST" and settings.rate_limit_per_minute > 0 and not open_path:
+            if await count_request(services.aredis, services.keys, identity) > settings.rate_limit_per_minute:
+                retry = retry_after_s()
+                return RateLimited(f"at most {settings.rate_limit_per_minute} POST requests per minute; "
+                                   f"retry in {retry} s", headers={"Retry-After": str(retry)})
+        return None
+
+    async def __call__(self, scope, receive, send):
+        services = self.services_getter()
+        if scope["type"] != "http" or services is None:
+            return await self.app(scope, receive, send)
+        refusal = await self._refusal(scope, dict(scope.get("headers") or []), services)
+        if refusal is not None:
+            return await send_problem(send, refusal)
+        limit = services.settings.max_body_bytes
+        received = 0
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(f"the body may be at most {limit} bytes")
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except BodyTooLarge as exc:
+            await send_problem(send, exc)

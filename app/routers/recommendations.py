@@ -1,0 +1,32 @@
+"""POST /recommend, GET /recommend/{id}: choices backed by real measurements (the logic and the
+records are service.recommendations')."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from app.deps import Ctx, RecommendationId
+from app.documented import POST_GUARD, problems
+from app.schemas import Recommendation, RecommendRequest
+from service.recommendations import get_recommendation as load_recommendation
+from service.recommendations import start_or_resume
+
+router = APIRouter(tags=["recommend"])
+
+
+@router.post("/recommend", status_code=202, response_model=Recommendation, response_model_exclude_unset=True,
+             responses={200: {"model": Recommendation, "description": "Already decided: the stored recommendation"},
+                        **problems(*POST_GUARD, 422, 503)},
+             summary="Recommend a strategy (target_flops) or a factor (latency_budget_ms)")
+def recommend(req: RecommendRequest, response: Response, c: Ctx) -> dict:
+    state = start_or_resume(c, req.model_dump(mode="json"))
+    response.headers["Location"] = f"/recommend/{state['id']}"
+    if state["status"] != "running":
+        response.status_code = 200
+    return state
+
+
+@router.get("/recommend/{rid}", response_model=Recommendation, response_model_exclude_unset=True,
+            responses=problems(401, 404, 503), summary="Progress, evidence and the chosen plan")
+def get_recommendation(rid: RecommendationId, c: Ctx) -> dict:
+    return load_recommendation(c, rid)

@@ -1,0 +1,39 @@
+"""POST /sweep, GET /sweep/{id}, GET /sweep/{id}/plot.png|.svg: the paper's experiment on demand
+(the logic and the records are service.sweeps')."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from app.deps import Ctx, SweepId
+from app.documented import POST_GUARD, PngResponse, SvgResponse, content, problems
+from app.schemas import Sweep, SweepCreated, SweepRequest
+from service import sweeps
+
+router = APIRouter(tags=["sweep"])
+
+
+@router.post("/sweep", status_code=202, response_model=SweepCreated, responses=problems(*POST_GUARD, 422, 503),
+             summary="Profile a model under several strategies and factors")
+def create_sweep(req: SweepRequest, response: Response, c: Ctx) -> dict:
+    created = sweeps.create_sweep(c, req.model_dump(mode="json"))
+    response.headers["Location"] = created["links"]["self"]
+    return created
+
+
+@router.get("/sweep/{sid}", response_model=Sweep, response_model_exclude_unset=True,
+            responses=problems(401, 404, 503), summary="Sweep status, rows and, once finished, the analysis")
+def get_sweep(sid: SweepId, c: Ctx) -> dict:
+    return sweeps.load_sweep(c, sid)
+
+
+@router.get("/sweep/{sid}/plot.png", summary="The sweep's figure (PNG)", response_class=PngResponse,
+            responses={**content("image/png", "The figure", binary=True), **problems(401, 404, 409, 503)})
+def plot_png(sid: SweepId, c: Ctx) -> Response:
+    return PngResponse(sweeps.sweep_plot(c, sid, "png"))
+
+
+@router.get("/sweep/{sid}/plot.svg", summary="The sweep's figure (SVG)", response_class=SvgResponse,
+            responses={**content("image/svg+xml", "The figure"), **problems(401, 404, 409, 503)})
+def plot_svg(sid: SweepId, c: Ctx) -> Response:
+    return SvgResponse(sweeps.sweep_plot(c, sid, "svg"))

@@ -1,0 +1,15 @@
+"""The API's pydantic models: requests (strict) and responses. Only pydantic, no FastAPI."""
+
+from app.schemas.requests import (
+    Exponents, PlanRequest, ProfileRequest, RecommendRequest, ScaleRequest, StrategyItem, SweepRequest,
+)
+from app.schemas.responses import (
+    Accepted, Analysis, Health, Links, ModelDetail, ModelSummary, PlanResponse, Problem, ProfileRecord, Readiness,
+    Recommendation, Strategies, Sweep, SweepCreated,
+)
+
+__all__ = [
+    "Exponents", "PlanRequest", "ProfileRequest", "RecommendRequest", "ScaleRequest", "StrategyItem", "SweepRequest",
+    "Accepted", "Analysis", "Health", "Links", "ModelDetail", "ModelSummary", "PlanResponse", "Problem",
+    "ProfileRecord", "Readiness", "Recommendation", "Strategies", "Sweep", "SweepCreated",
+]

@@ -1,0 +1,266 @@
+"""Response models of the API (pydantic v2; importable without FastAPI).
+
+They describe the documents the service layer builds, for the OpenAPI schema and for clients that
+parse responses. Routes serve with ``response_model_exclude_unset``, so an answer carries exactly
+the fields the service produced: optional fields appear only where they apply (``analysis`` once a
+sweep is done, ``anynet`` for RegNets), and ``extra="allow"`` passes through fields newer than
+these models instead of dropping them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+OPEN = ConfigDict(extra="allow")
+
+
+class ProblemField(BaseModel):
+    field: str | None = Field(None, description="The input at fault, as a dotted path (profile.batch_size).")
+    message: str
+    allowed: str | None = Field(None, description="What would be accepted instead.")
+
+
+class Problem(BaseModel):
+    """An error (RFC 9457, application/problem+json): what went wrong and how to fix it."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemField] = Field(default_factory=list)
+
+
+class Links(BaseModel):
+    self: str
+    config: str | None = None
+
+
+class Accepted(BaseModel):
+    id: str
+    status: str
+    device_class: str
+    plan: dict[str, Any]
+    predicted: dict[str, Any] | None = None
+    links: Links
+
+
+class ProfileRecord(BaseModel):
+    id: str
+    status: Literal["queued", "started", "finished", "failed"]
+    device_class: str
+    plan: dict[str, Any]
+    profile: dict[str, Any]
+    run: int
+    progress: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    created_at: str | None = None
+    enqueued_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    links: Links | None = None
+
+
+class Complexity(BaseModel):
+    flops: int = Field(description="Multiply-adds at batch 1.")
+    params: int
+    acts: int = Field(description="Output elements of every conv and linear layer at batch 1.")
+
+
+class BaseInfo(BaseModel):
+    model_config = OPEN
+    name: str
+    family: str
+    arch: dict[str, Any]
+    resolution: int
+    complexity: Complexity
+
+
+class StrategyInfo(BaseModel):
+    model_config = OPEN
+    name: str
+    alpha: float | None
+    weights: dict[str, float | int]
+    exponents: dict[str, float]
+
+
+class PredictionEntry(BaseModel):
+    model_config = OPEN
+    device_class: str
+    dtype: str
+    batch_size: int
+    mode: str
+    ms: float
+    r2: float
+    n: int
+    coefficients: list[float]
+
+
+class Prediction(BaseModel):
+    model_config = OPEN
+    status: Literal["ok", "no model yet", "unavailable"]
+    entries: list[PredictionEntry]
+    detail: str | None = None
+
+
+class PlanResponse(BaseModel):
+    """A scaled model: its architecture and exact analytic complexity, and predicted times."""
+
+    model_config = OPEN
+    base: BaseInfo
+    strategy: StrategyInfo
+    rounding: str
+    requested_factor: float
+    target_flops: float
+    achieved_factor: float
+    arch: dict[str, Any]
+    resolution: int
+    complexity: Complexity
+    growth: dict[str, float]
+    predicted: Prediction
+
+
+class SweepLinks(BaseModel):
+    self: str
+    plot_png: str
+    plot_svg: str
+
+
+class SweepCreated(BaseModel):
+    id: str
+    status: str
+    total: int
+    device_class: str
+    links: SweepLinks
+
+
+class SweepRow(BaseModel):
+    model_config = OPEN
+    strategy: str
+    alpha: float | None
+    factor: float
+    profile_id: str
+    label: str
+    status: str
+    flops: int | None = None
+    params: int | None = None
+    acts: int | None = None
+    resolution: int | None = None
+    achieved_factor: float | None = None
+    inference_ms: float | None = None
+    inference_stable: bool | None = None
+    training_ms: float | None = None
+    training_stable: bool | None = None
+    error: dict[str, Any] | None = None
+
+
+class Fit(BaseModel):
+    model_config = OPEN
+    a_ms: float
+    b_ms_per_act: float
+    r2: float
+    n: int
+    formula: str
+
+
+class Fastest(BaseModel):
+    model_config = OPEN
+    strategy: str
+    alpha: float | None
+    ms: float
+
+
+class Analysis(BaseModel):
+    model_config = OPEN
+    pearson: dict[str, dict[str, float | None]] = Field(description="mode -> metric -> Pearson r of time with it.")
+    fit: dict[str, Fit] = Field(description="mode -> least-squares fit of time on acts.")
+    fastest: dict[str, dict[str, Fastest]] = Field(description="mode -> factor -> fastest strategy there.")
+
+
+class Sweep(BaseModel):
+    model_config = OPEN
+    id: str
+    status: Literal["queued", "started", "finished", "failed"]
+    done: int
+    total: int
+    device_class: str
+    base: str
+    rows: list[SweepRow]
+    created_at: str
+    analysis: Analysis | None = None
+
+
+class Evidence(BaseModel):
+    model_config = OPEN
+    strategy: str
+    alpha: float | None
+    factor: float
+    achieved_factor: float
+    flops: int
+    acts: int
+    profile_id: str
+    status: str
+    inference_ms: float | None = None
+    training_ms: float | None = None
+    error: dict[str, Any] | None = None
+
+
+class RecommendationError(BaseModel):
+    type: str
+    message: str
+
+
+class Recommendation(BaseModel):
+    model_config = OPEN
+    id: str
+    status: Literal["running", "finished", "failed"]
+    constraint: dict[str, Any]
+    evidence: list[Evidence]
+    chosen: dict[str, Any] | None
+    error: RecommendationError | None
+    started_at: str
+    finished_at: str | None
+    links: Links
+
+
+class ModelSummary(BaseModel):
+    model_config = OPEN
+    name: str
+    family: str
+    resolution: int
+    complexity: Complexity
+
+
+class ModelDetail(ModelSummary):
+    arch: dict[str, Any]
+    anynet: dict[str, Any] | None = Field(None, description="RegNets only: the same network as an AnyNet spec.")
+
+
+class NamedStrategy(BaseModel):
+    name: str
+    alpha: float | None
+    exponents: dict[str, float]
+
+
+class Strategies(BaseModel):
+    model_config = OPEN
+    named: list[NamedStrategy]
+    default: str
+    default_alpha: float
+    weight_strings: str
+    exponents: str
+    factor_range: list[float]
+    roundings: list[str]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "unavailable"]
+    redis: str
+    workers: dict[str, int] = Field(description="Live workers per device class.")
+    queue_depth: dict[str, int] | None = Field(None, description="Queued jobs per device class.")
