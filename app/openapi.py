@@ -1,6 +1,12 @@
-"""Write the API's OpenAPI schema to app/openapi.json (checked in; a test keeps it in step).
+"""The API's OpenAPI schema, made to tell the truth, and written to app/openapi.json (checked in;
+a test keeps it in step). Run ``python -m app.openapi`` after a deliberate change to the contract.
 
-Run ``python -m app.openapi`` after a deliberate change to the public contract.
+FastAPI's generated schema is corrected in three ways:
+- errors are ``application/problem+json`` with the ``Problem`` schema (app.documented declares
+  them per route), not FastAPI's ``HTTPValidationError``, which is never what clients get;
+- the ``X-API-Key`` header is declared as an apiKey security scheme, required everywhere except
+  /healthz (and optional on /metrics, which is public unless configured otherwise);
+- non-JSON answers carry their real content types (set by the routes' response classes).
 """
 
 from __future__ import annotations
@@ -8,13 +14,64 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from app.main import create_app
-from app.settings import Settings
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from app.schemas import Problem
 
 PATH = Path(__file__).with_name("openapi.json")
+SCHEME = "ApiKey"
+FASTAPI_VALIDATION = "#/components/schemas/HTTPValidationError"
+
+
+def _problem_components() -> dict:
+    schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    defs = schema.pop("$defs", {})
+    return {**defs, "Problem": schema}
+
+
+def _drop_fastapi_validation(schema: dict) -> None:
+    """Remove the 422 FastAPI adds to every route with parameters: routes that can answer 422
+    declare it themselves, as a Problem; the rest (string path ids) never do."""
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            response = operation["responses"].get("422", {})
+            if response.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref") == FASTAPI_VALIDATION:
+                del operation["responses"]["422"]
+    for name in ("HTTPValidationError", "ValidationError"):
+        schema["components"]["schemas"].pop(name, None)
+
+
+def _declare_security(schema: dict) -> None:
+    schema["components"]["securitySchemes"] = {SCHEME: {
+        "type": "apiKey", "in": "header", "name": "X-API-Key",
+        "description": "Required when FASTSCALE_API_KEY_HASHES is set (see `fastscale hash-key`)."}}
+    schema["security"] = [{SCHEME: []}]
+    schema["paths"]["/healthz"]["get"]["security"] = []
+    schema["paths"]["/metrics"]["get"]["security"] = [{}, {SCHEME: []}]
+
+
+def build_schema(app: FastAPI) -> dict:
+    schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+    schema.setdefault("components", {}).setdefault("schemas", {}).update(_problem_components())
+    _drop_fastapi_validation(schema)
+    _declare_security(schema)
+    return schema
+
+
+def install(app: FastAPI) -> None:
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = build_schema(app)
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def current_schema() -> dict:
+    from app.main import create_app
+    from service.settings import Settings
+
     return create_app(Settings(redis_url="redis://unused")).openapi()
 
 
