@@ -19,7 +19,7 @@ def slug(text: str) -> str:
 
 
 def cpu_class() -> str:
-    from workers.profiler_free import cpu_model
+    from workers.host import cpu_model
 
     return "cpu-" + slug(cpu_model())
 

@@ -11,50 +11,21 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
-from app.settings import get_settings
-from app.store import LEASE_TTL_S, ProfileStore
+from service.errors import JobTimeout
+from service.leases import Lease
+from service.settings import get_settings
+from service.store import ProfileStore
 
 log = logging.getLogger("fastscale.worker")
-LEASE_EVERY_S = 2
 
 
 def _store(connection) -> ProfileStore:
     s = get_settings()
     return ProfileStore(connection, s.key_prefix, s.result_ttl_s, s.failure_ttl_s)
-
-
-class Lease:
-    """While a job runs, keep ``<prefix>:lease:<id>`` alive; if the worker dies, it expires in seconds."""
-
-    def __init__(self, store: ProfileStore, pid: str, run: int, attempt: int, worker: str):
-        self.key = store.lease_key(pid)
-        self.value = f"{run}:{attempt}:{worker}"
-        self.r = store.r
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._beat, daemon=True, name=f"lease-{pid[:8]}")
-
-    def _beat(self) -> None:
-        while not self.stop.is_set():
-            try:
-                self.r.set(self.key, self.value, ex=LEASE_TTL_S)
-            except Exception:  # noqa: BLE001 - Redis blips must not kill the measurement
-                log.warning("lease refresh failed", exc_info=True)
-            self.stop.wait(LEASE_EVERY_S)
-
-    def __enter__(self) -> "Lease":
-        self.r.set(self.key, self.value, ex=LEASE_TTL_S)
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop.set()
-        self.thread.join(timeout=5)
-        self.r.delete(self.key)
 
 
 def profile_job(job: dict) -> dict:
@@ -67,13 +38,13 @@ def profile_job(job: dict) -> dict:
         log.info("profile is no longer queued for this attempt; skipping", extra=extra)
         return {"id": pid, "run": run, "skipped": True}
     log.info("profile started", extra=extra)
-    with Lease(store, pid, run, attempt, worker):
+    with Lease(store.r, store.keys, pid, run, attempt, worker):
         try:
             result = _measure(job, store)
         except JobTimeoutException as exc:
             timeout = rq_job.timeout
-            store.fail(pid, run, "JobTimeout", f"the job ran past its {timeout} s limit (FASTSCALE_JOB_TIMEOUT_S) "
-                                               f"and was stopped: {exc}", attempt=attempt)
+            store.fail(pid, run, JobTimeout.code, f"the job ran past its {timeout} s limit "
+                       f"(FASTSCALE_JOB_TIMEOUT_S) and was stopped: {exc}", attempt=attempt)
             log.warning("profile timed out", extra=extra)
             raise
         except Exception as exc:

@@ -20,9 +20,10 @@ import redis
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
-from app.queues import get_queue, memory_key
-from app.logs import setup_logging
-from app.settings import get_settings
+from service.keys import Keys
+from service.logs import setup_logging
+from service.queues import get_queue
+from service.settings import get_settings
 
 
 def device_memory_bytes(kind: str, settings) -> int:
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     name = args.name or f"{args.device_class}.{os.uname().nodename}.{os.getpid()}"
     os.environ["FASTSCALE_WORKER_NAME"] = name
     conn = redis.Redis.from_url(settings.redis_url)
-    conn.hset(memory_key(settings.key_prefix), args.device_class, device_memory_bytes(args.kind, settings))
+    conn.hset(Keys(settings.key_prefix).device_memory, args.device_class, device_memory_bytes(args.kind, settings))
     queue = get_queue(conn, settings.key_prefix, args.device_class)
     worker = SimpleWorker([queue], connection=conn, serializer=JSONSerializer, name=name,
                           worker_ttl=settings.worker_ttl_s, default_result_ttl=settings.rq_result_ttl_s)

@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from app.embedded_redis import die_with_parent
+from service.embedded_redis import die_with_parent
 from workers.device import cpu_class, cuda_class, list_gpus
 
 log = logging.getLogger("fastscale.supervisor")
@@ -68,9 +68,6 @@ class Supervisor:
         for i in range(len(self.specs)):
             self._spawn(i)
         return self
-
-    def pids(self) -> list[int]:
-        return [p.pid for p in self.procs.values() if p.poll() is None]
 
     def poll(self) -> None:
         """Restart workers that died (with back-off), unless stopping."""
