@@ -8,8 +8,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /srv/fastscale
 COPY pyproject.toml README.md ./
 COPY fastscale ./fastscale
+COPY service ./service
 COPY app ./app
 COPY workers ./workers
+COPY cli ./cli
 RUN pip install .
 
 FROM base AS api

@@ -4,7 +4,8 @@ Without REDIS_URL it starts the embedded Redis (data and AOF in the data dir), t
 and the API; with REDIS_URL it uses that server. On exit (Ctrl-C or SIGTERM, which uvicorn
 turns into a graceful shutdown) the API drains, workers finish or hand back their jobs, and the
 embedded Redis shuts down cleanly. PR_SET_PDEATHSIG on every child means even a SIGKILL of this
-process leaves no orphan Redis or worker behind.
+process leaves no orphan Redis or worker behind. It lives in the CLI, the one layer that may use
+both the API and the workers, so the API never imports the worker supervisor.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from pathlib import Path
 
 import uvicorn
 
-from app.embedded_redis import EmbeddedRedis
-from app.logs import setup_logging
 from app.main import create_app
-from app.settings import get_settings
+from service.embedded_redis import EmbeddedRedis
+from service.logs import setup_logging
+from service.settings import get_settings
+from workers.supervisor import Supervisor, plan_workers
 
 log = logging.getLogger("fastscale.serve")
 
@@ -40,8 +42,6 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, workers: in
     supervisor = None
     try:
         if settings.local_workers > 0:
-            from workers.supervisor import Supervisor, plan_workers
-
             supervisor = Supervisor(plan_workers(settings.worker_device, settings.local_workers), settings.redis_url)
             supervisor.start()
             threading.Thread(target=supervisor.run, daemon=True, name="supervisor").start()

@@ -1,10 +1,17 @@
-"""A small HTTP client for the CLI (``fastscale scale``): submit, poll, wait."""
+"""A small HTTP client for the CLI's service commands: submit, read, and wait for results.
+
+Waiting is service.polling's one loop; ``on_update`` sees every state fetched (progress bars).
+"""
 
 from __future__ import annotations
 
-import time
+from typing import Callable
 
 import httpx
+
+from service.polling import poll_until
+
+DONE = ("finished", "failed")
 
 
 class ApiError(RuntimeError):
@@ -46,12 +53,10 @@ class Client:
     def profile(self, pid: str) -> dict:
         return self._json(self.http.get(f"/profile/{pid}"))
 
+    def poll(self, path: str, done: Callable[[dict], bool], timeout: float, on_update=None, every: float = 0.5) -> dict:
+        """GET ``path`` until ``done(state)`` or the timeout; the last state either way."""
+        return poll_until(lambda: self.get(path), done, timeout, every, on_update)
+
     def wait(self, pid: str, timeout: float, on_update=None, poll: float = 0.5) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            record = self.profile(pid)
-            if on_update:
-                on_update(record)
-            if record["status"] in ("finished", "failed") or time.monotonic() > deadline:
-                return record
-            time.sleep(poll)
+        """The profile once finished or failed (or as it is when the timeout passes)."""
+        return self.poll(f"/profile/{pid}", lambda r: r["status"] in DONE, timeout, on_update, poll)

@@ -1,0 +1,66 @@
+"""Commands that need only the scaling core: ``plan`` and ``models`` (no FastAPI, Redis or RQ;
+torch only for ``plan --verify``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from cli.options import AlphaOpt, FactorOpt, JsonOpt, ModelArg, RoundingOpt, SpecOpt, TargetFlopsOpt, fail, read_spec
+from cli.render import print_models, print_plan
+from fastscale.errors import ScalingError
+
+StrategyOpt = Annotated[str, typer.Option("--strategy", "-s", help="d w r dw dr wr dwr dWr, or a weight string like d1_w8_r1.")]
+
+
+def plan(
+    model: ModelArg = None,
+    spec: SpecOpt = None,
+    strategy: StrategyOpt = "dWr",
+    alpha: AlphaOpt = None,
+    factor: FactorOpt = None,
+    target_flops: TargetFlopsOpt = None,
+    rounding: RoundingOpt = "nearest",
+    resolution: Annotated[Optional[int], typer.Option("--resolution", help="Base resolution override.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the plan JSON.")] = False,
+    verify: Annotated[bool, typer.Option("--verify", help="Build on meta and compare counted with analytic figures.")] = False,
+) -> None:
+    """Plan a scaled model and show its architecture and analytic complexity."""
+    from fastscale.planner import make_plan
+
+    try:
+        p = make_plan(model=model, spec=read_spec(spec), strategy=strategy, alpha=alpha, factor=factor,
+                      target_flops=target_flops, rounding=rounding, resolution=resolution)
+    except ScalingError as exc:
+        fail(str(exc))
+    data = p.to_dict()
+    verification = None
+    if verify:
+        from fastscale.verify import verify_plan
+
+        verification = verify_plan(p).to_dict()
+        data["verification"] = verification
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        print_plan(data, verification)
+    if verification is not None and not verification["ok"]:
+        typer.echo("error: counted figures disagree with the analytic ones", err=True)
+        raise typer.Exit(1)
+
+
+def models(as_json: JsonOpt = False) -> None:
+    """List the zoo with each base model's complexity."""
+    from fastscale import zoo
+
+    rows = []
+    for name in zoo.names():
+        m = zoo.get(name)
+        rows.append({"name": name, "family": m.family, "resolution": m.resolution, **m.spec.complexity(m.resolution)})
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+    else:
+        print_models(rows)

@@ -1,0 +1,32 @@
+"""The ``fastscale`` command line: the top floor, which may use every layer below it.
+
+Core commands (``plan``, ``models``, cli.core_commands) need only the scaling core. Service
+commands (``serve``, ``worker``, ``scale``, ``sweep``, ``recommend``, ``hash-key``,
+cli.service_commands) import the API, worker, settings or client code when run, so ``fastscale
+plan`` works without FastAPI, Redis or RQ installed. Errors are one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from cli import core_commands, service_commands
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Scale CNNs the way 'Fast and Accurate Model Scaling' prescribes.")
+
+app.command()(core_commands.plan)
+app.command()(core_commands.models)
+app.command()(service_commands.serve)
+app.command()(service_commands.worker)
+app.command()(service_commands.scale)
+app.command()(service_commands.sweep)
+app.command()(service_commands.recommend)
+app.command("hash-key")(service_commands.hash_key_cmd)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""The options several commands share, declared once as ``Annotated`` typer types, and how their
+values become request data (spec files, comma-separated lists, the profile settings)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+ModelArg = Annotated[Optional[str], typer.Argument(help="Zoo model name, e.g. EfficientNet-B0 (or use --spec).")]
+SpecOpt = Annotated[Optional[Path], typer.Option("--spec", help="Custom base architecture: fastscale JSON or a pycls YAML config.")]
+AlphaOpt = Annotated[Optional[float], typer.Option("--alpha", help="alpha for dWr (default 0.8).")]
+FactorOpt = Annotated[Optional[float], typer.Option("--factor", "-f", help="Flops factor s.")]
+TargetFlopsOpt = Annotated[Optional[float], typer.Option("--target-flops", help="Target flops instead of a factor.")]
+RoundingOpt = Annotated[str, typer.Option("--rounding", help="nearest (default) or pycls.")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or a device class.")]
+BatchSizeOpt = Annotated[int, typer.Option("--batch-size", "-b", help="Images per step.")]
+DtypeOpt = Annotated[str, typer.Option("--dtype", help="float32, bfloat16 or float16.")]
+TimeBudgetOpt = Annotated[Optional[float], typer.Option("--time-budget", help="Per-mode timing budget, seconds.")]
+TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait at most.")]
+UrlOpt = Annotated[str, typer.Option("--url", envvar="FASTSCALE_API", help="API base URL.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def fail(message: str, code: int = 2) -> None:
+    """One line on stderr and exit ``code`` (2: bad input or an error answer; 1: a failed result)."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def read_spec(path: Optional[Path]) -> Optional[dict]:
+    """A spec file parsed: YAML for .yaml/.yml, JSON otherwise."""
+    if path is None:
+        return None
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        fail(f"--spec: cannot read {path}: {exc.strerror}")
+    if path.suffix in (".yaml", ".yml"):
+        import yaml
+
+        return yaml.safe_load(text)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"--spec: {path} is not valid JSON ({exc.msg} at line {exc.lineno})")
+
+
+def base_request(model: Optional[str], spec: Optional[Path]) -> dict:
+    """The base model part of a sweep or recommend request (a pycls YAML spec is sent as its text)."""
+    out = {}
+    if model is not None:
+        out["model"] = model
+    if spec is not None:
+        out["spec"] = spec.read_text() if spec.suffix in (".yaml", ".yml") else read_spec(spec)
+    return out
+
+
+def csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def profile_request(device: str, batch_size: int, dtype: str, time_budget: Optional[float]) -> dict:
+    profile = {"device": device, "batch_size": batch_size, "dtype": dtype}
+    if time_budget is not None:
+        profile["time_budget_s"] = time_budget
+    return profile

@@ -1,0 +1,124 @@
+"""What the CLI prints: rich tables for plans, profiles, sweeps and recommendations, progress bars,
+and human-readable numbers (the JSON output always carries the exact integers)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+def si(n: float, unit: str = "") -> str:
+    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= scale:
+            return f"{n / scale:.2f} {prefix}{unit}"
+    return f"{n:g} {unit}".strip()
+
+
+def _arch_rows(base_arch: dict, arch: dict) -> list[tuple[str, str, str]]:
+    keys = [k for k in ("depths", "widths", "group_ws", "bot_muls", "exp_ratios", "stem_w", "head_w") if k in arch]
+    return [(k, str(base_arch.get(k, "-")), str(arch[k])) for k in keys]
+
+
+def _verification_table(verification: dict) -> Table:
+    vt = Table("metric", "analytic", "counted on meta", "agree", header_style="bold")
+    for m in ("flops", "params", "acts"):
+        a, c = verification["analytic"][m], verification["counted"][m]
+        vt.add_row(m, f"{a:,}", f"{c:,}", "yes" if a == c else "[red]NO[/red]")
+    return vt
+
+
+def print_plan(plan: dict, verification: Optional[dict] = None) -> None:
+    base, strat = plan["base"], plan["strategy"]
+    alpha = f" (alpha {strat['alpha']:g})" if strat["alpha"] is not None else ""
+    ex = strat["exponents"]
+    console.print(
+        f"[bold]{base['name']}[/bold] scaled by [bold]{strat['name']}[/bold]{alpha}: "
+        f"e_d={ex['d']:.3g} e_w={ex['w']:.3g} e_r={ex['r']:.3g} e_g={ex['g']:.3g}, rounding {plan['rounding']}"
+    )
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("")
+    table.add_column("base", justify="right")
+    table.add_column("scaled", justify="right")
+    table.add_column("growth", justify="right")
+    table.add_row("resolution", str(base["resolution"]), str(plan["resolution"]), "")
+    for row in _arch_rows(plan["base"]["arch"] if base["family"] != "regnet" else {}, plan["arch"]):
+        table.add_row(*row, "")
+    for m in ("flops", "params", "acts"):
+        table.add_row(m, si(base["complexity"][m]), si(plan["complexity"][m]), f"{plan['growth'][m]:.3f}x")
+    console.print(table)
+    miss = plan["achieved_factor"] / plan["requested_factor"] - 1
+    console.print(f"requested {plan['requested_factor']:.4g}x flops, achieved {plan['achieved_factor']:.4g}x ({miss:+.2%})")
+    if verification is not None:
+        console.print(_verification_table(verification))
+
+
+def print_models(rows: list[dict]) -> None:
+    table = Table("model", "family", "res", "flops", "params", "acts", header_style="bold")
+    for r in rows:
+        table.add_row(r["name"], r["family"], str(r["resolution"]), si(r["flops"]), si(r["params"]), si(r["acts"]))
+    console.print(table)
+
+
+def print_profile(record: dict) -> None:
+    console.print(f"profile [bold]{record['id']}[/bold]: {record['status']} on {record.get('device_class')}")
+    if record.get("plan"):
+        print_plan(record["plan"])
+    if record.get("error"):
+        console.print(f"[red]{record['error']['type']}: {record['error']['message']}[/red]")
+    result = record.get("result")
+    if not result:
+        return
+    dev = result["device"]
+    console.print(f"device: {dev.get('name')} torch {dev.get('torch')} cuda {dev.get('cuda')} cudnn {dev.get('cudnn')} "
+                  f"dtype {dev.get('dtype')}")
+    table = Table("mode", "median ms", "ci95 ms", "p10..p90 ms", "n", "stable", "img/s", "peak memory",
+                  header_style="bold")
+    for mode in ("inference", "training"):
+        m = result.get(mode)
+        if not m:
+            continue
+        mem = si(m["peak_memory_bytes"], "B") if m.get("peak_memory_bytes") else "-"
+        table.add_row(mode, f"{m['median_ms']:.3f}", f"{m['ci95_low_ms']:.3f}..{m['ci95_high_ms']:.3f}",
+                      f"{m['p10_ms']:.2f}..{m['p90_ms']:.2f}", str(m["n"]), "yes" if m["stable"] else "no",
+                      f"{m['throughput_per_s']:.1f}", mem)
+    console.print(table)
+
+
+def _ms(value) -> str:
+    return f"{value:.2f}" if value else "-"
+
+
+def _r(value) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def print_sweep(state: dict) -> None:
+    table = Table("strategy", "s", "flops", "acts", "inference ms", "training ms", "status", header_style="bold")
+    for r in state["rows"]:
+        table.add_row(r["label"], f"{r['factor']:g}", si(r.get("flops", 0)), si(r.get("acts", 0)),
+                      _ms(r.get("inference_ms")), _ms(r.get("training_ms")), r["status"])
+    console.print(table)
+    for mode, corr in state.get("analysis", {}).get("pearson", {}).items():
+        console.print(f"{mode}: Pearson r  flops {_r(corr['flops'])}  params {_r(corr['params'])}  acts {_r(corr['acts'])}")
+
+
+def print_recommendation(state: dict, mode: str) -> None:
+    table = Table("strategy", "factor", "flops", f"{mode} ms", "status", header_style="bold")
+    for r in state["evidence"]:
+        table.add_row(r["strategy"], f"{r['factor']:.4g}", si(r["flops"]), _ms(r.get(f"{mode}_ms")), r["status"])
+    console.print(table)
+    if state.get("chosen"):
+        ch = state["chosen"]
+        console.print(f"[bold]chosen:[/bold] {ch['strategy']} at {ch['factor']:.4g}x: {ch['why']}")
+
+
+def progress_bar(with_bar: bool):
+    """A transient progress display on stderr (stdout stays clean for --json)."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn()) if with_bar else (SpinnerColumn(), TextColumn("{task.description}"))
+    return Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True), transient=True)
