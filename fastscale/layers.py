@@ -13,15 +13,9 @@ analytic complexity O(stages) rather than O(blocks) for the nearest-rounding sea
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from fastscale.cx import Cx
-
-
-class Node(Protocol):
-    def complexity(self, cx: Cx) -> None: ...
-
-    def build(self) -> Any: ...
 
 
 def _out(size: int, stride: int) -> int:

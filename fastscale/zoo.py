@@ -6,6 +6,7 @@ Names are case-insensitive, and snake_case aliases work too (``regnety_400mf``,
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from dataclasses import dataclass
@@ -60,9 +61,15 @@ def get(name: str, field: str = "model") -> ZooModel:
         # Folding separators is for people's spellings, not for control or look-alike characters.
         raise ScalingError(field, f"{name[:40]!r} has characters no model name has",
                            "letters, digits, '.', '-', '_' and spaces; see GET /models")
-    key = _index().get(normalize(name))
+    index = _index()
+    key = index.get(normalize(name))
     if key is None:
-        close = [n for n in names() if normalize(name)[:6] in normalize(n)][:5]
-        hint = ", ".join(close) if close else "see GET /models or `fastscale models`"
-        raise ScalingError(field, f"unknown model {name!r}", hint)
+        raise ScalingError(field, f"unknown model {name!r}", _suggestion(name, index))
     return _models()[key]
+
+
+def _suggestion(name: str, index: dict[str, str]) -> str:
+    """The nearest zoo names by spelling (difflib), and how many models there are."""
+    close = [index[n] for n in difflib.get_close_matches(normalize(name), list(index), n=3, cutoff=0.6)]
+    known = f"one of the {len(index)} zoo models: see GET /models or `fastscale models`"
+    return f"did you mean {', '.join(close)}? or {known}" if close else known
