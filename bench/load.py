@@ -27,8 +27,9 @@ import redis
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.embedded_redis import free_port  # noqa: E402
-from app.store import ProfileStore  # noqa: E402
+from service.embedded_redis import free_port  # noqa: E402
+from service.polling import poll_until  # noqa: E402
+from service.store import DONE, ProfileStore  # noqa: E402
 
 
 def spec(i: int) -> dict:
@@ -81,49 +82,28 @@ async def run_load(base: str, clients: int, total: int, distinct: int, seconds: 
             "p99_ms": 1e3 * xs[min(len(xs) - 1, int(0.99 * len(xs)))], "accepted": accepted, "kinds": kinds}
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clients", type=int, default=16)
-    ap.add_argument("--requests", type=int, default=400)
-    ap.add_argument("--distinct", type=int, default=24, help="distinct models in all (the first few pre-measured)")
-    ap.add_argument("--seconds", type=float, default=120, help="time cap for sending")
-    args = ap.parse_args()
-    warm = 4
-    with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-        env.update(PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", FASTSCALE_WORKER_DEVICE="cpu",
-                   FASTSCALE_RATE_LIMIT_PER_MINUTE="0", FASTSCALE_LOG_JSON="true")
-        serve = subprocess.Popen([sys.executable, "-m", "fastscale.cli", "serve", "--port", str(port), "--data-dir", tmp,
-                                  "--workers", "2"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):
-                try:
-                    if len(httpx.get(base + "/readyz", timeout=1).json().get("workers", {})) and \
-                            sum(httpx.get(base + "/readyz").json()["workers"].values()) >= 2:
-                        break
-                except (httpx.HTTPError, ValueError):
-                    pass
-                time.sleep(0.2)
-            http = httpx.Client(base_url=base, timeout=30)
-            for i in range(warm):  # the cached part of the mix
-                pid = http.post("/scale", json=body(i)).json()["id"]
-                while http.get(f"/profile/{pid}").json()["status"] not in ("finished", "failed"):
-                    time.sleep(0.1)
-            result = asyncio.run(run_load(base, args.clients, args.requests, args.distinct, args.seconds, warm))
-            t0 = time.monotonic()
-            final = {}
-            while time.monotonic() - t0 < 300:
-                final = {pid: http.get(f"/profile/{pid}").json() for pid in result["accepted"]}
-                if all(r["status"] in ("finished", "failed") for r in final.values()):
-                    break
-                time.sleep(0.5)
-            redis_url = f"unix://{tmp}/redis.sock?db=0"
-            stats = ProfileStore(redis.Redis.from_url(redis_url), "fastscale").stats()
-        finally:
-            serve.send_signal(signal.SIGTERM)
-            serve.wait(60)
+def start_serve(tmp: str, port: int) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env.update(PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", FASTSCALE_WORKER_DEVICE="cpu",
+               FASTSCALE_RATE_LIMIT_PER_MINUTE="0", FASTSCALE_LOG_JSON="true")
+    return subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(port), "--data-dir", tmp,
+                             "--workers", "2"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def live_workers(base: str) -> int:
+    try:
+        return sum(httpx.get(base + "/readyz", timeout=1).json().get("workers", {}).values())
+    except (httpx.HTTPError, ValueError):
+        return 0
+
+
+def wait_all(http: httpx.Client, ids, timeout: float) -> dict:
+    """Every id's record, once all are finished or failed (or as they are at the timeout)."""
+    return poll_until(lambda: {pid: http.get(f"/profile/{pid}").json() for pid in ids},
+                      lambda final: all(r["status"] in DONE for r in final.values()), timeout)
+
+
+def report(args, result: dict, final: dict, stats: dict) -> bool:
     statuses = [r["status"] for r in final.values()]
     once = all(r["status"] == "finished" and r["run"] == 1 and r["attempt"] == 1 for r in final.values())
     print(f"fastscale load on loopback: {args.clients} clients, `fastscale serve` with 2 CPU workers")
@@ -135,8 +115,34 @@ def main() -> int:
           f" {int(stats.get('jobs_finished', 0)):9d}")
     lost = len(final) - statuses.count("finished")
     duplicated = int(stats.get("jobs_finished", 0)) - len(final)
-    print(f"lost: {lost}, duplicated: {duplicated}, every accepted id finished exactly once: {once and lost == 0 and duplicated == 0}")
-    return 0 if once and lost == 0 and duplicated == 0 and result["errors"] == 0 else 1
+    ok = once and lost == 0 and duplicated == 0
+    print(f"lost: {lost}, duplicated: {duplicated}, every accepted id finished exactly once: {ok}")
+    return ok and result["errors"] == 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--requests", type=int, default=400)
+    ap.add_argument("--distinct", type=int, default=24, help="distinct models in all (the first few pre-measured)")
+    ap.add_argument("--seconds", type=float, default=120, help="time cap for sending")
+    args = ap.parse_args()
+    warm = 4
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        serve = start_serve(tmp, port)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            poll_until(lambda: live_workers(base), lambda n: n >= 2, 60, every=0.2)
+            http = httpx.Client(base_url=base, timeout=30)
+            wait_all(http, [http.post("/scale", json=body(i)).json()["id"] for i in range(warm)], 300)  # the cached part
+            result = asyncio.run(run_load(base, args.clients, args.requests, args.distinct, args.seconds, warm))
+            final = wait_all(http, result["accepted"], 300)
+            stats = ProfileStore(redis.Redis.from_url(f"unix://{tmp}/redis.sock?db=0"), "fastscale").stats()
+        finally:
+            serve.send_signal(signal.SIGTERM)
+            serve.wait(60)
+    return 0 if report(args, result, final, stats) else 1
 
 
 if __name__ == "__main__":
