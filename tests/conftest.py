@@ -4,23 +4,13 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def reference_path() -> Path:
-    """../shared/reference beside the checkout (CI lays a copy there), or FASTSCALE_REFERENCE_DIR."""
-    env = os.environ.get("FASTSCALE_REFERENCE_DIR")
-    candidates = [Path(env)] if env else []
-    candidates += [ROOT.parent / "shared" / "reference", ROOT / "shared" / "reference"]
-    for c in candidates:
-        if (c / "zoo_complexity.json").exists():
-            return c / "zoo_complexity.json"
-    pytest.fail("zoo_complexity.json not found: set FASTSCALE_REFERENCE_DIR or keep ../shared/reference beside the repo")
+DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="session")
 def reference_zoo() -> dict:
-    return json.loads(reference_path().read_text())["models"]
+    """The reference's exact zoo figures, vendored in tests/data (its README says where from)."""
+    return json.loads((DATA / "zoo_complexity.json").read_text())["models"]
 
 
 # ----------------------------------------------------------------------------- service fixtures
@@ -36,7 +26,7 @@ REDIS_TARGETS = ["embedded"] + (["external"] if os.environ.get("REDIS_URL") else
 
 @pytest.fixture(scope="session")
 def embedded_redis(tmp_path_factory):
-    from app.embedded_redis import EmbeddedRedis
+    from service.embedded_redis import EmbeddedRedis
 
     server = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()
     yield server

@@ -1,11 +1,11 @@
-"""Real parts for service tests: Redis servers, worker processes, an API client."""
+"""Real parts for service tests: Redis servers, worker processes, an API client, and waiting for
+them (service.polling's loop, as the service itself waits)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -13,8 +13,9 @@ import redis
 from rq import Worker
 from rq.serializers import JSONSerializer
 
-from app.queues import get_queue
-from app.settings import Settings
+from service.polling import wait_until
+from service.queues import get_queue
+from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,16 +42,15 @@ class WorkerProcess:
         self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.settings, self.device_class = settings, device_class
 
-    def wait_registered(self, timeout: float = 30) -> "WorkerProcess":
+    def registered(self) -> bool:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"worker exited: {self.proc.stdout.read()}")
         client = redis.Redis.from_url(self.settings.redis_url)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(w.name.endswith(str(self.proc.pid)) for w in Worker.all(connection=client, serializer=JSONSerializer)):
-                return self
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"worker exited: {self.proc.stdout.read()}")
-            time.sleep(0.1)
-        raise TimeoutError("worker did not register")
+        return any(w.name.endswith(str(self.proc.pid)) for w in Worker.all(connection=client, serializer=JSONSerializer))
+
+    def wait_registered(self, timeout: float = 30) -> "WorkerProcess":
+        wait_until(self.registered, bool, timeout, what="worker registration")
+        return self
 
     def stop(self) -> str:
         if self.proc.poll() is None:
@@ -73,10 +73,10 @@ def register_idle_worker(settings: Settings, device_class: str) -> Worker:
 
 
 def wait_status(client, pid: str, statuses=("finished", "failed"), timeout: float = 90) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(f"/profile/{pid}").json()
-        if body.get("status") in statuses:
-            return body
-        time.sleep(0.1)
-    raise TimeoutError(f"profile {pid} still {body.get('status')}")
+    return wait_until(lambda: client.get(f"/profile/{pid}").json(), lambda body: body.get("status") in statuses,
+                      timeout, what=f"profile {pid}")
+
+
+def wait_done(client, path: str, timeout: float = 180, done=lambda s: s["status"] in ("finished", "failed")) -> dict:
+    """GET ``path`` until ``done`` (a sweep or recommendation, by default finished or failed)."""
+    return wait_until(lambda: client.get(path).json(), done, timeout, every=0.2, what=path)

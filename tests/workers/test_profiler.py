@@ -17,7 +17,8 @@ from fastscale.builder import build_plan
 from fastscale.planner import make_plan
 from tests.service_helpers import ROOT, TINY_SPEC
 from workers.profiler import ProfileConfig, largest_batch, measure, profile_model
-from workers.stats import median_ci95, pearson, percentile
+from fastscale.analysis import pearson
+from workers.stats import median_ci95, percentile
 
 CPU = torch.device("cpu")
 
@@ -124,3 +125,12 @@ def test_out_of_memory_is_caught_named_and_survived(find):
         best = int(out.split("the largest batch that fits is ")[1].split()[0].rstrip(";"))
         assert 2 <= best < 2048
     assert "after: True" in out
+
+
+def test_profile_leaves_the_callers_config_as_given():
+    plan = make_plan(spec=TINY_SPEC, factor=1)
+    cfg = ProfileConfig(batch_size=2, modes=("inference",), time_budget_s=0.2)
+    before = dict(vars(cfg))
+    out = profile_model(build_plan(plan), plan.resolution, CPU, cfg)
+    assert vars(cfg) == before and cfg.num_classes is None  # not filled in behind the caller's back
+    assert out["settings"]["num_classes"] == TINY_SPEC["num_classes"]  # the value used is still reported

@@ -4,7 +4,7 @@ import re
 
 import yaml
 
-from app.settings import Settings
+from service.settings import Settings
 from tests.service_helpers import ROOT
 
 

@@ -13,7 +13,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.embedded_redis import EmbeddedRedis, free_port
+from service.embedded_redis import EmbeddedRedis, free_port
 from tests.service_helpers import ROOT, register_idle_worker, settings_for
 
 

@@ -1,6 +1,6 @@
 """The README is the front door: its settings table lists every setting, and its commands exist."""
 
-from app.settings import Settings
+from service.settings import Settings
 from tests.service_helpers import ROOT
 
 

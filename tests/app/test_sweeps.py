@@ -9,24 +9,18 @@ import pytest
 import redis as redis_lib
 import yaml
 
-from app.store import ProfileStore
 from fastscale import zoo
 from fastscale.analysis import analyse, least_squares, pearson
 from fastscale.planner import make_plan
 from fastscale.pycls_yaml import from_yaml, to_yaml
-from tests.service_helpers import TINY_PROFILE, TINY_SPEC, register_idle_worker, wait_status
+from service.store import ProfileStore
+from tests.service_helpers import TINY_PROFILE, TINY_SPEC, register_idle_worker, wait_done, wait_status
 
 QUICK = {**TINY_PROFILE, "modes": ["inference"], "time_budget_s": 0.3}
 
 
 def wait_sweep(api, sid, timeout=180):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        s = api.get(f"/sweep/{sid}").json()
-        if s["status"] in ("finished", "failed"):
-            return s
-        time.sleep(0.2)
-    raise TimeoutError(sid)
+    return wait_done(api, f"/sweep/{sid}", timeout)
 
 
 def test_small_sweep_finishes_with_analysis_and_figures(service, worker):
@@ -77,7 +71,7 @@ def planter(service, times, stop: threading.Event):
 
     def loop():
         while not stop.is_set():
-            for key in store.r.scan_iter(f"{store.prefix}:profile:*"):
+            for key in store.r.scan_iter(store.keys.profile_pattern):
                 rec = store.get(key.decode().rsplit(":", 1)[1])
                 if rec and rec["status"] == "queued":
                     if store.start(rec["id"], rec["run"], "planter", rec["attempt"]):
@@ -92,13 +86,7 @@ def planter(service, times, stop: threading.Event):
 
 
 def wait_recommendation(api, rid, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        s = api.get(f"/recommend/{rid}").json()
-        if s["status"] != "running":
-            return s
-        time.sleep(0.1)
-    raise TimeoutError(rid)
+    return wait_done(api, f"/recommend/{rid}", timeout, done=lambda s: s["status"] != "running")
 
 
 def test_recommendation_by_flops_picks_the_fastest_planted_candidate(service):

@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from app.guard import hash_key
+from service.auth import hash_key
 from app.main import create_app
-from app.settings import Settings
+from service.settings import Settings
 from tests.service_helpers import TINY_PROFILE, TINY_SPEC, register_idle_worker, settings_for
 
 KEY = "k3y-" + "x" * 28

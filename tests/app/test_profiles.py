@@ -9,7 +9,7 @@ import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from app.queues import enqueue_profile, get_queue
+from service.queues import enqueue_profile, get_queue
 from tests.service_helpers import TINY_PROFILE, TINY_SPEC, WorkerProcess, register_idle_worker, wait_status
 
 
@@ -73,7 +73,7 @@ def test_cache_hit_answers_200_and_enqueues_nothing(service, worker):
     same = service.post("/scale", json={**scale_body(), "factor": None, "target_flops": target})
     assert same.status_code in (200, 202)
     metrics = service.get("/metrics").text
-    assert 'fastscale_cache_total{result="hit"}' in metrics
+    assert 'fastscale_cache_lookups_total{result="hit"}' in metrics
 
 
 def test_force_measures_again(service, worker):
@@ -93,7 +93,7 @@ def test_job_that_raises_ends_failed_with_its_message(service, worker):
     tampered = json.loads(json.dumps(body))
     tampered["complexity"]["flops"] += 1
     store_client = redis.Redis.from_url(service.settings.redis_url)
-    from app.store import ProfileStore
+    from service.store import ProfileStore
 
     store = ProfileStore(store_client, service.settings.key_prefix)
     pid = "f" * 32
@@ -130,6 +130,16 @@ def test_queue_uses_json_serializer_and_jobs_carry_data_only(service):
 def test_no_worker_for_device_is_503(service):
     r = service.post("/scale", json=scale_body(profile={**TINY_PROFILE, "device": "cuda"}))
     assert r.status_code == 503 and "cuda" in r.json()["detail"] and r.headers["retry-after"]
+
+
+def test_explicit_device_class_without_a_live_worker_is_503_too(service):
+    """One status for "no worker" wherever it is found (issue 9; it was 422 for an explicit class)."""
+    register_idle_worker(service.settings, "cpu-test")
+    r = service.post("/scale", json=scale_body(profile={**TINY_PROFILE, "device": "cuda-imaginary-gpu"}))
+    assert r.status_code == 503 and r.headers["retry-after"] == "30"
+    problem = r.json()
+    assert problem["title"] == "No worker for this device" and problem["errors"][0]["field"] == "profile.device"
+    assert "cpu-test" in problem["errors"][0]["allowed"]  # the live classes, so the client can pick one
 
 
 def test_unknown_profile_is_404(service):

@@ -11,9 +11,10 @@ import pytest
 import redis as redis_lib
 from fastapi.testclient import TestClient
 
-from app.embedded_redis import EmbeddedRedis, free_port
 from app.main import create_app
-from app.store import ProfileStore
+from service import polling as poll
+from service.embedded_redis import EmbeddedRedis, free_port
+from service.store import ProfileStore
 from tests.service_helpers import TINY_PROFILE, TINY_SPEC, WorkerProcess, register_idle_worker, settings_for, wait_status
 
 
@@ -36,13 +37,7 @@ def body(**profile):
 
 
 def wait_until(fn, timeout=30.0, every=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(every)
-    raise TimeoutError("condition not met in %.0f s" % timeout)
+    return poll.wait_until(fn, bool, timeout, every)
 
 
 def test_redis_outage_answers_503_then_recovers_and_loses_no_accepted_job(own_redis):

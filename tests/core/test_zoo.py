@@ -31,3 +31,14 @@ def test_unknown_model_names_the_field_and_suggests():
     with pytest.raises(ScalingError) as err:
         zoo.get("RegNetZ-400MF")
     assert err.value.field == "model" and "RegNetZ-400MF" in err.value.message
+
+
+def test_unknown_model_suggests_the_nearest_names_and_counts_the_zoo():
+    """RegNetY-400M (a dropped "F") used to suggest five RegNetX models; the nearest names come first now."""
+    with pytest.raises(ScalingError) as err:
+        zoo.get("RegNetY-400M")
+    assert err.value.allowed.startswith("did you mean RegNetY-400MF,")
+    assert f"{len(zoo.names())} zoo models" in err.value.allowed and len(zoo.names()) == 36
+    with pytest.raises(ScalingError) as err:
+        zoo.get("xyzzy")
+    assert "did you mean" not in err.value.allowed and "36 zoo models" in err.value.allowed

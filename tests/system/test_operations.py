@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 
 from tests.service_helpers import TINY_PROFILE, TINY_SPEC, WorkerProcess, wait_status
 
@@ -38,9 +37,7 @@ def test_request_id_follows_the_job_into_the_worker_log(service):
 def test_sigterm_lets_a_worker_finish_its_job_then_exit(service):
     w = WorkerProcess(service.settings).wait_registered()
     pid = service.post("/scale", json={"spec": TINY_SPEC, "factor": 2, "profile": {**TINY_PROFILE, "time_budget_s": 2}}).json()["id"]
-    deadline = time.monotonic() + 60
-    while service.get(f"/profile/{pid}").json()["status"] != "started" and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_status(service, pid, statuses=("started",), timeout=60)
     w.proc.send_signal(signal.SIGTERM)
     assert w.proc.wait(60) == 0
     assert wait_status(service, pid, timeout=5)["status"] == "finished"

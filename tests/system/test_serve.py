@@ -8,12 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
-from app.embedded_redis import free_port
+from service.embedded_redis import free_port
+from service.polling import PollTimeout, poll_until, wait_until
 from tests.service_helpers import ROOT, TINY_SPEC
 
 
@@ -37,22 +37,24 @@ def _alive(pid: int) -> bool:
 def _start(tmp_path, port):
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env.update(PYTHONPATH=str(ROOT), FASTSCALE_WORKER_DEVICE="cpu", OMP_NUM_THREADS="1")
-    proc = subprocess.Popen([sys.executable, "-m", "fastscale.cli", "serve", "--port", str(port), "--data-dir",
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(port), "--data-dir",
                              str(tmp_path / "data")], env=env, cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).json()
-            if ready.get("workers"):
-                return proc
-        except (httpx.HTTPError, ValueError):
-            pass
+
+    def workers_ready():
         if proc.poll() is not None:
             pytest.fail(proc.stdout.read())
-        time.sleep(0.2)
-    proc.kill()
-    pytest.fail("fastscale serve did not become ready with a worker")
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).json().get("workers")
+        except (httpx.HTTPError, ValueError):
+            return None
+
+    try:
+        wait_until(workers_ready, bool, 60, every=0.2)
+    except PollTimeout:
+        proc.kill()
+        pytest.fail("fastscale serve did not become ready with a worker")
+    return proc
 
 
 def test_serve_scale_wait_and_clean_shutdown(tmp_path):
@@ -62,14 +64,14 @@ def test_serve_scale_wait_and_clean_shutdown(tmp_path):
     assert len(children) >= 2  # embedded redis-server and the worker
     spec = tmp_path / "tiny.json"
     spec.write_text(json.dumps(TINY_SPEC))
-    out = subprocess.run([sys.executable, "-m", "fastscale.cli", "scale", "--spec", str(spec), "-f", "2", "-b", "2",
+    out = subprocess.run([sys.executable, "-m", "cli", "scale", "--spec", str(spec), "-f", "2", "-b", "2",
                           "--time-budget", "0.5", "--device", "cpu", "--wait", "--json", "--url", f"http://127.0.0.1:{port}"],
                          capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     assert out.returncode == 0, out.stderr
     record = json.loads(out.stdout)
     assert record["status"] == "finished" and record["result"]["inference"]["median_ms"] > 0
     png = tmp_path / "sweep.png"
-    out = subprocess.run([sys.executable, "-m", "fastscale.cli", "sweep", "--spec", str(spec), "--strategies", "w,dWr",
+    out = subprocess.run([sys.executable, "-m", "cli", "sweep", "--spec", str(spec), "--strategies", "w,dWr",
                           "--factors", "1,2", "-b", "2", "--time-budget", "0.3", "--device", "cpu", "--out", str(png),
                           "--url", f"http://127.0.0.1:{port}"],
                          capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=180)
@@ -86,7 +88,5 @@ def test_sigkill_of_serve_leaves_no_orphans(tmp_path):
     children = _children(serve.pid)
     serve.send_signal(signal.SIGKILL)
     serve.wait(10)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and [p for p in children if _alive(p)]:
-        time.sleep(0.2)
+    poll_until(lambda: [p for p in children if _alive(p)], lambda alive: not alive, 20, every=0.2)
     assert not [p for p in children if _alive(p)], "children outlived a SIGKILLed serve"

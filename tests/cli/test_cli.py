@@ -6,13 +6,13 @@ import sys
 
 from typer.testing import CliRunner
 
-from fastscale.cli import app
+from cli.main import app
 
 runner = CliRunner()
 
 
 def test_plan_json_is_only_the_plan():
-    out = subprocess.run([sys.executable, "-m", "fastscale.cli", "plan", "efficientnet_b0", "--factor", "4", "--json"],
+    out = subprocess.run([sys.executable, "-m", "cli", "plan", "efficientnet_b0", "--factor", "4", "--json"],
                          capture_output=True, text=True, check=True)
     data = json.loads(out.stdout)
     assert data["base"]["name"] == "EfficientNet-B0" and data["requested_factor"] == 4
@@ -31,7 +31,7 @@ def test_plan_pycls_rounding_json():
 
 
 def test_errors_are_one_line_on_stderr_with_exit_2():
-    out = subprocess.run([sys.executable, "-m", "fastscale.cli", "plan", "ResNet-50", "--factor", "5000"],
+    out = subprocess.run([sys.executable, "-m", "cli", "plan", "ResNet-50", "--factor", "5000"],
                          capture_output=True, text=True)
     assert out.returncode == 2 and out.stdout == ""
     assert out.stderr.strip().count("\n") == 0 and "factor" in out.stderr and "1024" in out.stderr
