@@ -13,7 +13,7 @@ from fastscale.rounding import ROUNDINGS
 router = APIRouter(tags=["catalog"])
 
 
-def _model(name: str, detail: bool) -> dict:
+def describe_model(name: str, detail: bool) -> dict:
     m = zoo.get(name)
     out = {"name": m.name, "family": m.family, "resolution": m.resolution, "complexity": m.spec.complexity(m.resolution)}
     if detail:
@@ -26,13 +26,13 @@ def _model(name: str, detail: bool) -> dict:
 @router.get("/models", response_model=list[ModelSummary], responses=problems(401),
             summary="The zoo with each base model's complexity")
 def models() -> list[dict]:
-    return [_model(n, False) for n in zoo.names()]
+    return [describe_model(n, False) for n in zoo.names()]
 
 
 @router.get("/models/{name}", response_model=ModelDetail, response_model_exclude_unset=True,
             responses=problems(401, 422), summary="One zoo model: architecture and complexity")
 def model(name: str) -> dict:
-    return _model(name, True)
+    return describe_model(name, True)
 
 
 @router.get("/strategies", response_model=Strategies, responses=problems(401),

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from app.routers.catalog import _model, strategy_list
+from app.routers.catalog import describe_model, strategy_list
 from fastscale import zoo
 from service import sweeps
 from service.plan_cache import plan_for
@@ -35,9 +35,9 @@ def test_plan_answers_the_plan_and_its_prediction_unchanged(service, body):
 
 
 def test_catalog_answers_unchanged(service):
-    assert same_json(service.get("/models").json(), [_model(n, False) for n in zoo.names()])
+    assert same_json(service.get("/models").json(), [describe_model(n, False) for n in zoo.names()])
     for name in ("RegNetY-400MF", "ResNet-50", "EfficientNet-B0"):  # anynet only for RegNets
-        assert same_json(service.get(f"/models/{name}").json(), _model(name, True))
+        assert same_json(service.get(f"/models/{name}").json(), describe_model(name, True))
     assert "anynet" not in service.get("/models/ResNet-50").json()
     assert same_json(service.get("/strategies").json(), strategy_list())
     ready = service.get("/readyz").json()
