@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from service.auth import hash_key
 from app.main import create_app
+from service.auth import hash_key
 from service.settings import Settings
 from tests.service_helpers import TINY_PROFILE, TINY_SPEC, register_idle_worker, settings_for
 

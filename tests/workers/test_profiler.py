@@ -13,11 +13,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fastscale.analysis import pearson
 from fastscale.builder import build_plan
 from fastscale.planner import make_plan
 from tests.service_helpers import ROOT, TINY_SPEC
 from workers.profiler import ProfileConfig, largest_batch, measure, profile_model
-from fastscale.analysis import pearson
 from workers.stats import median_ci95, percentile
 
 CPU = torch.device("cpu")
