@@ -140,5 +140,6 @@ def test_at_run_time_too():
     service = [module_name(p) for p in sources("service")]
     assert not loaded_after_import(service) & {"fastapi", "starlette", "torch", "app", "workers", "cli"}
     assert not loaded_after_import(["app.main"]) & {"torch", "workers", "cli"}
+    assert not loaded_after_import(["app.schemas"]) & {"fastapi", "starlette"}  # clients may use the models
     # The CLI's entry point loads no service stack: `fastscale plan` works without it.
     assert not loaded_after_import(["cli.main"]) & {"fastapi", "starlette", "redis", "rq", "torch", "app", "workers"}
