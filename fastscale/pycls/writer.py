@@ -90,7 +90,7 @@ def plan_config(plan) -> dict:
     return scaled_config(plan.arch, plan.resolution, test_size(plan), plan.base.source)
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
     """Block mappings with ``[a, b]`` lists: the layout of pycls's own config files."""
 
 
