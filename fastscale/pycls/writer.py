@@ -73,7 +73,7 @@ def _model(model: dict, arch, old_type: str) -> dict:
     return {**model, "TYPE": arch.family, "NUM_CLASSES": arch.num_classes, "ACTIVATION_FUN": activation}
 
 
-def test_size(plan) -> int:
+def scaled_test_size(plan) -> int:
     """``TEST.IM_SIZE`` of the scaled model: pycls's scaler on the source's own test size."""
     source = plan.base.source
     if source is None:
@@ -87,7 +87,7 @@ def test_size(plan) -> int:
 
 
 def plan_config(plan) -> dict:
-    return scaled_config(plan.arch, plan.resolution, test_size(plan), plan.base.source)
+    return scaled_config(plan.arch, plan.resolution, scaled_test_size(plan), plan.base.source)
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
