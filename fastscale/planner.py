@@ -7,6 +7,7 @@ It is what the API returns, what a profiling job carries, and what the torch bui
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 
@@ -45,7 +46,7 @@ class Base:
             "arch": self.spec.to_dict(),
             "resolution": self.resolution,
             "complexity": self.spec.complexity(self.resolution),
-            "pycls_config": self.source,
+            "pycls_config": copy.deepcopy(self.source),
         }
 
 

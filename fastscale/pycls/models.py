@@ -55,6 +55,15 @@ def int_list(values: dict, path: str, field: str) -> list:
     return items
 
 
+def number_list(values: dict, path: str, field: str) -> list:
+    """A per-stage list of numbers (bottleneck or expansion ratios)."""
+    items = need(values, path, field)
+    for i, v in enumerate(items):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ScalingError(f"{field}.{path}[{i}]", f"must be a number, got {short(v)}", "numbers")
+    return items
+
+
 def common(values: dict, field: str) -> dict:
     """activation and num_classes, which every family reads from MODEL."""
     act = str(need(values, "MODEL.ACTIVATION_FUN", field)).lower()
@@ -89,7 +98,7 @@ def anynet(values: dict, field: str):
     block = choice(values, a("BLOCK_TYPE"), field, ANYNET_BLOCKS)
     bottleneck = block in BOTTLENECKS
     lists = {k: int_list(values, a(k), field) for k in ("DEPTHS", "WIDTHS", "STRIDES")}
-    lists["BOT_MULS"] = need(values, a("BOT_MULS"), field)
+    lists["BOT_MULS"] = number_list(values, a("BOT_MULS"), field)
     lists["GROUP_WS"] = (int_list if bottleneck else need)(values, a("GROUP_WS"), field)
     # pycls zips the lists; empty BOT_MULS / GROUP_WS stand for one None per depth.
     n = len(lists["DEPTHS"])
@@ -120,7 +129,7 @@ def regnet(values: dict, field: str):
 
 def effnet(values: dict, field: str):
     lists = {k: int_list(values, f"EN.{k}", field) for k in ("DEPTHS", "WIDTHS", "STRIDES", "KERNELS")}
-    lists["EXP_RATIOS"] = need(values, "EN.EXP_RATIOS", field)
+    lists["EXP_RATIOS"] = number_list(values, "EN.EXP_RATIOS", field)
     stages = min(len(v) for v in lists.values())
     spec = {"family": "effnet", "stem_w": need(values, "EN.STEM_W", field), "se_r": need(values, "EN.SE_R", field),
             "head_w": need(values, "EN.HEAD_W", field), **common(values, field),

@@ -7,6 +7,7 @@ test settings all travel with the plan.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 from fastscale.errors import ScalingError
@@ -53,7 +54,7 @@ def read_config(data, field: str = "spec") -> PyclsSource:
     spec = READERS[kind](values, field)
     check_effnet(spec, field + ".EN", "SE_R", "HEAD_W")
     return PyclsSource(spec, image_size(values, "TRAIN.IM_SIZE", field), image_size(values, "TEST.IM_SIZE", field),
-                       data)
+                       copy.deepcopy(data))  # the caller's dict (a request body) is not ours to keep
 
 
 def image_size(values: dict, path: str, field: str) -> int:

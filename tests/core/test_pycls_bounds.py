@@ -105,6 +105,8 @@ def test_values_no_config_holds_are_refused(text, field):
 def test_huge_echoed_values_are_cut():
     err = refused(R56.replace("  IM_SIZE: 32\nTEST", "  IM_SIZE: [" + ", ".join(["123456"] * 3000) + "]\nTEST"))
     assert err.field == "spec.TRAIN.IM_SIZE" and len(err.message) < 200
+    err = refused(R56.replace("  STRIDES: [1, 2, 2]", "  STRIDES: [1, 2, 2]\n  BOT_MULS: [" + "x" * 50_000 + "]"))
+    assert err.field == "spec.ANYNET.BOT_MULS[0]" and len(err.message) < 200
 
 
 def test_the_bounded_reader_still_reads_every_real_config_as_pycls_yaml_does():
