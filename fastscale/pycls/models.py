@@ -124,7 +124,8 @@ def regnet(values: dict, field: str):
             **common(values, field)}
     choice(values, "REGNET.STEM_TYPE", field, ANYNET_STEMS)
     choice(values, "REGNET.BLOCK_TYPE", field, ANYNET_BLOCKS)
-    return validated(spec, field, "REGNET", REGNET_FIELDS)
+    # The group-width check runs on the AnyNet the RegNet expands to: name GROUP_W for it.
+    return validated(spec, field, "REGNET", {**REGNET_FIELDS, "group_ws": "GROUP_W"})
 
 
 def effnet(values: dict, field: str):
