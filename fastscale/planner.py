@@ -7,8 +7,9 @@ It is what the API returns, what a profiling job carries, and what the torch bui
 
 from __future__ import annotations
 
+import copy
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastscale import strategies, zoo
 from fastscale.errors import ScalingError
@@ -22,11 +23,16 @@ MIN_RESOLUTION, MAX_RESOLUTION = 16, 4096
 
 @dataclass(frozen=True)
 class Base:
-    """The model being scaled: a zoo entry, or a custom spec (named ``custom``)."""
+    """The model being scaled: a zoo entry, or a custom spec (named ``custom``).
+
+    ``source`` is the pycls config a custom spec was read from (plain JSON, as given): a scaled
+    copy of that file keeps all its other settings, so it travels with the plan.
+    """
 
     name: str
     spec: object
     resolution: int
+    source: dict | None = field(default=None, hash=False)
 
     @property
     def scalable(self):
@@ -40,6 +46,7 @@ class Base:
             "arch": self.spec.to_dict(),
             "resolution": self.resolution,
             "complexity": self.spec.complexity(self.resolution),
+            "pycls_config": copy.deepcopy(self.source),
         }
 
 
@@ -51,11 +58,11 @@ def resolve_base(model: str | None = None, spec: dict | str | None = None, resol
         entry = zoo.get(model)
         base = Base(entry.name, entry.spec, entry.resolution)
     else:
-        from fastscale import pycls_yaml
+        from fastscale import pycls
 
-        if isinstance(spec, str) or pycls_yaml.is_pycls(spec):
-            parsed, im_size = (pycls_yaml.from_yaml(spec) if isinstance(spec, str) else pycls_yaml.from_config(spec))
-            base = Base("custom", parsed, im_size or 224)
+        if isinstance(spec, str) or pycls.is_pycls(spec):
+            source = pycls.read_spec(spec)
+            base = Base("custom", source.spec, source.train_size, source.config)
         else:
             base = Base("custom", spec_from_dict(spec, "spec"), 224)
     if resolution is not None:
@@ -64,7 +71,7 @@ def resolve_base(model: str | None = None, spec: dict | str | None = None, resol
                                f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
         if not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
             raise ScalingError("resolution", f"{resolution} is out of range", f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
-        base = Base(base.name, base.spec, resolution)
+        base = Base(base.name, base.spec, resolution, base.source)
     return base
 
 
@@ -115,7 +122,9 @@ class Plan:
         """Rebuild a plan from its JSON, re-deriving every figure and refusing tampered ones."""
         try:
             base_d = data["base"]
-            base = Base(base_d["name"], spec_from_dict(base_d["arch"], "plan.base.arch"), int(base_d["resolution"]))
+            base_spec = spec_from_dict(base_d["arch"], "plan.base.arch")
+            base = Base(base_d["name"], base_spec, int(base_d["resolution"]),
+                        _checked_source(base_d.get("pycls_config"), base_spec))
             plan = cls(
                 base=base,
                 strategy=Strategy.from_dict(data["strategy"]),
@@ -129,6 +138,18 @@ class Plan:
         if "complexity" in data and data["complexity"] != plan.complexity:
             raise ScalingError("plan.complexity", "does not match the architecture", "the plan's own figures")
         return plan
+
+
+def _checked_source(source, spec) -> dict | None:
+    """The stored pycls source of a plan, read again: it must still describe the base architecture."""
+    if source is None:
+        return None
+    from fastscale import pycls
+
+    if pycls.read_config(source, "plan.base.pycls_config").spec != spec:
+        raise ScalingError("plan.base.pycls_config", "does not describe the base architecture",
+                           "the pycls config the plan was made from")
+    return source
 
 
 def make_strategy(strategy: str | None = "dWr", alpha: float | None = None, exponents: dict | None = None) -> Strategy:

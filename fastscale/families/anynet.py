@@ -17,7 +17,10 @@ from fastscale.families import _fields as f
 from fastscale.layers import ACTIVATIONS, SE, Act, Conv, GlobalPool, Linear, MaxPool, Norm, Repeat, Residual, Seq
 
 STEMS = ("simple_stem_in", "res_stem_in", "res_stem_cifar")
-BLOCKS = ("vanilla_block", "res_basic_block", "res_bottleneck_block", "res_bottleneck_linear_block")
+# res_bottleneck_msra_block: pycls's ResNet with RESNET.STRIDE_1X1 (its default), the stride on the first
+# 1x1 conv instead of the 3x3; the one block here that pycls's AnyNet has no name for.
+BLOCKS = ("vanilla_block", "res_basic_block", "res_bottleneck_block", "res_bottleneck_linear_block",
+          "res_bottleneck_msra_block")
 BLOCK_ALIASES = {
     "vanilla": "vanilla_block",
     "basic": "res_basic_block",
@@ -25,7 +28,8 @@ BLOCK_ALIASES = {
     "bottleneck_linear": "res_bottleneck_linear_block",
     "inverted": "res_bottleneck_linear_block",
 }
-BOTTLENECKS = ("res_bottleneck_block", "res_bottleneck_linear_block")
+BOTTLENECKS = ("res_bottleneck_block", "res_bottleneck_linear_block", "res_bottleneck_msra_block")
+RESIDUAL_BOTTLENECKS = ("res_bottleneck_block", "res_bottleneck_msra_block")
 
 
 def stem(stem_type: str, w_out: int, act: str):
@@ -60,15 +64,24 @@ def block(kind: str, w_in: int, w_out: int, stride: int, bot_mul: float, group_w
         return Residual(main, proj, identity=proj is None, act=act)
     w_b = int(round(w_out * bot_mul))
     w_se = int(round(w_in * se_r))
-    layers = [Conv(w_in, w_b, 1), Norm(w_b), Act(act), Conv(w_b, w_b, 3, stride, w_b // group_w), Norm(w_b), Act(act)]
+    s1, s3 = (stride, 1) if kind == "res_bottleneck_msra_block" else (1, stride)
+    layers = [Conv(w_in, w_b, 1, s1), Norm(w_b), Act(act), Conv(w_b, w_b, 3, s3, w_b // group_w), Norm(w_b), Act(act)]
     if w_se:
         layers.append(SE(w_b, w_se, act))
     layers += [Conv(w_b, w_out, 1), Norm(w_out)]
     main = Seq(tuple(layers))
-    if kind == "res_bottleneck_block":
+    if kind in RESIDUAL_BOTTLENECKS:
         proj = _projection(w_in, w_out, stride)
         return Residual(main, proj, identity=proj is None, act=act)
     return Residual(main, None, identity=(w_in == w_out and stride == 1), act=None)
+
+
+def stage_list(value, field: str, n: int | None, check) -> tuple:
+    """``as_list``, except that an empty list is a network of zero stages (pycls builds one from a
+    config whose per-stage lists are empty: a stem and a head), when the spec has no stages."""
+    if not n and isinstance(value, (list, tuple)) and not value:
+        return ()
+    return f.as_list(value, field, n, check)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -136,14 +149,14 @@ class AnyNetSpec:
         f.reject_unknown(data, cls, field)
         raw_block = data.get("block_type", "res_bottleneck_block")
         block_type = f.as_choice(BLOCK_ALIASES.get(raw_block, raw_block), f"{field}.block_type", BLOCKS)
-        depths = f.as_list(f.required(data, "depths", field), f"{field}.depths", None, f.ints(1, f.MAX_DEPTH))
+        depths = stage_list(f.required(data, "depths", field), f"{field}.depths", None, f.ints(1, f.MAX_DEPTH))
         n = len(depths)
-        widths = f.as_list(f.required(data, "widths", field), f"{field}.widths", n, f.ints(1, f.MAX_WIDTH))
-        strides = f.as_list(data.get("strides", [2] * n), f"{field}.strides", n, f.ints(1, 2))
-        bot_muls = f.as_list(data.get("bot_muls", [1.0] * n), f"{field}.bot_muls", n, f.floats(0.0625, 8.0))
+        widths = stage_list(f.required(data, "widths", field), f"{field}.widths", n, f.ints(1, f.MAX_WIDTH))
+        strides = stage_list(data.get("strides", [2] * n), f"{field}.strides", n, f.ints(1, 2))
+        bot_muls = stage_list(data.get("bot_muls", [1.0] * n), f"{field}.bot_muls", n, f.floats(0.0625, 8.0))
         if block_type in BOTTLENECKS:
             dense = [int(round(w * b)) for w, b in zip(widths, bot_muls)]
-            group_ws = f.as_list(data.get("group_ws", dense), f"{field}.group_ws", n, f.ints(1, f.MAX_WIDTH))
+            group_ws = stage_list(data.get("group_ws", dense), f"{field}.group_ws", n, f.ints(1, f.MAX_WIDTH))
         else:
             group_ws = tuple(1 for _ in depths)
         spec = cls(

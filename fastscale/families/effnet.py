@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from fastscale.cx import Cx
 from fastscale.families import _fields as f
-from fastscale.families.anynet import head
+from fastscale.families.anynet import head, stage_list
 from fastscale.layers import ACTIVATIONS, SE, Act, Conv, Norm, Repeat, Residual, Seq
 
 
@@ -84,16 +84,16 @@ class EffNetSpec:
     @classmethod
     def from_dict(cls, data: dict, field: str = "spec") -> "EffNetSpec":
         f.reject_unknown(data, cls, field)
-        depths = f.as_list(f.required(data, "depths", field), f"{field}.depths", None, f.ints(1, f.MAX_DEPTH))
+        depths = stage_list(f.required(data, "depths", field), f"{field}.depths", None, f.ints(1, f.MAX_DEPTH))
         n = len(depths)
         return cls(
             stem_w=f.as_int(data.get("stem_w", 32), f"{field}.stem_w", 1, f.MAX_WIDTH),
             depths=depths,
-            widths=f.as_list(f.required(data, "widths", field), f"{field}.widths", n, f.ints(1, f.MAX_WIDTH)),
-            exp_ratios=f.as_list(data.get("exp_ratios", [6] * n), f"{field}.exp_ratios", n, f.ints(1, 16)),
-            kernels=f.as_list(data.get("kernels", [3] * n), f"{field}.kernels", n,
-                              lambda v, fl: f.as_choice(v, fl, (1, 3, 5, 7))),
-            strides=f.as_list(data.get("strides", [1] * n), f"{field}.strides", n, f.ints(1, 2)),
+            widths=stage_list(f.required(data, "widths", field), f"{field}.widths", n, f.ints(1, f.MAX_WIDTH)),
+            exp_ratios=stage_list(data.get("exp_ratios", [6] * n), f"{field}.exp_ratios", n, f.ints(1, 16)),
+            kernels=stage_list(data.get("kernels", [3] * n), f"{field}.kernels", n,
+                               lambda v, fl: f.as_choice(v, fl, (1, 3, 5, 7))),
+            strides=stage_list(data.get("strides", [1] * n), f"{field}.strides", n, f.ints(1, 2)),
             se_r=f.as_float(data.get("se_r", 0.25), f"{field}.se_r", 0.0, 1.0),
             head_w=f.as_int(data.get("head_w", 1280), f"{field}.head_w", 0, f.MAX_WIDTH),
             activation=f.as_choice(data.get("activation", "silu"), f"{field}.activation", ACTIVATIONS),
