@@ -9,9 +9,8 @@ block's input width, a projection shortcut whenever width or stride changes.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 
-from fastscale.cx import Cx
+from fastscale import stage_cost
 from fastscale.errors import ScalingError
 from fastscale.families import _fields as f
 from fastscale.layers import ACTIVATIONS, SE, Act, Conv, GlobalPool, Linear, MaxPool, Norm, Repeat, Residual, Seq
@@ -71,14 +70,6 @@ def block(kind: str, w_in: int, w_out: int, stride: int, bot_mul: float, group_w
     return Residual(main, None, identity=(w_in == w_out and stride == 1), act=None)
 
 
-@lru_cache(maxsize=1 << 16)
-def _stage_cost(kind, w_in, w_out, stride, d, bot_mul, group_w, se_r, act, size):
-    cx = Cx(size, size)
-    block(kind, w_in, w_out, stride, bot_mul, group_w, se_r, act).complexity(cx)
-    Repeat(block(kind, w_out, w_out, 1, bot_mul, group_w, se_r, act), d - 1).complexity(cx)
-    return cx.flops, cx.params, cx.acts, cx.h
-
-
 @dataclass(frozen=True)
 class AnyNetSpec:
     stem_type: str
@@ -111,21 +102,20 @@ class AnyNetSpec:
         return Seq(tuple(nodes))
 
     def complexity(self, resolution: int) -> dict[str, int]:
-        """Same figures as ``self.network().complexity``, with each stage's cost memoised.
+        """Same figures as ``self.network().complexity``, from the closed forms of ``stage_cost``.
 
-        The nearest-rounding search evaluates hundreds of neighbouring architectures that share
-        most stages; caching per stage keeps one evaluation in the tens of microseconds.
+        Planning asks for figures often (the base, every plan, every re-validated plan); the
+        closed forms cost microseconds per stage, and tests/core/test_stage_cost.py holds them
+        to the layers.
         """
-        cx = Cx(resolution, resolution)
-        stem(self.stem_type, self.stem_w, self.activation).complexity(cx)
+        flops, params, acts, h = stage_cost.stem(self.stem_type, self.stem_w, resolution)
         prev = self.stem_w
         for d, w, s, b, g in zip(self.depths, self.widths, self.strides, self.bot_muls, self.group_ws):
-            cost = _stage_cost(self.block_type, prev, w, s, d, b, g, self.se_r, self.activation, cx.h)
-            cx.flops, cx.params, cx.acts = cx.flops + cost[0], cx.params + cost[1], cx.acts + cost[2]
-            cx.h = cx.w = cost[3]
-            prev = w
-        head(prev, self.head_w, self.num_classes, self.activation).complexity(cx)
-        return cx.totals()
+            sf, sp, sa = stage_cost.anynet_stage(self.block_type, prev, w, s, d, b, g, self.se_r, h)
+            flops, params, acts = flops + sf, params + sp, acts + sa
+            h, prev = stage_cost.out_size(h, s), w
+        hf, hp, ha = stage_cost.head(prev, self.head_w, self.num_classes, h)
+        return {"flops": flops + hf, "params": params + hp, "acts": acts + ha}
 
     def to_dict(self) -> dict:
         data = {"family": self.family, **asdict(self)}

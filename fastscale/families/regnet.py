@@ -9,6 +9,7 @@ numpy is used on purpose: the reference generates RegNets with numpy, and bit-fo
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -48,23 +49,8 @@ class RegNetSpec:
     family = "regnet"
 
     def to_anynet(self) -> AnyNetSpec:
-        ws, ds = regnet_stages(self.wa, self.w0, self.wm, self.depth)
-        n = len(ws)
-        ws, bs, gs = make_compatible(ws, [self.bot_mul] * n, [self.group_w] * n)
-        return AnyNetSpec(
-            stem_type=self.stem_type,
-            stem_w=self.stem_w,
-            block_type=self.block_type,
-            depths=tuple(ds),
-            widths=ws,
-            strides=tuple(self.stride for _ in ws),
-            bot_muls=bs,
-            group_ws=gs,
-            se_r=self.se_r if self.se_on else 0.0,
-            head_w=self.head_w,
-            activation=self.activation,
-            num_classes=self.num_classes,
-        )
+        """The AnyNet this RegNet expands to (memoised: planning and figures ask for it often)."""
+        return _expand(self)
 
     def network(self):
         return self.to_anynet().network()
@@ -105,3 +91,24 @@ class RegNetSpec:
             raise ScalingError(f"{field}.wm", f"expands to {len(anynet.depths)} stages", f"at most {f.MAX_STAGES}")
         anynet.check(field)
         return spec
+
+
+@lru_cache(maxsize=512)
+def _expand(spec: RegNetSpec) -> AnyNetSpec:
+    ws, ds = regnet_stages(spec.wa, spec.w0, spec.wm, spec.depth)
+    n = len(ws)
+    ws, bs, gs = make_compatible(ws, [spec.bot_mul] * n, [spec.group_w] * n)
+    return AnyNetSpec(
+        stem_type=spec.stem_type,
+        stem_w=spec.stem_w,
+        block_type=spec.block_type,
+        depths=tuple(ds),
+        widths=ws,
+        strides=tuple(spec.stride for _ in ws),
+        bot_muls=bs,
+        group_ws=gs,
+        se_r=spec.se_r if spec.se_on else 0.0,
+        head_w=spec.head_w,
+        activation=spec.activation,
+        num_classes=spec.num_classes,
+    )
