@@ -7,9 +7,9 @@ conventions (multiply-adds; BatchNorm weight and bias as params; conv and linear
 ResNet stem's max-pool output, as acts). tests/core/test_stage_cost.py holds them to
 ``complexity()`` of the layers on random stages of every block type.
 
-Every function works element-wise on numpy int64 arrays (broadcasting) as well as on Python
-ints; with ints the figures are exact at any size. Callers that use arrays keep the figures
-under 2**62 (``fastscale.search`` checks a float bound first and falls back to ints).
+Every function works element-wise on numpy arrays (broadcasting) as well as on Python ints.
+Python ints, and object arrays of them, are exact at any size; callers that use int64 arrays
+keep the figures below 2**63 (``fastscale.search`` checks a bound and switches to objects).
 """
 
 from __future__ import annotations
@@ -24,14 +24,22 @@ def out_size(h, stride):
     return (h - 1) // stride + 1
 
 
+_round_objects = np.frompyfunc(lambda v: int(round(v)), 1, 1)
+_trunc_objects = np.frompyfunc(int, 1, 1)
+
+
 def _round(x):
     """Python's round (half to even) to an int, on floats or float arrays."""
-    return np.rint(x).astype(np.int64) if isinstance(x, np.ndarray) else int(round(x))
+    if isinstance(x, np.ndarray):
+        return _round_objects(x) if x.dtype == object else np.rint(x).astype(np.int64)
+    return int(round(x))
 
 
 def _trunc(x):
     """``int(x)`` (towards zero) on floats or arrays; ints pass through unchanged."""
-    return x.astype(np.int64) if isinstance(x, np.ndarray) else int(x)
+    if isinstance(x, np.ndarray):
+        return _trunc_objects(x) if x.dtype == object else x.astype(np.int64)
+    return int(x)
 
 
 def _conv(ci, co, k, groups, ho, bias=0):
