@@ -18,9 +18,11 @@ test_plan_golden.py freezes the results. What is new is how fast the lists come:
 from __future__ import annotations
 
 import math
+from functools import lru_cache, partial
 
 import numpy as np
 
+from fastscale.errors import ScalingError
 from fastscale.families import EffNetSpec
 from fastscale.families.compat import compatible, compatible_arrays
 
@@ -60,78 +62,117 @@ def group_options(g: int, f_g: float, reach: int) -> list[int]:
                   | {max(1, c) for c in around(g * f_g, 8, 8, reach)})
 
 
-def anynet_widths(spec, i: int, ideal_w: float, f_g: float, reach: int) -> list[tuple[int, int]]:
-    """Valid (width, group width) pairs near the ideal width of AnyNet stage ``i``, nearest first."""
-    b, g = spec.bot_muls[i], spec.group_ws[i]
-    dense = spec.has_bottleneck and g == int(round(spec.widths[i] * b))
-    options = [None] if dense else group_options(g, f_g, reach) if f_g != 1.0 else [g]
-    # Compatibility snaps widths to multiples of about g / b: reach that far either side.
-    snap = 8 if dense else max(8, int(g / b))
-    steps = math.ceil((reach + 1) * snap / 8)
-    low = max(1, math.floor(ideal_w / 8) - steps)
-    high = max(1, math.ceil(ideal_w / 8) + steps)
-    n = 2 * (reach + 1)
-    monotone = len(options) == 1 and (b <= 1 or (not dense and int(max(1, 8 * low * b)) >= g))
-    if monotone:
-        return _monotone_ranked(_Image(b, options[0]), low, high, ideal_w, n)
-    return _bulk_ranked(b, options, low, high, ideal_w, n)
+class WidthLadder:
+    """Stage i of an AnyNet: its width window's constants, worked out once per plan."""
+
+    def __init__(self, spec, i: int):
+        self.i, self.b, self.g = i, spec.bot_muls[i], spec.group_ws[i]
+        self.dense = spec.has_bottleneck and self.g == int(round(spec.widths[i] * self.b))
+        # Compatibility snaps widths to multiples of about g / b: reach that far either side.
+        self.snap = 8 if self.dense else max(8, int(self.g / self.b))
+        # Monotone whatever the window: one group width and b <= 1 (see the module docstring).
+        self.always_monotone = self.b <= 1
+
+    def window(self, ideal_w: float, f_g: float, reach: int):
+        """(group options, first k, last k, monotone) of the window of widths 8k around ideal_w."""
+        options = [None] if self.dense else group_options(self.g, f_g, reach) if f_g != 1.0 else [self.g]
+        steps = math.ceil((reach + 1) * self.snap / 8)
+        low = max(1, math.floor(ideal_w / 8) - steps)
+        high = max(1, math.ceil(ideal_w / 8) + steps)
+        monotone = len(options) == 1 and (self.always_monotone or (
+            not self.dense and int(max(1, 8 * low * self.b)) >= self.g))
+        return options, low, high, monotone
+
+    def ranked(self, ideal_w: float, f_g: float, reach: int) -> list[tuple[int, int]]:
+        """Valid (width, group width) pairs near ``ideal_w``, nearest first."""
+        options, low, high, monotone = self.window(ideal_w, f_g, reach)
+        n = 2 * (reach + 1)
+        if monotone:
+            ranked = _monotone_ranked(partial(_image, self.b, options[0]), low, high, ideal_w, n)
+        else:
+            ranked = _bulk_ranked(self.b, options, low, high, ideal_w, n)
+        if not ranked:
+            raise ScalingError("factor", f"stage {self.i} has no valid width near {ideal_w:.0f} for its group "
+                               f"width {self.g} and bottleneck multiplier {self.b:g}", "another factor or strategy")
+        return ranked
+
+    def knob(self, ideal_w: float, f_g: float, reach: int) -> list[tuple[int, int]]:
+        """The candidates as the knob lists them: the ranked pairs, ranked once more as a set,
+        which can swap two group widths of one width (the search always did this)."""
+        return by_closeness(self.ranked(ideal_w, f_g, reach), ideal_w, key=lambda p: p[0])
+
+    def nearest(self, ideal_w: float, f_g: float) -> tuple[int, int]:
+        """``self.knob(ideal_w, f_g, 0)[0]``, the pair calibration needs, found quickly."""
+        options, low, high, monotone = self.window(ideal_w, f_g, 0)
+        if not monotone:
+            return self.knob(ideal_w, f_g, 0)[0]
+        if high - low > 8:
+            ranked = _monotone_ranked(partial(_image, self.b, options[0]), low, high, ideal_w, 1)
+            return ranked[0] if ranked else self.ranked(ideal_w, f_g, 0)[0]
+        best, option, b = None, options[0], self.b
+        for k in range(low, high + 1):  # a small window: look at each (no two pairs share a width)
+            w2, g2, ok = _image(b, option, k)
+            if ok:
+                key = (abs(math.log(max(w2, 1e-9) / ideal_w)), w2)
+                if best is None or key < best[0]:
+                    best = (key, (w2, g2))
+        return best[1] if best else self.ranked(ideal_w, f_g, 0)[0]
 
 
 def anynet_knob(spec, i: int, ideal_w: float, f_g: float, reach: int) -> list[tuple[int, int]]:
-    """Stage i's width candidates as the knob lists them: the ranked pairs, ranked once more as a
-    set, which can swap two group widths of one width (the search always did this)."""
-    return by_closeness(anynet_widths(spec, i, ideal_w, f_g, reach), ideal_w, key=lambda p: p[0])
+    return WidthLadder(spec, i).knob(ideal_w, f_g, reach)
 
 
-class _Image:
-    """(width, group width, valid) that compatibility makes of width 8k, memoised per call."""
-
-    def __init__(self, b: float, group_w: int | None):
-        self.b, self.group_w, self.seen = b, group_w, {}
-
-    def __call__(self, k: int) -> tuple[int, int, bool]:
-        got = self.seen.get(k)
-        if got is None:
-            w, b = 8 * k, self.b
-            w2, g2 = compatible(w, b, max(1, int(w * b)) if self.group_w is None else self.group_w)
-            got = self.seen[k] = (w2, g2, w2 >= 1 and int(round(w2 * b)) % g2 == 0)
-        return got
+@lru_cache(maxsize=1 << 16)
+def _image(b: float, group_w: int | None, k: int) -> tuple[int, int, bool]:
+    """(width, group width, valid) that compatibility makes of width 8k (dense when group_w is None)."""
+    w = 8 * k
+    w2, g2 = compatible(w, b, max(1, int(w * b)) if group_w is None else group_w)
+    return w2, g2, w2 >= 1 and int(round(w2 * b)) % g2 == 0
 
 
-def _monotone_ranked(image: _Image, low: int, high: int, ideal: float, n: int) -> list[tuple[int, int]]:
+def _monotone_ranked(image, low: int, high: int, ideal: float, n: int) -> list[tuple[int, int]]:
     """The n nearest valid images of widths 8*low..8*high, given images non-decreasing in width.
 
     Below the ideal the images get further away going down, above it going up: the ranking is a
-    merge of the two sides by (closeness, width), found from the crossing point by bisection.
+    merge of the two sides by (closeness, width). Each next distinct image on a side is found by
+    bisection (one width's image repeats over a run of about snap / 8 windows' widths).
     """
-    lo, hi = low, high + 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if image(mid)[0] > ideal:
-            hi = mid
-        else:
-            lo = mid + 1
-
-    def walk(k: int, step: int, stop: int):
-        last = None
-        while k != stop:
-            w2, g2, ok = image(k)
-            if ok and w2 != last:
-                last = w2
-                yield (w2, g2)
-            k += step
-
-    down, up = walk(lo - 1, -1, low - 1), walk(lo, 1, high + 1)
+    first_above = _first_k(image, low, high + 1, lambda w: w > ideal)
+    down, up = _side(image, first_above - 1, low, -1), _side(image, first_above, high, 1)
     d, u = next(down, None), next(up, None)
     out = []
     while len(out) < n and (d or u):
         if u is None or (d is not None and (closeness(d[0], ideal), d[0]) <= (closeness(u[0], ideal), u[0])):
             out.append(d)
-            d = next(down, None)
+            d = next(down, None) if len(out) < n else None
         else:
             out.append(u)
-            u = next(up, None)
+            u = next(up, None) if len(out) < n else None
     return out
+
+
+def _first_k(image, lo: int, hi: int, beyond) -> int:
+    """Smallest k in [lo, hi) whose image width satisfies ``beyond`` (monotone), else hi."""
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if beyond(image(mid)[0]):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _side(image, k: int, end: int, step: int):
+    """Distinct valid images from k towards ``end`` (inclusive), jumping over repeated images."""
+    while (k - end) * step <= 0:
+        w2, g2, ok = image(k)
+        if ok:
+            yield (w2, g2)
+        if step > 0:
+            k = _first_k(image, k + 1, end + 1, lambda w: w > w2)
+        else:  # the last k below with a smaller image: bisect on the mirrored condition
+            k = _first_k(image, end, k, lambda w: w >= w2) - 1
 
 
 def _bulk_ranked(b: float, options: list, low: int, high: int, ideal: float, n: int) -> list[tuple[int, int]]:
@@ -158,6 +199,13 @@ def _bulk_ranked(b: float, options: list, low: int, high: int, ideal: float, n: 
 
 def effnet_widths(ideal: float, exp_ratio, reach: int) -> list[int]:
     return by_closeness([compatible(c, exp_ratio, 1)[0] for c in around(ideal, 8, 8, reach)], ideal)
+
+
+def effnet_nearest(ideal: float, exp_ratio) -> int:
+    """``effnet_widths(ideal, exp_ratio, 0)[0]`` without building lists."""
+    a = compatible(max(8, math.floor(ideal / 8) * 8), exp_ratio, 1)[0]
+    b = compatible(max(8, math.ceil(ideal / 8) * 8), exp_ratio, 1)[0]
+    return b if a != b and (closeness(b, ideal), b) < (closeness(a, ideal), a) else a
 
 
 def knobs(spec, resolution: int, f: dict, exps: dict, reach: int = 0) -> list[tuple[str, int, list]]:

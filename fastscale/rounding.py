@@ -25,13 +25,11 @@ Two modes:
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
-from functools import lru_cache
 
-from fastscale import stage_cost
 from fastscale.budget import Budget
-from fastscale.candidates import anynet_knob, effnet_widths, group_rule, knobs, nearest_step
+from fastscale.calibration import calibrate  # noqa: F401  (planning's entry point, with round_nearest)
+from fastscale.candidates import group_rule, knobs
 from fastscale.families import EffNetSpec
 from fastscale.families.compat import make_compatible
 from fastscale.search import Tables, local_search
@@ -82,83 +80,6 @@ def materialise(spec, resolution: int, knob_list, choice: list[int]):
             fields.setdefault(name, list(getattr(spec, name)))[i] = value
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
     return replace(spec, **fields), res
-
-
-def nearest_flops(spec, resolution: int, f: dict, exps: dict) -> int:
-    """Flops of the architecture whose every scaled dimension takes its nearest candidate.
-
-    The same architecture as materialising choice 0 of ``knobs(spec, resolution, f, exps)``,
-    without building the lists: calibration asks for it at every bisection step.
-    """
-    depths, widths, stem_w, head_w = spec.depths, spec.widths, spec.stem_w, spec.head_w
-    groups = None if isinstance(spec, EffNetSpec) else spec.group_ws
-    if exps["d"] > 0:
-        depths = [nearest_step(d * f["d"], 1, 1) for d in depths]
-    if exps["w"] > 0 or (exps["g"] > 0 and groups is not None):
-        if groups is None:
-            widths = [effnet_widths(w * f["w"], e, 0)[0] for w, e in zip(widths, spec.exp_ratios)]
-            stem_w = nearest_step(stem_w * f["w"], 8, 8)
-            head_w = nearest_step(head_w * f["w"], 8, 8) if head_w * f["w"] > 0 else head_w
-        else:
-            pairs = [anynet_knob(spec, i, w * f["w"], f["g"], 0)[0] for i, w in enumerate(widths)]
-            widths, groups = [p[0] for p in pairs], [p[1] for p in pairs]
-    res = nearest_step(resolution * f["r"], 4, 8) if exps["r"] > 0 else resolution
-    return _flops(spec, res, depths, widths, groups, stem_w, head_w)
-
-
-def _flops(spec, res: int, depths, widths, groups, stem_w: int, head_w: int) -> int:
-    stem_type = "simple_stem_in" if groups is None else spec.stem_type
-    flops, _, _, h = _stem(stem_type, stem_w, res)
-    prev = stem_w
-    for i, (d, w, s) in enumerate(zip(depths, widths, spec.strides)):
-        if groups is None:
-            flops += _mbconv_stage(prev, spec.exp_ratios[i], spec.kernels[i], s, spec.se_r, w, d, h)
-        else:
-            flops += _anynet_stage(spec.block_type, prev, w, s, d, spec.bot_muls[i], groups[i], spec.se_r, h)
-        h, prev = stage_cost.out_size(h, s), w
-    return flops + stage_cost.head(prev, head_w, spec.num_classes, h)[0]
-
-
-_stem = lru_cache(maxsize=1 << 12)(stage_cost.stem)
-
-
-@lru_cache(maxsize=1 << 16)
-def _anynet_stage(*args) -> int:
-    return stage_cost.anynet_stage(*args)[0]
-
-
-@lru_cache(maxsize=1 << 16)
-def _mbconv_stage(*args) -> int:
-    return stage_cost.mbconv_stage(*args)[0]
-
-
-def calibrate(spec, resolution: int, factors_of, exps: dict, s: float, target_flops: float,
-              budget: Budget | None = None) -> dict:
-    """Factors for the s' whose nearest valid rounding comes closest to ``target_flops``.
-
-    ``factors_of(s)`` maps a flops factor to per-dimension multipliers (the strategy). Flops of
-    the rounded ideal grow monotonically with s' up to quantization steps, so bisection on
-    log s' over [s/16, 16 s] converges in a few dozen cheap evaluations.
-    """
-    budget = budget or Budget(None)
-
-    def flops(x: float) -> float:
-        budget.check()
-        return nearest_flops(spec, resolution, factors_of(x), exps)
-
-    lo, hi = math.log(s) - math.log(16), math.log(s) + math.log(16)
-    best = (abs(math.log(flops(s) / target_flops)), s)
-    for _ in range(40):
-        mid = (lo + hi) / 2
-        got = flops(math.exp(mid))
-        best = min(best, (abs(math.log(got / target_flops)), math.exp(mid)))
-        if got < target_flops:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-4:
-            break
-    return factors_of(best[1])
 
 
 # A plan this close to its target is done; wider neighbourhoods are tried only when it is not.

@@ -60,42 +60,37 @@ class Tables:
     def _tabulate(self, spec) -> None:
         n, sizes = len(self.depths), [self._sizes(spec, r) for r in self.res]
         prevs = [self.stems] + self.widths[:-1]
-        wid, grp, prv, dep = (_padded(lists) for lists in (self.widths, self.groups, prevs, self.depths))
+        wid, grp, prv, self.dep = (_padded(lists) for lists in (self.widths, self.groups, prevs, self.depths))
         h_in = np.array([s[:n] for s in sizes]).T  # [stage, res]
         h_out = np.array([s[1:] for s in sizes]).T
-        h_final = np.array([s[n] for s in sizes])
-        self.dep = dep
         # int64 unless the largest figure could overflow it; then exact Python ints (slower, rare).
-        exact = object if self._bound(spec, sizes) >= INT64_SAFE else None
-        ints = [np.asarray(a, dtype=exact) for a in (wid, grp, prv, h_in, h_out, h_final)]
-        self.first, self.rest, self.stem, self.head = self._costs(spec, exact, *ints)
-
-    def _costs(self, spec, exact, wid, grp, prv, h_in, h_out, h_final):
-        """Flops tables: first[stage, res, prev, width], rest[stage, res, width], stem, head."""
-
-        def per_stage(values):
-            return np.array(values, dtype=exact)[:, None, None, None]
-
-        st = per_stage(spec.strides)
-        ci, co, g = prv[:, None, :, None], wid[:, None, None, :], grp[:, None, None, :]
-        h = h_in[:, :, None, None]
-        if self.eff:
-            e, k = per_stage(spec.exp_ratios), per_stage(spec.kernels)
-            first = stage_cost.mbconv_block(ci, e, k, st, spec.se_r, co, h)[0]
-            rest = stage_cost.mbconv_block(co[:, :, 0], e[:, :, 0], k[:, :, 0], 1, spec.se_r, co[:, :, 0],
-                                           h_out[:, :, None])[0]
-        else:
-            b = per_stage(spec.bot_muls)
-            first = stage_cost.anynet_block(spec.block_type, ci, co, st, b, g, spec.se_r, h)[0]
-            rest = stage_cost.anynet_block(spec.block_type, co[:, :, 0], co[:, :, 0], 1, b[:, :, 0], g[:, :, 0],
-                                           spec.se_r, h_out[:, :, None])[0]
+        exact = object if self._bound(spec, sizes, prevs) >= INT64_SAFE else None
+        ints = [np.asarray(a, dtype=exact) for a in (wid, grp, prv, h_in, h_out)]
+        self.first, self.rest = self._stage_costs(spec, exact, *ints)
         r = np.array(self.res, dtype=exact)[:, None]
         stems = np.array(self.stems, dtype=exact)[None, :]
-        stem = stage_cost.stem(getattr(spec, "stem_type", "simple_stem_in"), stems, r)[0]
-        head = stage_cost.head(np.array(self.widths[-1], dtype=exact)[None, :, None],
-                               np.array(self.heads, dtype=exact)[None, None, :], spec.num_classes,
-                               h_final[:, None, None])[0]
-        return first, rest, stem, head
+        self.stem = stage_cost.stem_flops(getattr(spec, "stem_type", "simple_stem_in"), stems, r)
+        self.head = stage_cost.head_flops(np.array(self.widths[-1], dtype=exact)[None, :, None],
+                                          np.array(self.heads, dtype=exact)[None, None, :], spec.num_classes,
+                                          np.array([s[n] for s in sizes], dtype=exact)[:, None, None])
+
+    def _stage_costs(self, spec, exact, wid, grp, prv, h_in, h_out):
+        """first[stage, res, prev, width]: a stage's first block; rest[stage, res, width]: each other."""
+
+        def per_stage(values, dims=3):
+            return np.array(values, dtype=exact).reshape((-1,) + (1,) * dims)
+
+        ci, co, g = prv[:, None, :, None], wid[:, None, None, :], grp[:, None, None, :]
+        h, ho, c = h_in[:, :, None, None], h_out[:, :, None], wid[:, None, :]
+        if self.eff:
+            e, k = per_stage(spec.exp_ratios), per_stage(spec.kernels)
+            first = stage_cost.mbconv_block_flops(ci, e, k, per_stage(spec.strides), spec.se_r, co, h)
+            rest = stage_cost.mbconv_block_flops(c, e[:, :, 0], k[:, :, 0], 1, spec.se_r, c, ho)
+        else:
+            b, kind = per_stage(spec.bot_muls), spec.block_type
+            first = stage_cost.anynet_block_flops(kind, ci, co, per_stage(spec.strides), b, g, spec.se_r, h)
+            rest = stage_cost.anynet_block_flops(kind, c, c, 1, b[:, :, 0], grp[:, None, :], spec.se_r, ho)
+        return first, rest
 
     def _sizes(self, spec, r: int) -> list[int]:
         """Input side of each stage, then the final side, at resolution r."""
@@ -106,21 +101,16 @@ class Tables:
             out.append(h)
         return out
 
-    def _bound(self, spec, sizes) -> int:
-        """An upper bound on any tabulated flops (dense convs, widest choices), in Python ints."""
-        total = 0
-        h_max = [max(col) for col in zip(*sizes)]
-        prevs = [self.stems] + self.widths[:-1]
+    def _bound(self, spec, sizes, prevs) -> int:
+        """More than any tabulated figure: every conv of a block is at most 7*7*m*m per output
+        pixel, m the widest channel count the block can have, and a block has at most four."""
+        mult = max(spec.exp_ratios) if self.eff else max(max(spec.bot_muls), 1.0)
+        total = 49 * 3 * max(self.stems) * max(s[0] for s in sizes) ** 2
         for i, (ws, ps, ds) in enumerate(zip(self.widths, prevs, self.depths)):
-            ci, co, d, h = max(ps), max(ws), max(ds), h_max[i]
-            if self.eff:
-                cost = stage_cost.mbconv_stage(ci, spec.exp_ratios[i], spec.kernels[i], 1, spec.se_r, co, d, h)[0]
-            else:
-                b = spec.bot_muls[i]
-                cost = stage_cost.anynet_stage(spec.block_type, ci, co, 1, d, b, max(1, round(co * b)), spec.se_r, h)[0]
-            total += cost + d * ci * co * h * h
-        total += 49 * 3 * max(self.stems) * sizes[-1][0] ** 2 * 4
-        return 2 * (total + max(self.widths[-1]) * max(max(self.heads), 1) * h_max[-1] ** 2 + 10**12)
+            m = int(max(max(ws), max(ps)) * mult) + 1
+            total += 4 * 49 * m * m * max(s[i] for s in sizes) ** 2 * max(ds)
+        return 2 * (total + max(self.widths[-1]) * max(max(self.heads), 1) * max(max(s) for s in sizes) ** 2
+                    + 10**9)
 
     def flops(self, choices: np.ndarray):
         """Flops of each row of ``choices`` (one index per knob, plus the always-0 column)."""

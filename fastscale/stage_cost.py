@@ -143,3 +143,44 @@ def head(ci, head_w, num_classes, h):
     lin_in = ci + has_conv * (head_w - ci)
     lin = lin_in * num_classes + num_classes
     return has_conv * f + lin, has_conv * (p + 2 * head_w) + lin, has_conv * a + num_classes
+
+
+# ----------------------------------------------------------------------------- flops only
+# The same sums, flops alone: the search tabulates nothing else, and on arrays it is the
+# number of numpy operations that costs. tests/core/test_stage_cost.py holds each to the above.
+
+
+def anynet_block_flops(kind, ci, co, stride, bot_mul, group_w, se_r, h):
+    ho = out_size(h, stride)
+    area = ho * ho
+    if kind not in BOTTLENECKS:
+        flops = 9 * ci * co * area + 9 * co * co * area
+        return flops + ((ci != co) | (stride != 1)) * ci * co * area if kind == "res_basic_block" else flops
+    w_b = _round(co * bot_mul)
+    w_se = _round(ci * se_r)
+    flops = ci * w_b * h * h + 9 * w_b * w_b // (w_b // group_w) * area + w_b * co * area
+    flops = flops + (w_se != 0) * (2 * w_b * w_se + w_se + w_b)
+    if kind == "res_bottleneck_block":
+        return flops + ((ci != co) | (stride != 1)) * ci * co * area
+    return flops
+
+
+def mbconv_block_flops(ci, exp_ratio, k, stride, se_r, co, h):
+    ho = out_size(h, stride)
+    w_exp = _trunc(ci * exp_ratio)
+    w_se = _trunc(ci * se_r)
+    flops = (w_exp != ci) * ci * w_exp * h * h + k * k * w_exp * w_exp // w_exp * ho * ho
+    return flops + (w_se != 0) * (2 * w_exp * w_se + w_se + w_exp) + w_exp * co * ho * ho
+
+
+def stem_flops(stem_type, w, r):
+    if stem_type == "res_stem_cifar":
+        return 27 * w * r * r
+    ho = out_size(r, 2)
+    return (147 if stem_type == "res_stem_in" else 27) * w * ho * ho
+
+
+def head_flops(ci, head_w, num_classes, h):
+    has_conv = head_w > 0
+    lin_in = ci + has_conv * (head_w - ci)
+    return has_conv * ci * head_w * h * h + lin_in * num_classes + num_classes

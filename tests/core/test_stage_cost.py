@@ -109,3 +109,20 @@ def test_spec_complexity_is_the_layer_walk_on_random_specs():
             cx = Cx(r, r)
             base.spec.network().complexity(cx)
             assert base.spec.complexity(r) == cx.totals()
+
+
+def test_flops_only_forms_match_the_full_ones():
+    rng = random.Random(11)
+    for _ in range(400):
+        p = random_anynet_stage(rng)
+        ho = stage_cost.out_size(p["h"], p["stride"])
+        args = (p["kind"], p["ci"], p["co"], p["stride"], p["bot_mul"], p["group_w"], p["se_r"], p["h"])
+        assert stage_cost.anynet_block_flops(*args) == stage_cost.anynet_block(*args)[0]
+        rest = (p["kind"], p["co"], p["co"], 1, p["bot_mul"], p["group_w"], p["se_r"], ho)
+        assert stage_cost.anynet_block_flops(*rest) == stage_cost.anynet_block(*rest)[0]
+        m = (p["ci"], rng.choice([1, 3, 6]), rng.choice([3, 5, 7]), p["stride"], p["se_r"] / 4, p["co"], p["h"])
+        assert stage_cost.mbconv_block_flops(*m) == stage_cost.mbconv_block(*m)[0]
+    for stem_type in STEMS:
+        assert stage_cost.stem_flops(stem_type, 24, 97) == stage_cost.stem(stem_type, 24, 97)[0]
+    assert stage_cost.head_flops(320, 1280, 1000, 7) == stage_cost.head(320, 1280, 1000, 7)[0]
+    assert stage_cost.head_flops(320, 0, 10, 3) == stage_cost.head(320, 0, 10, 3)[0]
