@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from functools import lru_cache
 
-from fastscale import stage_cost
+from fastscale import block_flops
 from fastscale.budget import Budget
 from fastscale.candidates import WidthLadder, effnet_nearest, nearest_step
 from fastscale.families import EffNetSpec
@@ -100,7 +99,7 @@ class NearestFlops:
                 head_w = value
             else:
                 res = value
-        return arch_flops(spec, res, depths, widths, groups, stem_w, head_w)
+        return block_flops.arch(spec, res, depths, widths, groups, stem_w, head_w)
 
 
 def _knob_rules(spec, resolution: int, exps: dict) -> list[tuple[tuple[str, int], bool, object]]:
@@ -127,31 +126,3 @@ def _knob_rules(spec, resolution: int, exps: dict) -> list[tuple[tuple[str, int]
     if exps["r"] > 0:
         rules.append((("resolution", -1), True, lambda f: nearest_step(resolution * f["r"], 4, 8)))
     return rules
-
-
-def arch_flops(spec, res: int, depths, widths, groups, stem_w: int, head_w: int) -> int:
-    """Flops of ``spec`` with these dimensions (``groups`` None for EfficientNet), stage by stage."""
-    stem_type = "simple_stem_in" if groups is None else spec.stem_type
-    flops, h = stage_cost.stem_flops(stem_type, stem_w, res), stage_cost.stem(stem_type, 1, res)[3]
-    prev = stem_w
-    for i, (d, w, s) in enumerate(zip(depths, widths, spec.strides)):
-        if groups is None:
-            flops += _mbconv_stage(prev, spec.exp_ratios[i], spec.kernels[i], s, spec.se_r, w, d, h)
-        else:
-            flops += _anynet_stage(spec.block_type, prev, w, s, d, spec.bot_muls[i], groups[i], spec.se_r, h)
-        h, prev = stage_cost.out_size(h, s), w
-    return flops + stage_cost.head_flops(prev, head_w, spec.num_classes, h)
-
-
-@lru_cache(maxsize=1 << 14)
-def _anynet_stage(kind, ci, co, s, d, b, g, se_r, h) -> int:
-    ho = stage_cost.out_size(h, s)
-    return (stage_cost.anynet_block_flops(kind, ci, co, s, b, g, se_r, h)
-            + (d - 1) * stage_cost.anynet_block_flops(kind, co, co, 1, b, g, se_r, ho))
-
-
-@lru_cache(maxsize=1 << 14)
-def _mbconv_stage(ci, e, k, s, se_r, co, d, h) -> int:
-    ho = stage_cost.out_size(h, s)
-    return (stage_cost.mbconv_block_flops(ci, e, k, s, se_r, co, h)
-            + (d - 1) * stage_cost.mbconv_block_flops(co, e, k, 1, se_r, co, ho))

@@ -1,15 +1,18 @@
 """The nearest rounding's local search, with candidate architectures evaluated in bulk.
 
 A candidate architecture is one choice per knob (an index into its candidate list). Its flops
-are a sum over the stem, the stages and the head, and each term depends on at most four knobs:
-the resolution, the stage's depth, its width and the previous stage's width (its input). So each
-term is tabulated once per search over every combination of those few candidates, with the
-closed forms of ``stage_cost``, and a batch of candidates costs a few numpy gathers and a sum.
+are a sum of one term per stage, one for the stem and one for the head, and each term depends on
+at most four knobs: the resolution, the stage's depth, its width and the previous stage's width
+(its input). So every term is tabulated once per search, over all combinations of those few
+candidates (stage flops are the first block plus d - 1 times each other block, from the memoised
+block flops or the closed forms of ``stage_cost`` on broadcast arrays), and flattened into one
+array; a candidate's terms then sit at linear indices that are a fixed linear map of its
+choices. A batch of candidates is one small integer matrix product, one gather and one sum.
 
 The search is the best-improvement local search planning has always run, move for move: every
 single change, and when none helps, every pair of changes, scanned in the same order, taking a
-move only when it beats the best so far by more than 1e-12. Bulk scans reproduce that order
-exactly (see ``_first_best``), so plans are identical to the one-by-one search's.
+move only when it beats the best so far by more than 1e-12. ``_first_best`` reproduces that scan
+exactly from the batch, so plans are identical to the one-by-one search's.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ import math
 
 import numpy as np
 
-from fastscale import stage_cost
+from fastscale import block_flops, stage_cost
 from fastscale.families import EffNetSpec
 
 INT64_SAFE = 1 << 61  # tables whose flops could pass this are built from Python ints instead
+SMALL_TABLE = 512  # stage tables up to this many first blocks are filled from the block cache
 _NP_MARGIN = 1e-14  # how far numpy's log may stray from math.log, with room to spare
 
 
@@ -30,129 +34,144 @@ def exact_error(flops: int, target: float) -> float:
 
 
 class Tables:
-    """Flops of every stem, stage and head variant a set of knobs can produce."""
+    """Every stage, stem and head term a set of knobs can produce, and where each candidate's are.
+
+    ``table`` is the flat array of terms; row k of ``index`` is how much choice index 1 of knob
+    k moves each term's position (the last row belongs to a column that is always 0), so a
+    candidate's terms are at ``choices @ index + offset``.
+    """
 
     def __init__(self, spec, resolution: int, knobs: list):
         self.eff = isinstance(spec, EffNetSpec)
         k_of = {(name, i): k for k, (name, i, _) in enumerate(knobs)}
-        dummy = len(knobs)  # a choice column that is always 0: the dimension is not scaled
-        n = len(spec.depths)
         cands = {key: knobs[k][2] for key, k in k_of.items()}
+        n = len(spec.depths)
         self.res = cands.get(("resolution", -1), [resolution])
         self.depths = [cands.get(("depths", i), [d]) for i, d in enumerate(spec.depths)]
         if self.eff:
             self.widths = [cands.get(("widths", i), [w]) for i, w in enumerate(spec.widths)]
-            self.groups = [[1] * len(ws) for ws in self.widths]
+            self.groups = [[None] * len(ws) for ws in self.widths]
         else:
             pairs = [cands.get(("widths", i), [(w, g)]) for i, (w, g) in enumerate(zip(spec.widths, spec.group_ws))]
             self.widths = [[p[0] for p in ps] for ps in pairs]
             self.groups = [[p[1] for p in ps] for ps in pairs]
         self.stems = cands.get(("stem_w", -1), [spec.stem_w])
         self.heads = cands.get(("head_w", -1), [spec.head_w])
-        self.r_col = k_of.get(("resolution", -1), dummy)
-        self.d_cols = np.array([k_of.get(("depths", i), dummy) for i in range(n)])
-        self.w_cols = np.array([k_of.get(("widths", i), dummy) for i in range(n)])
-        self.p_cols = np.concatenate([[k_of.get(("stem_w", -1), dummy)], self.w_cols[:-1]])
-        self.stem_col, self.head_col = k_of.get(("stem_w", -1), dummy), k_of.get(("head_w", -1), dummy)
-        self.stages = np.arange(n)
+        self.prevs = [self.stems] + self.widths[:-1]
+        self.shape = (n, len(self.res), max(map(len, self.prevs)), max(map(len, self.widths)),
+                      max(map(len, self.depths)))
         self._tabulate(spec)
+        self._index(k_of, len(knobs))
 
     def _tabulate(self, spec) -> None:
-        n, sizes = len(self.depths), [self._sizes(spec, r) for r in self.res]
-        prevs = [self.stems] + self.widths[:-1]
-        wid, grp, prv, self.dep = (_padded(lists) for lists in (self.widths, self.groups, prevs, self.depths))
-        h_in = np.array([s[:n] for s in sizes]).T  # [stage, res]
-        h_out = np.array([s[1:] for s in sizes]).T
-        # int64 unless the largest figure could overflow it; then exact Python ints (slower, rare).
-        exact = object if self._bound(spec, sizes, prevs) >= INT64_SAFE else None
-        ints = [np.asarray(a, dtype=exact) for a in (wid, grp, prv, h_in, h_out)]
-        self.first, self.rest = self._stage_costs(spec, exact, *ints)
-        r = np.array(self.res, dtype=exact)[:, None]
-        stems = np.array(self.stems, dtype=exact)[None, :]
-        self.stem = stage_cost.stem_flops(getattr(spec, "stem_type", "simple_stem_in"), stems, r)
-        self.head = stage_cost.head_flops(np.array(self.widths[-1], dtype=exact)[None, :, None],
-                                          np.array(self.heads, dtype=exact)[None, None, :], spec.num_classes,
-                                          np.array([s[n] for s in sizes], dtype=exact)[:, None, None])
+        n, r, p, w, d = self.shape
+        sizes = [block_flops.sizes(spec, res) for res in self.res]
+        exact = object if self._bound(spec, sizes) >= INT64_SAFE else np.int64
+        build = self._numpy_blocks if n * r * p * w > SMALL_TABLE else self._python_blocks
+        first, rest = (np.asarray(t, dtype=exact).reshape(shape)
+                       for t, shape in zip(build(spec, sizes, exact), ((n, r, p, w), (n, r, w))))
+        dep = np.array([_pad(ds, d) for ds in self.depths], dtype=exact)
+        stages = first[..., None] + (dep[:, None, None, None, :] - 1) * rest[:, :, None, :, None]
+        stem_type = getattr(spec, "stem_type", "simple_stem_in")
+        stem = [stage_cost.stem_flops(stem_type, sw, res) for res in self.res for sw in self.stems]
+        head = [stage_cost.head_flops(wl, hw, spec.num_classes, hs[-1])
+                for hs in sizes for wl in self.widths[-1] for hw in self.heads]
+        self.table = np.concatenate([stages.ravel(), np.array(stem, dtype=exact), np.array(head, dtype=exact)])
 
-    def _stage_costs(self, spec, exact, wid, grp, prv, h_in, h_out):
-        """first[stage, res, prev, width]: a stage's first block; rest[stage, res, width]: each other."""
+    def _index(self, k_of: dict, n_knobs: int) -> None:
+        n, r, p, w, d = self.shape
+        col = lambda key: k_of.get(key, n_knobs)  # noqa: E731  (the always-0 column when not a knob)
+        index = np.zeros((n_knobs + 1, n + 2), dtype=np.int64)
+        for s in range(n):
+            prev = ("stem_w", -1) if s == 0 else ("widths", s - 1)
+            for key, stride in ((("resolution", -1), p * w * d), (prev, w * d), (("widths", s), d), (("depths", s), 1)):
+                index[col(key), s] += stride
+        for c, key, stride in ((n, ("resolution", -1), len(self.stems)), (n, ("stem_w", -1), 1),
+                               (n + 1, ("resolution", -1), len(self.widths[-1]) * len(self.heads)),
+                               (n + 1, ("widths", n - 1), len(self.heads)), (n + 1, ("head_w", -1), 1)):
+            index[col(key), c] += stride
+        index[n_knobs] = 0
+        stem_at = n * r * p * w * d
+        self.index = index
+        self.offset = np.array([s * r * p * w * d for s in range(n)]
+                               + [stem_at, stem_at + r * len(self.stems)], dtype=np.int64)
 
-        def per_stage(values, dims=3):
-            return np.array(values, dtype=exact).reshape((-1,) + (1,) * dims)
+    def _python_blocks(self, spec, sizes, exact):
+        """Small tables: block by block from the memoised single-block flops."""
+        n, _, p, w, _ = self.shape
+        first, rest = [], []
+        for i in range(n):
+            ws, gs, ps = _pad(self.widths[i], w), _pad(self.groups[i], w), _pad(self.prevs[i], p)
+            for hs in sizes:
+                for ci in ps:
+                    first += [block_flops.first(spec, i, ci, co, g, hs[i]) for co, g in zip(ws, gs)]
+                rest += [block_flops.rest(spec, i, co, g, hs[i + 1]) for co, g in zip(ws, gs)]
+        return first, rest
 
-        ci, co, g = prv[:, None, :, None], wid[:, None, None, :], grp[:, None, None, :]
-        h, ho, c = h_in[:, :, None, None], h_out[:, :, None], wid[:, None, :]
+    def _numpy_blocks(self, spec, sizes, exact):
+        """Large tables: every block at once, with the closed forms on broadcast arrays."""
+        n, _, p, w, _ = self.shape
+
+        def per_stage(values):
+            return np.array(values, dtype=exact if exact is object else None).reshape(-1, 1, 1, 1)
+
+        wid = np.array([_pad(ws, w) for ws in self.widths], dtype=exact)
+        ci, co = np.array([_pad(ps, p) for ps in self.prevs], dtype=exact)[:, None, :, None], wid[:, None, None, :]
+        h = np.array([hs[:n] for hs in sizes], dtype=exact).T[:, :, None, None]
+        ho, c = np.array([hs[1:n + 1] for hs in sizes], dtype=exact).T[:, :, None], wid[:, None, :]
         if self.eff:
             e, k = per_stage(spec.exp_ratios), per_stage(spec.kernels)
             first = stage_cost.mbconv_block_flops(ci, e, k, per_stage(spec.strides), spec.se_r, co, h)
-            rest = stage_cost.mbconv_block_flops(c, e[:, :, 0], k[:, :, 0], 1, spec.se_r, c, ho)
-        else:
-            b, kind = per_stage(spec.bot_muls), spec.block_type
-            first = stage_cost.anynet_block_flops(kind, ci, co, per_stage(spec.strides), b, g, spec.se_r, h)
-            rest = stage_cost.anynet_block_flops(kind, c, c, 1, b[:, :, 0], grp[:, None, :], spec.se_r, ho)
-        return first, rest
+            return first, stage_cost.mbconv_block_flops(c, e[:, :, 0], k[:, :, 0], 1, spec.se_r, c, ho)
+        g = np.array([_pad(gs, w) for gs in self.groups], dtype=exact)
+        b, kind = per_stage(spec.bot_muls), spec.block_type
+        first = stage_cost.anynet_block_flops(kind, ci, co, per_stage(spec.strides), b, g[:, None, None, :],
+                                              spec.se_r, h)
+        return first, stage_cost.anynet_block_flops(kind, c, c, 1, b[:, :, 0], g[:, None, :], spec.se_r, ho)
 
-    def _sizes(self, spec, r: int) -> list[int]:
-        """Input side of each stage, then the final side, at resolution r."""
-        h = stage_cost.stem(getattr(spec, "stem_type", "simple_stem_in"), 1, r)[3]
-        out = [h]
-        for s in spec.strides:
-            h = stage_cost.out_size(h, s)
-            out.append(h)
-        return out
-
-    def _bound(self, spec, sizes, prevs) -> int:
+    def _bound(self, spec, sizes) -> int:
         """More than any tabulated figure: every conv of a block is at most 7*7*m*m per output
         pixel, m the widest channel count the block can have, and a block has at most four."""
         mult = max(spec.exp_ratios) if self.eff else max(max(spec.bot_muls), 1.0)
-        total = 49 * 3 * max(self.stems) * max(s[0] for s in sizes) ** 2
-        for i, (ws, ps, ds) in enumerate(zip(self.widths, prevs, self.depths)):
+        side = [max(col) for col in zip(*sizes)]
+        total = 49 * 3 * max(self.stems) * side[0] ** 2
+        for i, (ws, ps, ds) in enumerate(zip(self.widths, self.prevs, self.depths)):
             m = int(max(max(ws), max(ps)) * mult) + 1
-            total += 4 * 49 * m * m * max(s[i] for s in sizes) ** 2 * max(ds)
-        return 2 * (total + max(self.widths[-1]) * max(max(self.heads), 1) * max(max(s) for s in sizes) ** 2
-                    + 10**9)
+            total += 4 * 49 * m * m * side[i] ** 2 * max(ds)
+        return 2 * (total + max(self.widths[-1]) * max(max(self.heads), 1) * side[0] ** 2 + 10**9)
 
-    def flops(self, choices: np.ndarray):
-        """Flops of each row of ``choices`` (one index per knob, plus the always-0 column)."""
-        r = choices[:, self.r_col][:, None]
-        wc = choices[:, self.w_cols]
-        stages = (self.first[self.stages, r, choices[:, self.p_cols], wc]
-                  + (self.dep[self.stages, choices[:, self.d_cols]] - 1) * self.rest[self.stages, r, wc])
-        return (stages.sum(axis=1) + self.stem[r[:, 0], choices[:, self.stem_col]]
-                + self.head[r[:, 0], wc[:, -1], choices[:, self.head_col]])
+    def flops_at(self, positions: np.ndarray):
+        """Flops of the candidates whose terms sit at ``positions`` (one row each)."""
+        return self.table.take(positions).sum(axis=1)
 
 
-def _padded(lists: list[list[int]]) -> np.ndarray:
-    """Ragged candidate lists as one array, short lists padded with their first value."""
-    width = max(len(v) for v in lists)
-    return np.array([list(v) + [v[0]] * (width - len(v)) for v in lists], dtype=np.int64)
+def _pad(values: list, width: int) -> list:
+    """A candidate list padded to ``width`` with its first value (padding is never chosen)."""
+    return list(values) + [values[0]] * (width - len(values))
 
 
-def _first_best(flops, start: float, target: float) -> tuple[int | None, float]:
-    """What scanning ``flops`` in order would pick: (index, error) of the last move that beat the
-    best so far by over 1e-12, starting from ``start``; (None, start) if none did.
+def _first_best(flops, start: float, target: float) -> int | None:
+    """What scanning ``flops`` in order would pick: the index of the last move that beat the best
+    so far by over 1e-12, starting from ``start``; None if none did.
 
     Numpy finds the smallest error; only when another comes within a whisker of it (exact ties
     are common: different moves can give equal flops) is the order replayed in Python, on exact
     math.log errors of the moves that could have been taken at all.
     """
     if not len(flops):
-        return None, start
+        return None
     errs = np.abs(np.log(np.asarray(flops / target, dtype=np.float64)))
     i = int(np.argmin(errs))
     if not errs[i] < start - 1e-12 + _NP_MARGIN:
-        return None, start
-    close = np.flatnonzero(errs <= errs[i] + 3e-12 + _NP_MARGIN)
-    if len(close) == 1:
-        e = exact_error(int(flops[i]), target)
-        if e < start - 1e-12:
-            return i, e
+        return None
+    if np.count_nonzero(errs <= errs[i] + 3e-12 + _NP_MARGIN) == 1 and exact_error(int(flops[i]), target) < start - 1e-12:
+        return i
     best, pick = start, None
     for j in np.flatnonzero(errs < start - 1e-12 + _NP_MARGIN).tolist():
         e = exact_error(int(flops[j]), target)
         if e < best - 1e-12:
             best, pick = e, j
-    return pick, best
+    return pick
 
 
 def _pair_moves(sizes: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -164,41 +183,44 @@ def _pair_moves(sizes: np.ndarray) -> tuple[np.ndarray, ...]:
     return a[pair], b[pair], local // sizes[b][pair], local % sizes[b][pair]
 
 
-def _apply(choice: np.ndarray, knob_cols: list, values: list) -> np.ndarray:
-    """One row per move: ``choice`` with each move's knobs set to its candidates."""
-    rows = np.tile(choice, (len(values[0]), 1))
-    at = np.arange(len(rows))
-    for cols, vals in zip(knob_cols, values):
-        rows[at, cols] = vals
-    return rows
-
-
 def local_search(tables: Tables, knobs: list, target: float, budget) -> tuple[list[int], float]:
-    """Best-improvement local search over the knobs' candidates (index 0 = nearest the ideal)."""
+    """Best-improvement local search over the knobs' candidates (index 0 = nearest the ideal).
+
+    Moves that leave a knob where it is (skipped by the one-by-one search) stay in the batch:
+    they give the current flops, or a single move's that did not help, so they are never taken.
+    """
     n = len(knobs)
-    choice = np.zeros(n + 1, dtype=np.int64)
-    best = exact_error(int(tables.flops(choice[None, :])[0]), target)
+    choice = np.zeros(n, dtype=np.int64)
+    at = tables.offset.copy()  # where the current candidate's terms are
+    best = exact_error(int(tables.flops_at(at[None, :])[0]), target)
     if not n:
         return [], best
     sizes = np.array([len(c) for _, _, c in knobs])
     move_k = np.repeat(np.arange(n), sizes)
     move_c = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    shift = tables.index[move_k]
     pairs = None
     for _ in range(200):
         budget.check()
-        keep = move_c != choice[move_k]
-        rows = _apply(choice, [move_k[keep]], [move_c[keep]])
-        pick, err = _first_best(tables.flops(rows), best, target)
-        if pick is None and best > 0.002:
+        flops = tables.flops_at(at + (move_c - choice[move_k])[:, None] * shift)
+        pick = _first_best(flops, best, target)
+        if pick is not None:
+            moved = [(move_k[pick], move_c[pick])]
+        elif best > 0.002:
             # Pairs: one dimension up, another down, when no single change helps.
-            pairs = pairs or _pair_moves(sizes)
-            a, b, ca, cb = pairs
-            keep = (ca != choice[a]) & (cb != choice[b])
-            rows = _apply(choice, [a[keep], b[keep]], [ca[keep], cb[keep]])
-            pick, err = _first_best(tables.flops(rows), best, target)
+            if pairs is None:
+                a, b, ca, cb = _pair_moves(sizes)
+                pairs = a, b, ca, cb, tables.index[a], tables.index[b]
+            a, b, ca, cb, shift_a, shift_b = pairs
+            flops = tables.flops_at(at + (ca - choice[a])[:, None] * shift_a + (cb - choice[b])[:, None] * shift_b)
+            pick = _first_best(flops, best, target)
+            moved = [] if pick is None else [(a[pick], ca[pick]), (b[pick], cb[pick])]
         if pick is None:
             break
-        choice, best = rows[pick], err
+        for k, c in moved:
+            at += (c - choice[k]) * tables.index[k]
+            choice[k] = c
+        best = exact_error(int(flops[pick]), target)
         if best < 1e-6:
             break
-    return choice[:n].tolist(), best
+    return choice.tolist(), best
