@@ -35,11 +35,6 @@ def mbconv_rest(co: int, e, k: int, se_r: float, h: int) -> int:
     return stage_cost.mbconv_block_flops(co, e, k, 1, se_r, co, h)
 
 
-def stage(spec, i: int, ci: int, co: int, g: int | None, d: int, h: int) -> int:
-    """Flops of stage i of ``spec`` (AnyNet, or EfficientNet when g is None) on an h x h input."""
-    return first(spec, i, ci, co, g, h) + (d - 1) * rest(spec, i, co, g, stage_cost.out_size(h, spec.strides[i]))
-
-
 def sizes(spec, r: int) -> list[int]:
     """Input side of each stage, then the final side, at resolution r."""
     h = stage_cost.stem(getattr(spec, "stem_type", "simple_stem_in"), 1, r)[3]
@@ -50,15 +45,21 @@ def sizes(spec, r: int) -> list[int]:
     return out
 
 
-def arch(spec, res: int, depths, widths, groups, stem_w: int, head_w: int) -> int:
-    """Flops of ``spec`` with these dimensions (``groups`` None for EfficientNet)."""
-    stem_type = getattr(spec, "stem_type", "simple_stem_in")
-    hs = sizes(spec, res)
-    flops = stage_cost.stem_flops(stem_type, stem_w, res)
-    prev = stem_w
-    for i, (d, w) in enumerate(zip(depths, widths)):
-        flops += stage(spec, i, prev, w, None if groups is None else groups[i], d, hs[i])
-        prev = w
+def arch(spec, res: int, depths, widths, groups, stem_w: int, head_w: int, sides: list[int] | None = None) -> int:
+    """Flops of ``spec`` with these dimensions (``groups`` None for EfficientNet); ``sides`` are
+    ``sizes(spec, res)`` when the caller has them."""
+    hs = sides or sizes(spec, res)
+    flops = stage_cost.stem_flops(getattr(spec, "stem_type", "simple_stem_in"), stem_w, res)
+    prev, se_r, strides = stem_w, spec.se_r, spec.strides
+    if groups is None:
+        for i, (d, w, e, k) in enumerate(zip(depths, widths, spec.exp_ratios, spec.kernels)):
+            flops += mbconv_first(prev, e, k, strides[i], se_r, w, hs[i]) + (d - 1) * mbconv_rest(w, e, k, se_r, hs[i + 1])
+            prev = w
+    else:
+        kind = spec.block_type
+        for i, (d, w, g, b) in enumerate(zip(depths, widths, groups, spec.bot_muls)):
+            flops += anynet_first(kind, prev, w, strides[i], b, g, se_r, hs[i]) + (d - 1) * anynet_rest(kind, w, b, g, se_r, hs[i + 1])
+            prev = w
     return flops + stage_cost.head_flops(prev, head_w, spec.num_classes, hs[-1])
 
 

@@ -62,6 +62,7 @@ class NearestFlops:
         self.xs: list[float] = []
         self.values: list[tuple] = []
         self.memo: dict[tuple, int] = {}
+        self.sides: dict[int, list[int]] = {}
 
     def __call__(self, x: float) -> int:
         self.budget.check()
@@ -99,7 +100,8 @@ class NearestFlops:
                 head_w = value
             else:
                 res = value
-        return block_flops.arch(spec, res, depths, widths, groups, stem_w, head_w)
+        sides = self.sides.get(res) or self.sides.setdefault(res, block_flops.sizes(spec, res))
+        return block_flops.arch(spec, res, depths, widths, groups, stem_w, head_w, sides)
 
 
 def _knob_rules(spec, resolution: int, exps: dict) -> list[tuple[tuple[str, int], bool, object]]:

@@ -46,9 +46,13 @@ def by_closeness(values, ideal: float, key=lambda v: v) -> list:
 
 def nearest_step(ideal: float, step: int, lo: int) -> int:
     """``by_closeness(around(ideal, step, lo, 0), ideal)[0]`` without building lists."""
-    a = max(lo, math.floor(ideal / step) * step)
-    b = max(lo, math.ceil(ideal / step) * step)
-    return b if a != b and closeness(b, ideal) < closeness(a, ideal) else a
+    q = ideal / step
+    a, b = math.floor(q) * step, math.ceil(q) * step
+    if a < lo:
+        a = lo
+    if b < lo:
+        b = lo
+    return b if a != b and abs(math.log(b / ideal)) < abs(math.log(a / ideal)) else a
 
 
 def group_rule(g: int) -> int:
@@ -102,21 +106,43 @@ class WidthLadder:
         return by_closeness(self.ranked(ideal_w, f_g, reach), ideal_w, key=lambda p: p[0])
 
     def nearest(self, ideal_w: float, f_g: float) -> tuple[int, int]:
-        """``self.knob(ideal_w, f_g, 0)[0]``, the pair calibration needs, found quickly."""
+        """``self.knob(ideal_w, f_g, 0)[0]``, the pair calibration needs, found quickly.
+
+        With b <= 1 each group option's images are monotone, so each option's nearest image is
+        found on its own; only when two options tie on one width (their order then depends on
+        the set the search builds) is the full ranking asked for.
+        """
         options, low, high, monotone = self.window(ideal_w, f_g, 0)
-        if not monotone:
+        if not (monotone or self.always_monotone):
             return self.knob(ideal_w, f_g, 0)[0]
-        if high - low > 8:
-            ranked = _monotone_ranked(partial(_image, self.b, options[0]), low, high, ideal_w, 1)
-            return ranked[0] if ranked else self.ranked(ideal_w, f_g, 0)[0]
-        best, option, b = None, options[0], self.b
-        for k in range(low, high + 1):  # a small window: look at each (no two pairs share a width)
+        found = sorted(filter(None, (_nearest_image(self.b, option, low, high, ideal_w) for option in options)))
+        if not found or (len(found) > 1 and found[0][:2] == found[1][:2]):
+            return self.knob(ideal_w, f_g, 0)[0]
+        return found[0][1], found[0][2]
+
+
+def _nearest_image(b: float, option, low: int, high: int, ideal: float) -> tuple | None:
+    """(closeness, width, group width) of the valid image of widths 8*low..8*high nearest ideal,
+    images being monotone: bisect for the first image above the ideal, then take the nearer of
+    the valid images on either side of it (ties to the smaller width, as the ranking does)."""
+    lo, hi = low, high + 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _image(b, option, mid)[0] > ideal:
+            hi = mid
+        else:
+            lo = mid + 1
+    best = None
+    for k, stop, step in ((lo - 1, low - 1, -1), (lo, high + 1, 1)):
+        while k != stop:
             w2, g2, ok = _image(b, option, k)
             if ok:
-                key = (abs(math.log(max(w2, 1e-9) / ideal_w)), w2)
-                if best is None or key < best[0]:
-                    best = (key, (w2, g2))
-        return best[1] if best else self.ranked(ideal_w, f_g, 0)[0]
+                key = (abs(math.log(max(w2, 1e-9) / ideal)), w2, g2)
+                if best is None or key < best:
+                    best = key
+                break
+            k += step
+    return best
 
 
 def anynet_knob(spec, i: int, ideal_w: float, f_g: float, reach: int) -> list[tuple[int, int]]:
@@ -198,11 +224,17 @@ def _bulk_ranked(b: float, options: list, low: int, high: int, ideal: float, n: 
 
 
 def effnet_widths(ideal: float, exp_ratio, reach: int) -> list[int]:
+    """MBConv widths near ``ideal``: multiples of 8, made compatible with the expansion ratio
+    (which leaves them as they are when the ratio is an integer, as validated specs' are)."""
+    if isinstance(exp_ratio, int):
+        return by_closeness(around(ideal, 8, 8, reach), ideal)
     return by_closeness([compatible(c, exp_ratio, 1)[0] for c in around(ideal, 8, 8, reach)], ideal)
 
 
 def effnet_nearest(ideal: float, exp_ratio) -> int:
     """``effnet_widths(ideal, exp_ratio, 0)[0]`` without building lists."""
+    if isinstance(exp_ratio, int):
+        return nearest_step(ideal, 8, 8)
     a = compatible(max(8, math.floor(ideal / 8) * 8), exp_ratio, 1)[0]
     b = compatible(max(8, math.ceil(ideal / 8) * 8), exp_ratio, 1)[0]
     return b if a != b and (closeness(b, ideal), b) < (closeness(a, ideal), a) else a

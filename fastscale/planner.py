@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 from fastscale import strategies, zoo
 from fastscale.errors import ScalingError
@@ -18,6 +19,17 @@ from fastscale.strategies import Strategy
 
 METRICS = ("flops", "params", "acts")
 MIN_RESOLUTION, MAX_RESOLUTION = 16, 4096
+
+
+@lru_cache(maxsize=1024)
+def _figures(spec, resolution: int) -> tuple[tuple[str, int], ...]:
+    return tuple(spec.complexity(resolution).items())
+
+
+def figures(spec, resolution: int) -> dict[str, int]:
+    """``spec.complexity(resolution)``, memoised: a base model's figures are asked for by every
+    plan made from it (specs are frozen, so a spec and a resolution say it all)."""
+    return dict(_figures(spec, resolution))
 
 
 @dataclass(frozen=True)
@@ -39,7 +51,7 @@ class Base:
             "family": self.spec.family,
             "arch": self.spec.to_dict(),
             "resolution": self.resolution,
-            "complexity": self.spec.complexity(self.resolution),
+            "complexity": figures(self.spec, self.resolution),
         }
 
 
@@ -79,11 +91,15 @@ class Plan:
 
     @property
     def base_complexity(self) -> dict[str, int]:
-        return self.base.spec.complexity(self.base.resolution)
+        return figures(self.base.spec, self.base.resolution)
+
+    @cached_property
+    def _complexity(self) -> tuple[tuple[str, int], ...]:
+        return tuple(self.arch.complexity(self.resolution).items())
 
     @property
     def complexity(self) -> dict[str, int]:
-        return self.arch.complexity(self.resolution)
+        return dict(self._complexity)
 
     @property
     def achieved_factor(self) -> float:
@@ -158,7 +174,7 @@ def make_plan(
     strat = make_strategy(strategy, alpha, exponents)
     if rounding not in ROUNDINGS:
         raise ScalingError("rounding", f"unknown rounding {rounding!r}", ", ".join(ROUNDINGS))
-    base_flops = base.spec.complexity(base.resolution)["flops"]
+    base_flops = figures(base.spec, base.resolution)["flops"]
     if (factor is None) == (target_flops is None):
         raise ScalingError("factor", "give exactly one of factor or target_flops", "e.g. factor=4 or target_flops=1.5e9")
     if factor is not None:
