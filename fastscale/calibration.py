@@ -18,7 +18,9 @@ import math
 
 from fastscale import block_flops
 from fastscale.budget import Budget
-from fastscale.candidates import WidthLadder, effnet_nearest, nearest_step
+from fastscale.candidates import effnet_nearest
+from fastscale.ranking import nearest_step
+from fastscale.width_ladder import WidthLadder
 from fastscale.families import EffNetSpec
 
 

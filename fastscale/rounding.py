@@ -29,7 +29,8 @@ from dataclasses import replace
 
 from fastscale.budget import Budget
 from fastscale.calibration import calibrate  # noqa: F401  (planning's entry point, with round_nearest)
-from fastscale.candidates import group_rule, knobs
+from fastscale.candidates import knobs
+from fastscale.width_ladder import group_rule
 from fastscale.families import EffNetSpec
 from fastscale.families.compat import make_compatible
 from fastscale.search import Tables, local_search
