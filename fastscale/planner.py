@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 from fastscale import strategies, zoo
-from fastscale.errors import ScalingError
+from fastscale.budget import DEFAULT_PLAN_BUDGET_S, Budget
+from fastscale.errors import ScalingError, brief
 from fastscale.families import RegNetSpec, spec_from_dict
+from fastscale.families._fields import first_excess
 from fastscale.rounding import ROUNDINGS, calibrate, round_nearest, round_pycls
 from fastscale.strategies import Strategy
 
@@ -72,7 +74,7 @@ def resolve_base(model: str | None = None, spec: dict | str | None = None, resol
             base = Base("custom", spec_from_dict(spec, "spec"), 224)
     if resolution is not None:
         if isinstance(resolution, bool) or not isinstance(resolution, int):
-            raise ScalingError("resolution", f"must be an integer, got {resolution!r}",
+            raise ScalingError("resolution", f"must be an integer, got {brief(resolution)}",
                                f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
         if not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
             raise ScalingError("resolution", f"{resolution} is out of range", f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
@@ -131,20 +133,38 @@ class Plan:
         """Rebuild a plan from its JSON, re-deriving every figure and refusing tampered ones."""
         try:
             base_d = data["base"]
-            base = Base(base_d["name"], spec_from_dict(base_d["arch"], "plan.base.arch"), int(base_d["resolution"]))
+            base = Base(str(base_d["name"]), spec_from_dict(base_d["arch"], "plan.base.arch"),
+                        _resolution(base_d["resolution"], "plan.base.resolution"))
             plan = cls(
                 base=base,
                 strategy=Strategy.from_dict(data["strategy"]),
-                rounding=data["rounding"],
-                requested_factor=float(data["requested_factor"]),
+                rounding=data["rounding"] if data["rounding"] in ROUNDINGS else _bad_rounding(data["rounding"], "plan"),
+                requested_factor=strategies.check_factor(data["requested_factor"], "plan.requested_factor"),
                 arch=spec_from_dict(data["arch"], "plan.arch"),
-                resolution=int(data["resolution"]),
+                resolution=_resolution(data["resolution"], "plan.resolution"),
             )
-        except (KeyError, TypeError) as exc:
-            raise ScalingError("plan", f"malformed plan JSON ({exc!r})", "a plan as POST /plan returns it") from exc
+        except ScalingError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            raise ScalingError("plan", f"malformed plan JSON ({brief(exc)})", "a plan as POST /plan returns it") from exc
         if "complexity" in data and data["complexity"] != plan.complexity:
             raise ScalingError("plan.complexity", "does not match the architecture", "the plan's own figures")
         return plan
+
+
+def _resolution(value, field: str) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ScalingError(field, f"must be an integer, got {brief(value)}", f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
+    if not MIN_RESOLUTION <= value <= MAX_RESOLUTION:
+        raise ScalingError(field, f"{value} is out of range", f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
+    return value
+
+
+def _bad_rounding(rounding, prefix: str = ""):
+    raise ScalingError(f"{prefix}.rounding" if prefix else "rounding", f"unknown rounding {brief(rounding)}",
+                       ", ".join(ROUNDINGS))
 
 
 def make_strategy(strategy: str | None = "dWr", alpha: float | None = None, exponents: dict | None = None) -> Strategy:
@@ -169,27 +189,44 @@ def make_plan(
     target_flops: float | None = None,
     rounding: str = "nearest",
     resolution: int | None = None,
+    budget_s: float | None = DEFAULT_PLAN_BUDGET_S,
 ) -> Plan:
+    """Plan a scaled model. ``budget_s`` is the CPU time the nearest rounding may take before it
+    gives up with a ScalingError (None: no limit); valid requests take milliseconds."""
     base = resolve_base(model, spec, resolution)
     strat = make_strategy(strategy, alpha, exponents)
     if rounding not in ROUNDINGS:
-        raise ScalingError("rounding", f"unknown rounding {rounding!r}", ", ".join(ROUNDINGS))
-    base_flops = figures(base.spec, base.resolution)["flops"]
-    if (factor is None) == (target_flops is None):
-        raise ScalingError("factor", "give exactly one of factor or target_flops", "e.g. factor=4 or target_flops=1.5e9")
-    if factor is not None:
-        s = strategies.check_factor(factor)
-    else:
-        if isinstance(target_flops, bool) or not isinstance(target_flops, (int, float)) or not math.isfinite(target_flops) or target_flops <= 0:
-            raise ScalingError("target_flops", f"must be a positive number, got {target_flops!r}")
-        s = strategies.check_factor(target_flops / base_flops, "target_flops")
+        _bad_rounding(rounding)
+    s = _requested_factor(factor, target_flops, figures(base.spec, base.resolution)["flops"])
     if rounding == "pycls":
         arch, res = round_pycls(base.scalable, base.resolution, strat.factors(s))
     else:
-        target = s * base_flops
-        f = calibrate(base.scalable, base.resolution, strat.factors, strat.exponents, s, target)
-        arch, res = round_nearest(base.scalable, base.resolution, f, strat.exponents, target)
+        budget = Budget(budget_s, "spec" if spec is not None else "factor")
+        target = s * figures(base.spec, base.resolution)["flops"]
+        f = calibrate(base.scalable, base.resolution, strat.factors, strat.exponents, s, target, budget)
+        arch, res = round_nearest(base.scalable, base.resolution, f, strat.exponents, target, budget)
+    _check_fits(arch, res)
+    return Plan(base, strat, rounding, s, arch, res)
+
+
+def _requested_factor(factor, target_flops, base_flops: int) -> float:
+    if (factor is None) == (target_flops is None):
+        raise ScalingError("factor", "give exactly one of factor or target_flops", "e.g. factor=4 or target_flops=1.5e9")
+    if factor is not None:
+        return strategies.check_factor(factor)
+    if (isinstance(target_flops, bool) or not isinstance(target_flops, (int, float))
+            or not math.isfinite(target_flops) or target_flops <= 0):
+        raise ScalingError("target_flops", f"must be a positive number, got {brief(target_flops)}")
+    return strategies.check_factor(target_flops / base_flops, "target_flops")
+
+
+def _check_fits(arch, res: int) -> None:
+    """A plan must read back as a spec (``Plan.from_dict``), so its dimensions keep to the bounds."""
     if not MIN_RESOLUTION <= res <= MAX_RESOLUTION:
         raise ScalingError("factor", f"the scaled resolution {res} is out of range",
                            f"a factor that keeps resolution within {MIN_RESOLUTION}..{MAX_RESOLUTION}")
-    return Plan(base, strat, rounding, s, arch, res)
+    excess = first_excess(arch)
+    if excess is not None:
+        name, value, allowed = excess
+        raise ScalingError("factor", f"the scaled model's {name} would be {value}",
+                           f"a factor that keeps it within {allowed}")

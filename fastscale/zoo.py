@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from fastscale.errors import ScalingError
+from fastscale.errors import ScalingError, brief
 from fastscale.families import spec_from_dict
 
 
@@ -58,11 +58,11 @@ def get(name: str, field: str = "model") -> ZooModel:
         raise ScalingError(field, "must be a zoo model name", "see GET /models or `fastscale models`")
     if not _NAME_CHARS.match(name):
         # Folding separators is for people's spellings, not for control or look-alike characters.
-        raise ScalingError(field, f"{name[:40]!r} has characters no model name has",
+        raise ScalingError(field, f"{brief(name[:40])} has characters no model name has",
                            "letters, digits, '.', '-', '_' and spaces; see GET /models")
     key = _index().get(normalize(name))
     if key is None:
         close = [n for n in names() if normalize(name)[:6] in normalize(n)][:5]
         hint = ", ".join(close) if close else "see GET /models or `fastscale models`"
-        raise ScalingError(field, f"unknown model {name!r}", hint)
+        raise ScalingError(field, f"unknown model {brief(name)}", hint)
     return _models()[key]

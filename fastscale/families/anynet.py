@@ -101,6 +101,11 @@ class AnyNetSpec:
         nodes.append(head(prev, self.head_w, self.num_classes, act))
         return Seq(tuple(nodes))
 
+    @property
+    def total_blocks(self) -> int:
+        """Blocks in all: what a worker builds grows with it (the service caps it)."""
+        return sum(self.depths)
+
     def complexity(self, resolution: int) -> dict[str, int]:
         """Same figures as ``self.network().complexity``, from the closed forms of ``stage_cost``.
 
@@ -127,6 +132,7 @@ class AnyNetSpec:
         raw_block = data.get("block_type", "res_bottleneck_block")
         block_type = f.as_choice(BLOCK_ALIASES.get(raw_block, raw_block), f"{field}.block_type", BLOCKS)
         depths = f.as_list(f.required(data, "depths", field), f"{field}.depths", None, f.ints(1, f.MAX_DEPTH))
+        f.check_blocks(depths, field)
         n = len(depths)
         widths = f.as_list(f.required(data, "widths", field), f"{field}.widths", n, f.ints(1, f.MAX_WIDTH))
         strides = f.as_list(data.get("strides", [2] * n), f"{field}.strides", n, f.ints(1, 2))

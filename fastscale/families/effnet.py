@@ -54,6 +54,11 @@ class EffNetSpec:
         nodes.append(head(prev, self.head_w, self.num_classes, act))
         return Seq(tuple(nodes))
 
+    @property
+    def total_blocks(self) -> int:
+        """Blocks in all: what a worker builds grows with it (the service caps it)."""
+        return sum(self.depths)
+
     def complexity(self, resolution: int) -> dict[str, int]:
         """Same figures as ``self.network().complexity``, from the closed forms of ``stage_cost``."""
         flops, params, acts, h = stage_cost.stem("simple_stem_in", self.stem_w, resolution)
@@ -73,6 +78,7 @@ class EffNetSpec:
     def from_dict(cls, data: dict, field: str = "spec") -> "EffNetSpec":
         f.reject_unknown(data, cls, field)
         depths = f.as_list(f.required(data, "depths", field), f"{field}.depths", None, f.ints(1, f.MAX_DEPTH))
+        f.check_blocks(depths, field)
         n = len(depths)
         return cls(
             stem_w=f.as_int(data.get("stem_w", 32), f"{field}.stem_w", 1, f.MAX_WIDTH),

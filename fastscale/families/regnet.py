@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from fastscale.errors import ScalingError
+from fastscale.errors import ScalingError, brief
 from fastscale.families import _fields as f
 from fastscale.families.anynet import BLOCKS, STEMS, AnyNetSpec
 from fastscale.families.compat import make_compatible
@@ -55,6 +55,11 @@ class RegNetSpec:
     def network(self):
         return self.to_anynet().network()
 
+    @property
+    def total_blocks(self) -> int:
+        """Blocks in all (its expansion has ``depth`` blocks too): the service caps what it builds."""
+        return self.depth
+
     def complexity(self, resolution: int) -> dict[str, int]:
         return self.to_anynet().complexity(resolution)
 
@@ -66,9 +71,9 @@ class RegNetSpec:
         f.reject_unknown(data, cls, field)
         se_on = data.get("se_on", False)
         if not isinstance(se_on, bool):
-            raise ScalingError(f"{field}.se_on", f"must be true or false, got {se_on!r}")
+            raise ScalingError(f"{field}.se_on", f"must be true or false, got {brief(se_on)}")
         spec = cls(
-            depth=f.as_int(f.required(data, "depth", field), f"{field}.depth", 1, f.MAX_DEPTH),
+            depth=f.as_int(f.required(data, "depth", field), f"{field}.depth", 1, f.MAX_BLOCKS),
             w0=f.as_int(f.required(data, "w0", field), f"{field}.w0", 8, f.MAX_WIDTH),
             wa=f.as_float(f.required(data, "wa", field), f"{field}.wa", 0.0, 1024.0),
             wm=f.as_float(f.required(data, "wm", field), f"{field}.wm", 1.0001, 16.0),
