@@ -225,6 +225,12 @@ def _check_fits(arch, res: int) -> None:
     if not MIN_RESOLUTION <= res <= MAX_RESOLUTION:
         raise ScalingError("factor", f"the scaled resolution {res} is out of range",
                            f"a factor that keeps resolution within {MIN_RESOLUTION}..{MAX_RESOLUTION}")
+    if getattr(arch, "has_bottleneck", False):
+        for i, (w, b, g) in enumerate(zip(arch.widths, arch.bot_muls, arch.group_ws)):
+            if int(round(w * b)) < 1 or int(round(w * b)) % g:
+                raise ScalingError("rounding", f"this rounding gives stage {i} width {w}, whose bottleneck width "
+                                   f"round({w}*{b:g}) is not a multiple of its group width {g}",
+                                   "rounding nearest, or another factor")
     excess = first_excess(arch)
     if excess is not None:
         name, value, allowed = excess

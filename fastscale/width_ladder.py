@@ -133,23 +133,14 @@ def _nearest_image(b: float, option, low: int, high: int, ideal: float) -> tuple
     """(closeness, width, group width) of the valid image of widths 8*low..8*high nearest ideal,
     images being monotone: bisect for the first image above the ideal, then take the nearer of
     the valid images on either side of it (ties to the smaller width, as the ranking does)."""
-    lo, hi = low, high + 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if _image(b, option, mid)[0] > ideal:
-            hi = mid
-        else:
-            lo = mid + 1
+    image = partial(_image, b, option)
+    first_above = _first_k(image, low, high + 1, lambda w: w > ideal)
     best = None
-    for k, stop, step in ((lo - 1, low - 1, -1), (lo, high + 1, 1)):
-        while k != stop:
-            w2, g2, ok = _image(b, option, k)
-            if ok:
-                key = (abs(math.log(max(w2, 1e-9) / ideal)), w2, g2)
-                if best is None or key < best:
-                    best = key
-                break
-            k += step
+    for side in (_side(image, first_above - 1, low, -1), _side(image, first_above, high, 1)):
+        pair = next(side, None)
+        if pair is not None:
+            key = (abs(math.log(max(pair[0], 1e-9) / ideal)), *pair)
+            best = key if best is None or key < best else best
     return best
 
 
