@@ -1,25 +1,8 @@
-"""Turning continuous scaling factors into a concrete, valid network.
+"""Oracle: the nearest rounding's one-by-one search as it stood before the bulk rewrite.
 
-Two modes:
-
-``pycls``
-    The reference scaler, reproduced: depths ``max(1, round(d*f_d))``, widths to multiples of 8,
-    group widths by the reference's rule (kept if <= 2, 4 if <= 5, else a multiple of 8), then
-    width/bottleneck/group compatibility, resolution ``round(r*f_r/4)*4``. Python's ``round``
-    (half to even), as the reference uses. It can miss the flops target badly.
-
-``nearest`` (default)
-    The same exponents give an ideal, continuous architecture. Every scaled dimension then gets a
-    short list of valid quantized values around its ideal (a step or two either side), and a local
-    search over those lists picks the combination whose flops are nearest to the target: first the
-    single changes that help most, then pairs of opposite changes. Before that, the magnitude of
-    the ideal is calibrated: real networks do not grow exactly as d*w^2*r^2 (the stem stays, a
-    grouped conv of fixed group width grows only linearly in width), so the continuous factor is
-    bisected until the ideal's nearest valid rounding has the target flops. The exponents, the
-    direction of growth, are the strategy's; only its length is corrected. Dimensions the strategy does not
-    scale stay exactly as in the base model. One deliberate difference from the reference: a dense
-    bottleneck conv (one group) stays dense when its width changes, instead of being split into
-    groups of the old width, which is what makes the reference miss ResNet targets by up to 54 %.
+Copied unchanged from fastscale/rounding.py at commit 89b26d1 (minus the pycls mode), so tests
+can hold the bulk search (fastscale.candidates, calibration, search) to it on inputs the golden
+record does not cover. Slow on purpose: it evaluates every candidate architecture alone.
 """
 
 from __future__ import annotations
@@ -30,34 +13,8 @@ from dataclasses import replace
 from fastscale.families import AnyNetSpec, EffNetSpec
 from fastscale.families.compat import make_compatible
 
-ROUNDINGS = ("nearest", "pycls")
-
-
-def _depth(d: int, f: float) -> int:
-    return max(1, round(d * f))
-
-
-def _width8(w: float) -> int:
-    return max(1, round(w / 8)) * 8
-
-
 def _group_rule(g: int) -> int:
     return g if g <= 2 else 4 if g <= 5 else round(g / 8) * 8
-
-
-def round_pycls(spec, resolution: int, f: dict) -> tuple[object, int]:
-    """The reference scaler's rounding, step for step."""
-    ds = tuple(_depth(d, f["d"]) for d in spec.depths)
-    ws = [_width8(w * f["w"]) for w in spec.widths]
-    if isinstance(spec, EffNetSpec):
-        ws, _, _ = make_compatible(ws, spec.exp_ratios, [1] * len(ds))
-        spec = replace(spec, depths=ds, widths=ws, stem_w=_width8(spec.stem_w * f["w"]),
-                       head_w=_width8(spec.head_w * f["w"]))
-    else:
-        gs = [_group_rule(max(1, round(g * f["g"]))) for g in spec.group_ws]
-        ws, bs, gs = make_compatible(ws, spec.bot_muls, gs)
-        spec = replace(spec, depths=ds, widths=ws, bot_muls=bs, group_ws=gs)
-    return spec, round(resolution * f["r"] / 4) * 4
 
 
 # ----------------------------------------------------------------------------- nearest
