@@ -8,6 +8,7 @@ repr of a huge or deeply nested value (a YAML alias bomb once made a 280 MB erro
 
 from __future__ import annotations
 
+import math
 import reprlib
 from itertools import islice
 
@@ -57,6 +58,14 @@ def brief(value, limit: int = BRIEF_CHARS) -> str:
     except Exception:  # a repr that fails must not turn a 422 into a 500
         text = f"<{type(value).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def finite_number(value) -> bool:
+    """A real, finite number, not a bool. Huge ints count, and are never turned into floats
+    (``math.isfinite(10**400)`` raises OverflowError)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return isinstance(value, int) or math.isfinite(value)
 
 
 class ScalingError(ValueError):

@@ -7,13 +7,12 @@ It is what the API returns, what a profiling job carries, and what the torch bui
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 from fastscale import strategies, zoo
 from fastscale.budget import DEFAULT_PLAN_BUDGET_S, Budget
-from fastscale.errors import ScalingError, brief
+from fastscale.errors import ScalingError, brief, finite_number
 from fastscale.families import RegNetSpec, spec_from_dict
 from fastscale.families._fields import first_excess
 from fastscale.rounding import ROUNDINGS, calibrate, round_nearest, round_pycls
@@ -77,7 +76,7 @@ def resolve_base(model: str | None = None, spec: dict | str | None = None, resol
             raise ScalingError("resolution", f"must be an integer, got {brief(resolution)}",
                                f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
         if not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
-            raise ScalingError("resolution", f"{resolution} is out of range", f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
+            raise ScalingError("resolution", f"{brief(resolution)} is out of range", f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
         base = Base(base.name, base.spec, resolution)
     return base
 
@@ -158,7 +157,7 @@ def _resolution(value, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ScalingError(field, f"must be an integer, got {brief(value)}", f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
     if not MIN_RESOLUTION <= value <= MAX_RESOLUTION:
-        raise ScalingError(field, f"{value} is out of range", f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
+        raise ScalingError(field, f"{brief(value)} is out of range", f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
     return value
 
 
@@ -214,9 +213,11 @@ def _requested_factor(factor, target_flops, base_flops: int) -> float:
         raise ScalingError("factor", "give exactly one of factor or target_flops", "e.g. factor=4 or target_flops=1.5e9")
     if factor is not None:
         return strategies.check_factor(factor)
-    if (isinstance(target_flops, bool) or not isinstance(target_flops, (int, float))
-            or not math.isfinite(target_flops) or target_flops <= 0):
+    if not finite_number(target_flops) or target_flops <= 0:
         raise ScalingError("target_flops", f"must be a positive number, got {brief(target_flops)}")
+    if target_flops > 2 * strategies.MAX_FACTOR * base_flops:  # also keeps a huge int's ratio a float
+        raise ScalingError("target_flops", f"{brief(target_flops)} is out of range",
+                           f"up to {strategies.MAX_FACTOR:g} times the base model's {base_flops} flops")
     return strategies.check_factor(target_flops / base_flops, "target_flops")
 
 

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from fastscale.errors import ScalingError, brief
+from fastscale.errors import ScalingError, brief, finite_number
 
 NAMED = ("d", "w", "r", "dw", "dr", "wr", "dwr", "dWr")
 DEFAULT_ALPHA = 0.8
@@ -71,8 +71,9 @@ class Strategy:
     def from_dict(cls, data: dict, field: str = "plan.strategy") -> "Strategy":
         """Read a strategy back from its JSON, checked as ``parse`` checks a new one."""
         weights, name, alpha = tuple(data["weights"][k] for k in "dwgr"), data["name"], data.get("alpha")
-        if not isinstance(name, str) or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in weights):
-            raise ScalingError(field, "needs a name and numeric weights d, w, g and r", "a strategy as POST /plan returns it")
+        if not isinstance(name, str) or not all(finite_number(v) and abs(v) < 1e300 for v in weights):
+            raise ScalingError(field, "needs a name and finite numeric weights d, w, g and r",
+                               "a strategy as POST /plan returns it")
         if alpha is not None:
             _check_alpha(alpha, f"{field}.alpha")
         weights = tuple(float(v) for v in weights)
@@ -96,10 +97,10 @@ def check_weights(weights: tuple, name: str, field: str = "strategy") -> None:
 
 
 def _check_alpha(alpha, field: str = "alpha") -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha):
+    if not finite_number(alpha):
         raise ScalingError(field, f"must be a number, got {brief(alpha)}", "0 <= alpha <= 1 (the paper uses 0.8)")
     if not 0.0 <= alpha <= 1.0:
-        raise ScalingError(field, f"{alpha} is out of range", "0 <= alpha <= 1 (the paper uses 0.8)")
+        raise ScalingError(field, f"{brief(alpha)} is out of range", "0 <= alpha <= 1 (the paper uses 0.8)")
     return float(alpha)
 
 
@@ -136,7 +137,7 @@ def from_exponents(e_d, e_w, e_r, e_g=0.0, field: str = "exponents") -> Strategy
     """Explicit exponents: non-negative, e_d + e_w + e_r = 1, e_g in [0, 1]."""
     values = {"e_d": e_d, "e_w": e_w, "e_r": e_r, "e_g": e_g}
     for key, v in values.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 <= v <= 1:
+        if not finite_number(v) or not 0 <= v <= 1:
             raise ScalingError(f"{field}.{key}", f"must be a number in [0, 1], got {brief(v)}", "0 <= e <= 1")
     if abs(e_d + e_w + e_r - 1.0) > 1e-9:
         raise ScalingError(field, f"e_d + e_w + e_r = {e_d + e_w + e_r:g}", "exponents that sum to 1")
@@ -144,8 +145,8 @@ def from_exponents(e_d, e_w, e_r, e_g=0.0, field: str = "exponents") -> Strategy
 
 
 def check_factor(s, field: str = "factor") -> float:
-    if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s):
+    if not finite_number(s):
         raise ScalingError(field, f"must be a number, got {brief(s)}", f"{MIN_FACTOR:g} <= factor <= {MAX_FACTOR:g}")
     if not MIN_FACTOR <= s <= MAX_FACTOR:
-        raise ScalingError(field, f"{s:g} is out of range", f"{MIN_FACTOR:g} <= factor <= {MAX_FACTOR:g}")
+        raise ScalingError(field, f"{brief(s)} is out of range", f"{MIN_FACTOR:g} <= factor <= {MAX_FACTOR:g}")
     return float(s)

@@ -16,6 +16,6 @@ def spec_from_dict(data: dict, field: str = "spec"):
     if not isinstance(data, dict):
         raise ScalingError(field, "must be a JSON object", "an object with a 'family' key")
     family = data.get("family")
-    if family not in FAMILIES:
+    if not isinstance(family, str) or family not in FAMILIES:
         raise ScalingError(f"{field}.family", f"unknown family {brief(family)}", ", ".join(FAMILIES))
     return FAMILIES[family].from_dict(data, field)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import fields
 
-from fastscale.errors import ScalingError, brief
+from fastscale.errors import ScalingError, brief, finite_number
 
 # Bounds on specs: wide enough for every plan the scaler makes from a zoo model at factors up to
 # 1024, so those plans round-trip (ResNeXt-152 at d x1024 has 54,506 blocks, 39,245 in one stage;
@@ -24,15 +23,15 @@ def as_int(value, field: str, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ScalingError(field, f"must be an integer, got {brief(value)}", f"{lo}..{hi}")
     if not lo <= value <= hi:
-        raise ScalingError(field, f"{value} is out of range", f"{lo}..{hi}")
+        raise ScalingError(field, f"{brief(value)} is out of range", f"{lo}..{hi}")
     return value
 
 
 def as_float(value, field: str, lo: float, hi: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not finite_number(value):
         raise ScalingError(field, f"must be a finite number, got {brief(value)}", f"{lo}..{hi}")
     if not lo <= value <= hi:
-        raise ScalingError(field, f"{value} is out of range", f"{lo}..{hi}")
+        raise ScalingError(field, f"{brief(value)} is out of range", f"{lo}..{hi}")
     return float(value)
 
 

@@ -130,7 +130,8 @@ class AnyNetSpec:
     def from_dict(cls, data: dict, field: str = "spec") -> "AnyNetSpec":
         f.reject_unknown(data, cls, field)
         raw_block = data.get("block_type", "res_bottleneck_block")
-        block_type = f.as_choice(BLOCK_ALIASES.get(raw_block, raw_block), f"{field}.block_type", BLOCKS)
+        raw_block = BLOCK_ALIASES.get(raw_block, raw_block) if isinstance(raw_block, str) else raw_block
+        block_type = f.as_choice(raw_block, f"{field}.block_type", BLOCKS)
         depths = f.as_list(f.required(data, "depths", field), f"{field}.depths", None, f.ints(1, f.MAX_DEPTH))
         f.check_blocks(depths, field)
         n = len(depths)
