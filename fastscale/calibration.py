@@ -20,7 +20,7 @@ from fastscale import block_flops
 from fastscale.budget import Budget
 from fastscale.candidates import effnet_nearest
 from fastscale.ranking import nearest_step
-from fastscale.width_ladder import WidthLadder
+from fastscale.width_ladder import ladders
 from fastscale.families import EffNetSpec
 
 
@@ -120,7 +120,7 @@ def _knob_rules(spec, resolution: int, exps: dict) -> list[tuple[tuple[str, int]
                 e = spec.exp_ratios[i]
                 rules.append((("widths", i), True, lambda f, w=w, e=e: effnet_nearest(w * f["w"], e)))
             else:
-                ladder = WidthLadder(spec, i)
+                ladder = ladders(spec)[i]
                 monotone = ladder.always_monotone and (ladder.dense or exps["g"] == 0)
                 rules.append((("widths", i), monotone, lambda f, w=w, lad=ladder: lad.nearest(w * f["w"], f["g"])))
         if eff:

@@ -14,11 +14,11 @@ import math
 from fastscale.families import EffNetSpec
 from fastscale.families.compat import compatible
 from fastscale.ranking import around, closeness, nearest_step, ranked_values
-from fastscale.width_ladder import WidthLadder
+from fastscale.width_ladder import ladders
 
 
 def anynet_knob(spec, i: int, ideal_w: float, f_g: float, reach: int) -> list[tuple[int, int]]:
-    return WidthLadder(spec, i).knob(ideal_w, f_g, reach)
+    return ladders(spec)[i].knob(ideal_w, f_g, reach)
 
 
 def effnet_widths(ideal: float, exp_ratio, reach: int) -> list[int]:
@@ -52,7 +52,7 @@ def knobs(spec, resolution: int, f: dict, exps: dict, reach: int = 0) -> list[tu
         for i, w in enumerate(spec.widths):
             ideal = w * f["w"]
             cands = (effnet_widths(ideal, spec.exp_ratios[i], reach) if is_eff
-                     else anynet_knob(spec, i, ideal, f["g"], reach))
+                     else ladders(spec)[i].knob(ideal, f["g"], reach))
             out.append(("widths", i, cands))
         if is_eff:
             for name in ("stem_w", "head_w"):

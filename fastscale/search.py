@@ -67,46 +67,53 @@ class Tables:
         n, r, p, w, d = self.shape
         sizes = [block_flops.sizes(spec, res) for res in self.res]
         exact = object if self._bound(spec, sizes) >= INT64_SAFE else np.int64
-        build = self._numpy_blocks if n * r * p * w > SMALL_TABLE else self._python_blocks
-        first, rest = (np.asarray(t, dtype=exact).reshape(shape)
-                       for t, shape in zip(build(spec, sizes, exact), ((n, r, p, w), (n, r, w))))
-        dep = np.array([_pad(ds, d) for ds in self.depths], dtype=exact)
-        stages = first[..., None] + (dep[:, None, None, None, :] - 1) * rest[:, :, None, :, None]
+        if n * r * p * w > SMALL_TABLE:
+            first, rest = (np.asarray(t, dtype=exact).reshape(shape) for t, shape in
+                           zip(self._numpy_blocks(spec, sizes, exact), ((n, r, p, w), (n, r, w))))
+            dep = np.array([_pad(ds, d) for ds in self.depths], dtype=exact)
+            stages = (first[..., None] + (dep[:, None, None, None, :] - 1) * rest[:, :, None, :, None]).ravel()
+        else:
+            stages = self._python_stages(spec, sizes)
         stem_type = getattr(spec, "stem_type", "simple_stem_in")
-        stem = [stage_cost.stem_flops(stem_type, sw, res) for res in self.res for sw in self.stems]
-        head = [stage_cost.head_flops(wl, hw, spec.num_classes, hs[-1])
-                for hs in sizes for wl in self.widths[-1] for hw in self.heads]
-        self.table = np.concatenate([stages.ravel(), np.array(stem, dtype=exact), np.array(head, dtype=exact)])
+        ends = [stage_cost.stem_flops(stem_type, sw, res) for res in self.res for sw in self.stems]
+        ends += [stage_cost.head_flops(wl, hw, spec.num_classes, hs[-1])
+                 for hs in sizes for wl in self.widths[-1] for hw in self.heads]
+        if isinstance(stages, list):
+            self.table = np.array(stages + ends, dtype=exact)
+        else:
+            self.table = np.concatenate([stages, np.array(ends, dtype=exact)])
 
     def _index(self, k_of: dict, n_knobs: int) -> None:
         n, r, p, w, d = self.shape
         col = lambda key: k_of.get(key, n_knobs)  # noqa: E731  (the always-0 column when not a knob)
-        index = np.zeros((n_knobs + 1, n + 2), dtype=np.int64)
+        index = [[0] * (n + 2) for _ in range(n_knobs + 1)]
         for s in range(n):
             prev = ("stem_w", -1) if s == 0 else ("widths", s - 1)
             for key, stride in ((("resolution", -1), p * w * d), (prev, w * d), (("widths", s), d), (("depths", s), 1)):
-                index[col(key), s] += stride
+                index[col(key)][s] += stride
         for c, key, stride in ((n, ("resolution", -1), len(self.stems)), (n, ("stem_w", -1), 1),
                                (n + 1, ("resolution", -1), len(self.widths[-1]) * len(self.heads)),
                                (n + 1, ("widths", n - 1), len(self.heads)), (n + 1, ("head_w", -1), 1)):
-            index[col(key), c] += stride
-        index[n_knobs] = 0
+            index[col(key)][c] += stride
+        index[n_knobs] = [0] * (n + 2)
         stem_at = n * r * p * w * d
-        self.index = index
+        self.index = np.array(index, dtype=np.int64)
         self.offset = np.array([s * r * p * w * d for s in range(n)]
                                + [stem_at, stem_at + r * len(self.stems)], dtype=np.int64)
 
-    def _python_blocks(self, spec, sizes, exact):
-        """Small tables: block by block from the memoised single-block flops."""
-        n, _, p, w, _ = self.shape
-        first, rest = [], []
+    def _python_stages(self, spec, sizes) -> list:
+        """Small tables: every stage variant from the memoised single-block flops."""
+        n, _, p, w, d = self.shape
+        out = []
         for i in range(n):
-            ws, gs, ps = _pad(self.widths[i], w), _pad(self.groups[i], w), _pad(self.prevs[i], p)
+            ws, gs, ps, ds = _pad(self.widths[i], w), _pad(self.groups[i], w), _pad(self.prevs[i], p), _pad(self.depths[i], d)
             for hs in sizes:
+                rests = [block_flops.rest(spec, i, co, g, hs[i + 1]) for co, g in zip(ws, gs)]
                 for ci in ps:
-                    first += [block_flops.first(spec, i, ci, co, g, hs[i]) for co, g in zip(ws, gs)]
-                rest += [block_flops.rest(spec, i, co, g, hs[i + 1]) for co, g in zip(ws, gs)]
-        return first, rest
+                    for co, g, rest in zip(ws, gs, rests):
+                        first = block_flops.first(spec, i, ci, co, g, hs[i])
+                        out += [first + (k - 1) * rest for k in ds]
+        return out
 
     def _numpy_blocks(self, spec, sizes, exact):
         """Large tables: every block at once, with the closed forms on broadcast arrays."""

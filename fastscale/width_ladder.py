@@ -41,6 +41,12 @@ def group_options(g: int, f_g: float, reach: int) -> list[int]:
                   | {max(1, c) for c in around(g * f_g, 8, 8, reach)})
 
 
+@lru_cache(maxsize=256)
+def ladders(spec) -> tuple:
+    """One ``WidthLadder`` per stage of an AnyNet spec (specs are frozen: memoised per spec)."""
+    return tuple(WidthLadder(spec, i) for i in range(len(spec.widths)))
+
+
 class WidthLadder:
     """Stage i of an AnyNet: its width window's constants, worked out once per plan."""
 

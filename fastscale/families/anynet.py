@@ -8,7 +8,7 @@ block's input width, a projection shortcut whenever width or stride changes.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from fastscale import stage_cost
 from fastscale.errors import ScalingError
@@ -123,8 +123,7 @@ class AnyNetSpec:
         return {"flops": flops + hf, "params": params + hp, "acts": acts + ha}
 
     def to_dict(self) -> dict:
-        data = {"family": self.family, **asdict(self)}
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+        return f.as_json(self)
 
     @classmethod
     def from_dict(cls, data: dict, field: str = "spec") -> "AnyNetSpec":

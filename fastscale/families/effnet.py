@@ -8,7 +8,7 @@ act in training and change no complexity figure, so the spec leaves them out.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from fastscale import stage_cost
 from fastscale.families import _fields as f
@@ -71,8 +71,7 @@ class EffNetSpec:
         return {"flops": flops + hf, "params": params + hp, "acts": acts + ha}
 
     def to_dict(self) -> dict:
-        data = {"family": self.family, **asdict(self)}
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+        return f.as_json(self)
 
     @classmethod
     def from_dict(cls, data: dict, field: str = "spec") -> "EffNetSpec":

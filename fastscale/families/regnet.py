@@ -8,7 +8,7 @@ numpy is used on purpose: the reference generates RegNets with numpy, and bit-fo
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -64,7 +64,7 @@ class RegNetSpec:
         return self.to_anynet().complexity(resolution)
 
     def to_dict(self) -> dict:
-        return {"family": self.family, **asdict(self)}
+        return f.as_json(self)
 
     @classmethod
     def from_dict(cls, data: dict, field: str = "spec") -> "RegNetSpec":
