@@ -36,9 +36,12 @@ def group_rule(g: int) -> int:
 
 
 def group_options(g: int, f_g: float, reach: int) -> list[int]:
-    """Group widths a stage may take when the strategy scales group width by ``f_g``."""
-    return sorted({group_rule(max(1, c)) for c in around(g * f_g, 1, 1, reach)}
-                  | {max(1, c) for c in around(g * f_g, 8, 8, reach)})
+    """Group widths a stage may take when the strategy scales group width by ``f_g``: the
+    reference's rule applied around the ideal, and multiples of 8 around it."""
+    x = g * f_g
+    ones = range(math.floor(x) - reach, math.ceil(x) + reach + 1)
+    eights = range(math.floor(x / 8) - reach, math.ceil(x / 8) + reach + 1)
+    return sorted({group_rule(max(1, c)) for c in ones} | {max(8, 8 * k) for k in eights})
 
 
 @lru_cache(maxsize=256)
@@ -130,9 +133,16 @@ class WidthLadder:
         if not (monotone or self.always_monotone):
             return self.knob(ideal_w, f_g, 0)[0]
         found = sorted(filter(None, (_nearest_image(self.b, option, low, high, ideal_w) for option in options)))
-        if not found or (len(found) > 1 and found[0][:2] == found[1][:2]):
-            return self.knob(ideal_w, f_g, 0)[0]
-        return found[0][1], found[0][2]
+        top = [pair[1:] for pair in found if pair[:2] == found[0][:2]]
+        if len(top) == 1:
+            return top[0]
+        if len(top) == 2:
+            # Two group widths tie on the nearest width: the knob lists them in the order of a
+            # two-element set, which is fixed whenever it does not depend on insertion order.
+            order = list({top[0], top[1]})
+            if order == list({top[1], top[0]}):
+                return order[0]
+        return self.knob(ideal_w, f_g, 0)[0]
 
 
 def _nearest_image(b: float, option, low: int, high: int, ideal: float) -> tuple | None:
