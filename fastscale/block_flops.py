@@ -37,12 +37,17 @@ def mbconv_rest(co: int, e, k: int, se_r: float, h: int) -> int:
 
 def sizes(spec, r: int) -> list[int]:
     """Input side of each stage, then the final side, at resolution r."""
-    h = stage_cost.stem(getattr(spec, "stem_type", "simple_stem_in"), 1, r)[3]
+    return list(_sizes(getattr(spec, "stem_type", "simple_stem_in"), spec.strides, r))
+
+
+@lru_cache(maxsize=4096)
+def _sizes(stem_type: str, strides: tuple, r: int) -> tuple[int, ...]:
+    h = stage_cost.stem(stem_type, 1, r)[3]
     out = [h]
-    for s in spec.strides:
+    for s in strides:
         h = stage_cost.out_size(h, s)
         out.append(h)
-    return out
+    return tuple(out)
 
 
 def arch(spec, res: int, depths, widths, groups, stem_w: int, head_w: int, sides: list[int] | None = None) -> int:
@@ -63,15 +68,15 @@ def arch(spec, res: int, depths, widths, groups, stem_w: int, head_w: int, sides
     return flops + stage_cost.head_flops(prev, head_w, spec.num_classes, hs[-1])
 
 
-def first(spec, i: int, ci: int, co: int, g: int | None, h: int) -> int:
-    """Stage i's first block, from ci to co channels, on an h x h input."""
-    if g is None:
-        return mbconv_first(ci, spec.exp_ratios[i], spec.kernels[i], spec.strides[i], spec.se_r, co, h)
-    return anynet_first(spec.block_type, ci, co, spec.strides[i], spec.bot_muls[i], g, spec.se_r, h)
-
-
-def rest(spec, i: int, co: int, g: int | None, h: int) -> int:
-    """One of stage i's other blocks, at co channels, on its h x h output."""
-    if g is None:
-        return mbconv_rest(co, spec.exp_ratios[i], spec.kernels[i], spec.se_r, h)
-    return anynet_rest(spec.block_type, co, spec.bot_muls[i], g, spec.se_r, h)
+def stage_blocks(spec, i: int):
+    """(first, rest) of stage i: its first block's flops as a function of (in channels, out
+    channels, group width, input side), and each other block's of (channels, group width, side).
+    EfficientNet stages ignore the group width."""
+    s, se_r = spec.strides[i], spec.se_r
+    if hasattr(spec, "exp_ratios"):
+        e, k = spec.exp_ratios[i], spec.kernels[i]
+        return (lambda ci, co, g, h: mbconv_first(ci, e, k, s, se_r, co, h),
+                lambda co, g, h: mbconv_rest(co, e, k, se_r, h))
+    kind, b = spec.block_type, spec.bot_muls[i]
+    return (lambda ci, co, g, h: anynet_first(kind, ci, co, s, b, g, se_r, h),
+            lambda co, g, h: anynet_rest(kind, co, b, g, se_r, h))

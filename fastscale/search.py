@@ -107,11 +107,13 @@ class Tables:
         out = []
         for i in range(n):
             ws, gs, ps, ds = _pad(self.widths[i], w), _pad(self.groups[i], w), _pad(self.prevs[i], p), _pad(self.depths[i], d)
+            first_block, rest_block = block_flops.stage_blocks(spec, i)
             for hs in sizes:
-                rests = [block_flops.rest(spec, i, co, g, hs[i + 1]) for co, g in zip(ws, gs)]
+                h, ho = hs[i], hs[i + 1]
+                rests = [rest_block(co, g, ho) for co, g in zip(ws, gs)]
                 for ci in ps:
                     for co, g, rest in zip(ws, gs, rests):
-                        first = block_flops.first(spec, i, ci, co, g, hs[i])
+                        first = first_block(ci, co, g, h)
                         out += [first + (k - 1) * rest for k in ds]
         return out
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from fastscale.errors import ScalingError
 from fastscale.families.compat import compatible, compatible_arrays
-from fastscale.ranking import around, by_closeness, closeness, nearest_step, ranked_values
+from fastscale.ranking import by_closeness, closeness, nearest_step, ranked_values
 
 WINDOW_CAP = 256
 
