@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import sys
 import statistics
 import time
 
@@ -19,20 +20,24 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from fastscale import block_flops, candidates, zoo
+from fastscale import zoo
 from fastscale.planner import make_plan
 
 STRATEGIES = [("d", None), ("w", None), ("r", None), ("dw", None), ("dr", None), ("wr", None), ("dwr", None),
               ("dWr", None), ("dWr", 0.5), ("d1_w8_g8_r1", None)]
 FACTORS = (1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+PLANNING_CACHES = ("fastscale.block_flops", "fastscale.width_ladder", "fastscale.families.anynet",
+                   "fastscale.families.effnet")
 
 
 def clear_caches() -> None:
-    """Forget every memoised block cost and width image, so the next plan pays its full price
-    (the zoo's own parsed specs stay, as they do in a running service)."""
-    for module in (block_flops, candidates):
-        for value in vars(module).values():
-            if isinstance(value, functools._lru_cache_wrapper):
+    """Forget every memoised block cost, width image and ladder, so the next plan pays its full
+    price (the zoo's own parsed specs stay, as they do in a running service). Also works on an
+    older checkout (``PYTHONPATH=...``), whose stage caches lived in the family modules."""
+    for name in PLANNING_CACHES:
+        module = sys.modules.get(name)  # the planner has imported whichever of them it has
+        for value in vars(module).values() if module else ():
+            if isinstance(value, functools._lru_cache_wrapper) and value.__module__ != "fastscale.families.regnet":
                 value.cache_clear()
 
 

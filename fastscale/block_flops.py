@@ -58,12 +58,14 @@ def arch(spec, res: int, depths, widths, groups, stem_w: int, head_w: int, sides
     prev, se_r, strides = stem_w, spec.se_r, spec.strides
     if groups is None:
         for i, (d, w, e, k) in enumerate(zip(depths, widths, spec.exp_ratios, spec.kernels)):
-            flops += mbconv_first(prev, e, k, strides[i], se_r, w, hs[i]) + (d - 1) * mbconv_rest(w, e, k, se_r, hs[i + 1])
+            rest = mbconv_rest(w, e, k, se_r, hs[i + 1])
+            flops += mbconv_first(prev, e, k, strides[i], se_r, w, hs[i]) + (d - 1) * rest
             prev = w
     else:
         kind = spec.block_type
         for i, (d, w, g, b) in enumerate(zip(depths, widths, groups, spec.bot_muls)):
-            flops += anynet_first(kind, prev, w, strides[i], b, g, se_r, hs[i]) + (d - 1) * anynet_rest(kind, w, b, g, se_r, hs[i + 1])
+            rest = anynet_rest(kind, w, b, g, se_r, hs[i + 1])
+            flops += anynet_first(kind, prev, w, strides[i], b, g, se_r, hs[i]) + (d - 1) * rest
             prev = w
     return flops + stage_cost.head_flops(prev, head_w, spec.num_classes, hs[-1])
 

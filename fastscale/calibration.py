@@ -5,7 +5,7 @@ width grows only linearly in width), so the continuous factor s' is bisected unt
 architecture's nearest valid rounding has the target flops. Each bisection step needs the nearest
 candidate of every knob at a new s'. Why it is cheap: every knob's nearest candidate is a
 non-decreasing function of s' (its ideal grows with s', and its candidates are the monotone images
-of a sliding window; ``fastscale.candidates`` says when), so a knob that takes the same value at
+of a sliding window; ``fastscale.width_ladder`` says when), so a knob that takes the same value at
 the evaluated points just below and just above s' takes it at s' too, and only the knobs that
 change inside the bracket are evaluated again. Knobs whose candidates are not known to be
 monotone (several group widths, bottleneck multipliers > 1) are evaluated every time.
@@ -19,9 +19,9 @@ import math
 from fastscale import block_flops
 from fastscale.budget import Budget
 from fastscale.candidates import effnet_nearest
+from fastscale.families import EffNetSpec
 from fastscale.ranking import nearest_step
 from fastscale.width_ladder import ladders
-from fastscale.families import EffNetSpec
 
 
 def calibrate(spec, resolution: int, factors_of, exps: dict, s: float, target_flops: float,

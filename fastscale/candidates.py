@@ -17,10 +17,6 @@ from fastscale.ranking import around, closeness, nearest_step, ranked_values
 from fastscale.width_ladder import ladders
 
 
-def anynet_knob(spec, i: int, ideal_w: float, f_g: float, reach: int) -> list[tuple[int, int]]:
-    return ladders(spec)[i].knob(ideal_w, f_g, reach)
-
-
 def effnet_widths(ideal: float, exp_ratio, reach: int) -> list[int]:
     """MBConv widths near ``ideal``: multiples of 8, made compatible with the expansion ratio
     (which leaves them as they are when the ratio is an integer, as validated specs' are)."""

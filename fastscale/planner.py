@@ -76,7 +76,8 @@ def resolve_base(model: str | None = None, spec: dict | str | None = None, resol
             raise ScalingError("resolution", f"must be an integer, got {brief(resolution)}",
                                f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
         if not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
-            raise ScalingError("resolution", f"{brief(resolution)} is out of range", f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
+            raise ScalingError("resolution", f"{brief(resolution)} is out of range",
+                               f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
         base = Base(base.name, base.spec, resolution)
     return base
 
@@ -145,7 +146,8 @@ class Plan:
         except ScalingError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
-            raise ScalingError("plan", f"malformed plan JSON ({brief(exc)})", "a plan as POST /plan returns it") from exc
+            raise ScalingError("plan", f"malformed plan JSON ({brief(exc)})",
+                               "a plan as POST /plan returns it") from exc
         if "complexity" in data and data["complexity"] != plan.complexity:
             raise ScalingError("plan.complexity", "does not match the architecture", "the plan's own figures")
         return plan
@@ -210,7 +212,8 @@ def make_plan(
 
 def _requested_factor(factor, target_flops, base_flops: int) -> float:
     if (factor is None) == (target_flops is None):
-        raise ScalingError("factor", "give exactly one of factor or target_flops", "e.g. factor=4 or target_flops=1.5e9")
+        raise ScalingError("factor", "give exactly one of factor or target_flops",
+                           "e.g. factor=4 or target_flops=1.5e9")
     if factor is not None:
         return strategies.check_factor(factor)
     if not finite_number(target_flops) or target_flops <= 0:

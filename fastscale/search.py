@@ -106,7 +106,8 @@ class Tables:
         n, _, p, w, d = self.shape
         out = []
         for i in range(n):
-            ws, gs, ps, ds = _pad(self.widths[i], w), _pad(self.groups[i], w), _pad(self.prevs[i], p), _pad(self.depths[i], d)
+            ws, gs = _pad(self.widths[i], w), _pad(self.groups[i], w)
+            ps, ds = _pad(self.prevs[i], p), _pad(self.depths[i], d)
             first_block, rest_block = block_flops.stage_blocks(spec, i)
             for hs in sizes:
                 h, ho = hs[i], hs[i + 1]
@@ -173,7 +174,8 @@ def _first_best(flops, start: float, target: float) -> int | None:
     i = int(np.argmin(errs))
     if not errs[i] < start - 1e-12 + _NP_MARGIN:
         return None
-    if np.count_nonzero(errs <= errs[i] + 3e-12 + _NP_MARGIN) == 1 and exact_error(int(flops[i]), target) < start - 1e-12:
+    alone = np.count_nonzero(errs <= errs[i] + 3e-12 + _NP_MARGIN) == 1
+    if alone and exact_error(int(flops[i]), target) < start - 1e-12:
         return i
     best, pick = start, None
     for j in np.flatnonzero(errs < start - 1e-12 + _NP_MARGIN).tolist():

@@ -109,7 +109,8 @@ def parse(name: str, alpha: float | None = None, field: str = "strategy") -> Str
     if not isinstance(name, str) or not name:
         raise ScalingError(field, f"must be a strategy name, got {brief(name)}", STRATEGY_HELP)
     if len(name) > MAX_NAME_CHARS:
-        raise ScalingError(field, f"{brief(name)} is {len(name)} characters long", f"at most {MAX_NAME_CHARS}: {STRATEGY_HELP}")
+        raise ScalingError(field, f"{brief(name)} is {len(name)} characters long",
+                           f"at most {MAX_NAME_CHARS}: {STRATEGY_HELP}")
     if name == "dWr":
         a = _check_alpha(DEFAULT_ALPHA if alpha is None else alpha)
         # Exact arithmetic on the decimal alpha: alpha=0.8 gives exactly the reference's d1_w8_r1.
@@ -117,7 +118,8 @@ def parse(name: str, alpha: float | None = None, field: str = "strategy") -> Str
         side = (1 - fa) / 2
         return Strategy("dWr", (float(side), float(fa), 0.0, float(side)), a)
     if alpha is not None:
-        raise ScalingError("alpha", f"only applies to dWr, not to {brief(name)}", "leave alpha out, or use strategy dWr")
+        raise ScalingError("alpha", f"only applies to dWr, not to {brief(name)}",
+                           "leave alpha out, or use strategy dWr")
     if _LETTERS.match(name) and len(set(name)) == len(name):
         weights = tuple(1.0 if c in name else 0.0 for c in "dwgr")
     elif _WEIGHT_STRING.match(name):

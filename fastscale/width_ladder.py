@@ -99,7 +99,8 @@ class WidthLadder:
             q, b = self.quantum, self.b
             j_lo, j_hi = _image(b, options[0], low)[0] // q, _image(b, options[0], high)[0] // q
             js = range(max(j_lo, math.floor(ideal_w / q) - n), min(j_hi, math.ceil(ideal_w / q) + n) + 1)
-            ranked = [(w, int(w * b) if self.dense else self.g) for w in ranked_values([j * q for j in js], ideal_w)[:n]]
+            nearest = ranked_values([j * q for j in js], ideal_w)[:n]
+            ranked = [(w, int(w * b) if self.dense else self.g) for w in nearest]
         elif monotone:
             ranked = _monotone_ranked(partial(_image, self.b, options[0]), low, high, ideal_w, n)
         else:

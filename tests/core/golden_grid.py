@@ -105,7 +105,8 @@ def random_spec(rng) -> dict:
     n = rng.randint(1, 6)
     if family == "effnet":
         return {"family": "effnet", "stem_w": rng.choice([8, 16, 32]), "depths": [rng.randint(1, 4) for _ in range(n)],
-                "widths": [rng.randint(8, 200) for _ in range(n)], "exp_ratios": [rng.choice([1, 3, 4, 6]) for _ in range(n)],
+                "widths": [rng.randint(8, 200) for _ in range(n)],
+                "exp_ratios": [rng.choice([1, 3, 4, 6]) for _ in range(n)],
                 "kernels": [rng.choice([3, 5, 7]) for _ in range(n)], "strides": [rng.choice([1, 2]) for _ in range(n)],
                 "se_r": rng.choice([0.0, 0.25]), "head_w": rng.choice([0, 640, 1280])}
     block = rng.choice(["vanilla_block", "res_basic_block", "res_bottleneck_block", "res_bottleneck_linear_block"])
