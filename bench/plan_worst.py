@@ -40,12 +40,11 @@ def hand_picked() -> list[tuple[str, dict]]:
             "block_type": "res_basic_block"}
     eff = {"family": "effnet", "depths": [4096] * 16, "widths": [W] * 16, "exp_ratios": [16] * 16,
            "kernels": [7] * 16, "strides": [1] * 16, "stem_w": W, "head_w": W}
-    regnet = {"family": "regnet", "depth": 13, "w0": 262144, "wa": 1024.0, "wm": 1.0001, "group_w": 16384,
-              "bot_mul": 0.0625}
+    regnet = {"family": "regnet", "depth": 16, "w0": 262144, "wa": 0, "wm": 2, "group_w": 16384, "bot_mul": 0.25}
     out = []
     for name, spec in [("issue: anynet 16x262144 g8192 b1/16", anynet16), ("anynet 16 stages b1.01 g65537", wide_b),
                        ("anynet 16x4096 blocks, stride 1", deep), ("effnet 16x4096, x16, k7", eff),
-                       ("regnet w0 262144 g16384 b1/16", regnet)]:
+                       ("regnet w0 262144 g16384 b1/4 (87 bytes)", regnet)]:
         for strategy in ("dWr", "d1_w8_g8_r1", "w1_g1"):
             for factor in (1 / 16, 2, 1024):
                 out.append((f"{name} {strategy} x{factor:g}", {"spec": spec, "strategy": strategy, "factor": factor}))
