@@ -8,17 +8,30 @@ It is what the API returns, what a profiling job carries, and what the torch bui
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 
 from fastscale import strategies, zoo
-from fastscale.errors import ScalingError
+from fastscale.budget import DEFAULT_PLAN_BUDGET_S, Budget
+from fastscale.errors import ScalingError, brief, finite_number
 from fastscale.families import RegNetSpec, spec_from_dict
+from fastscale.families._fields import first_excess
 from fastscale.rounding import ROUNDINGS, calibrate, round_nearest, round_pycls
 from fastscale.strategies import Strategy
 
 METRICS = ("flops", "params", "acts")
 MIN_RESOLUTION, MAX_RESOLUTION = 16, 4096
+
+
+@lru_cache(maxsize=1024)
+def _figures(spec, resolution: int) -> tuple[tuple[str, int], ...]:
+    return tuple(spec.complexity(resolution).items())
+
+
+def figures(spec, resolution: int) -> dict[str, int]:
+    """``spec.complexity(resolution)``, memoised: a base model's figures are asked for by every
+    plan made from it (specs are frozen, so a spec and a resolution say it all)."""
+    return dict(_figures(spec, resolution))
 
 
 @dataclass(frozen=True)
@@ -45,7 +58,7 @@ class Base:
             "family": self.spec.family,
             "arch": self.spec.to_dict(),
             "resolution": self.resolution,
-            "complexity": self.spec.complexity(self.resolution),
+            "complexity": figures(self.spec, self.resolution),
             "pycls_config": copy.deepcopy(self.source),
         }
 
@@ -67,10 +80,11 @@ def resolve_base(model: str | None = None, spec: dict | str | None = None, resol
             base = Base("custom", spec_from_dict(spec, "spec"), 224)
     if resolution is not None:
         if isinstance(resolution, bool) or not isinstance(resolution, int):
-            raise ScalingError("resolution", f"must be an integer, got {resolution!r}",
+            raise ScalingError("resolution", f"must be an integer, got {brief(resolution)}",
                                f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
         if not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
-            raise ScalingError("resolution", f"{resolution} is out of range", f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
+            raise ScalingError("resolution", f"{brief(resolution)} is out of range",
+                               f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
         base = Base(base.name, base.spec, resolution, base.source)
     return base
 
@@ -86,11 +100,15 @@ class Plan:
 
     @property
     def base_complexity(self) -> dict[str, int]:
-        return self.base.spec.complexity(self.base.resolution)
+        return figures(self.base.spec, self.base.resolution)
+
+    @cached_property
+    def _complexity(self) -> tuple[tuple[str, int], ...]:
+        return tuple(self.arch.complexity(self.resolution).items())
 
     @property
     def complexity(self) -> dict[str, int]:
-        return self.arch.complexity(self.resolution)
+        return dict(self._complexity)
 
     @property
     def achieved_factor(self) -> float:
@@ -123,18 +141,21 @@ class Plan:
         try:
             base_d = data["base"]
             base_spec = spec_from_dict(base_d["arch"], "plan.base.arch")
-            base = Base(base_d["name"], base_spec, int(base_d["resolution"]),
+            base = Base(str(base_d["name"]), base_spec, _resolution(base_d["resolution"], "plan.base.resolution"),
                         _checked_source(base_d.get("pycls_config"), base_spec))
             plan = cls(
                 base=base,
                 strategy=Strategy.from_dict(data["strategy"]),
-                rounding=data["rounding"],
-                requested_factor=float(data["requested_factor"]),
+                rounding=data["rounding"] if data["rounding"] in ROUNDINGS else _bad_rounding(data["rounding"], "plan"),
+                requested_factor=strategies.check_factor(data["requested_factor"], "plan.requested_factor"),
                 arch=spec_from_dict(data["arch"], "plan.arch"),
-                resolution=int(data["resolution"]),
+                resolution=_resolution(data["resolution"], "plan.resolution"),
             )
-        except (KeyError, TypeError) as exc:
-            raise ScalingError("plan", f"malformed plan JSON ({exc!r})", "a plan as POST /plan returns it") from exc
+        except ScalingError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            raise ScalingError("plan", f"malformed plan JSON ({brief(exc)})",
+                               "a plan as POST /plan returns it") from exc
         if "complexity" in data and data["complexity"] != plan.complexity:
             raise ScalingError("plan.complexity", "does not match the architecture", "the plan's own figures")
         return plan
@@ -150,6 +171,21 @@ def _checked_source(source, spec) -> dict | None:
         raise ScalingError("plan.base.pycls_config", "does not describe the base architecture",
                            "the pycls config the plan was made from")
     return source
+
+
+def _resolution(value, field: str) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ScalingError(field, f"must be an integer, got {brief(value)}", f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
+    if not MIN_RESOLUTION <= value <= MAX_RESOLUTION:
+        raise ScalingError(field, f"{brief(value)} is out of range", f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
+    return value
+
+
+def _bad_rounding(rounding, prefix: str = ""):
+    raise ScalingError(f"{prefix}.rounding" if prefix else "rounding", f"unknown rounding {brief(rounding)}",
+                       ", ".join(ROUNDINGS))
 
 
 def make_strategy(strategy: str | None = "dWr", alpha: float | None = None, exponents: dict | None = None) -> Strategy:
@@ -174,27 +210,53 @@ def make_plan(
     target_flops: float | None = None,
     rounding: str = "nearest",
     resolution: int | None = None,
+    budget_s: float | None = DEFAULT_PLAN_BUDGET_S,
 ) -> Plan:
+    """Plan a scaled model. ``budget_s`` is the CPU time the nearest rounding may take before it
+    gives up with a ScalingError (None: no limit); valid requests take milliseconds."""
     base = resolve_base(model, spec, resolution)
     strat = make_strategy(strategy, alpha, exponents)
     if rounding not in ROUNDINGS:
-        raise ScalingError("rounding", f"unknown rounding {rounding!r}", ", ".join(ROUNDINGS))
-    base_flops = base.spec.complexity(base.resolution)["flops"]
-    if (factor is None) == (target_flops is None):
-        raise ScalingError("factor", "give exactly one of factor or target_flops", "e.g. factor=4 or target_flops=1.5e9")
-    if factor is not None:
-        s = strategies.check_factor(factor)
-    else:
-        if isinstance(target_flops, bool) or not isinstance(target_flops, (int, float)) or not math.isfinite(target_flops) or target_flops <= 0:
-            raise ScalingError("target_flops", f"must be a positive number, got {target_flops!r}")
-        s = strategies.check_factor(target_flops / base_flops, "target_flops")
+        _bad_rounding(rounding)
+    s = _requested_factor(factor, target_flops, figures(base.spec, base.resolution)["flops"])
     if rounding == "pycls":
         arch, res = round_pycls(base.scalable, base.resolution, strat.factors(s))
     else:
-        target = s * base_flops
-        f = calibrate(base.scalable, base.resolution, strat.factors, strat.exponents, s, target)
-        arch, res = round_nearest(base.scalable, base.resolution, f, strat.exponents, target)
+        budget = Budget(budget_s, "spec" if spec is not None else "factor")
+        target = s * figures(base.spec, base.resolution)["flops"]
+        f = calibrate(base.scalable, base.resolution, strat.factors, strat.exponents, s, target, budget)
+        arch, res = round_nearest(base.scalable, base.resolution, f, strat.exponents, target, budget)
+    _check_fits(arch, res)
+    return Plan(base, strat, rounding, s, arch, res)
+
+
+def _requested_factor(factor, target_flops, base_flops: int) -> float:
+    if (factor is None) == (target_flops is None):
+        raise ScalingError("factor", "give exactly one of factor or target_flops",
+                           "e.g. factor=4 or target_flops=1.5e9")
+    if factor is not None:
+        return strategies.check_factor(factor)
+    if not finite_number(target_flops) or target_flops <= 0:
+        raise ScalingError("target_flops", f"must be a positive number, got {brief(target_flops)}")
+    if target_flops > 2 * strategies.MAX_FACTOR * base_flops:  # also keeps a huge int's ratio a float
+        raise ScalingError("target_flops", f"{brief(target_flops)} is out of range",
+                           f"up to {strategies.MAX_FACTOR:g} times the base model's {base_flops} flops")
+    return strategies.check_factor(target_flops / base_flops, "target_flops")
+
+
+def _check_fits(arch, res: int) -> None:
+    """A plan must read back as a spec (``Plan.from_dict``), so its dimensions keep to the bounds."""
     if not MIN_RESOLUTION <= res <= MAX_RESOLUTION:
         raise ScalingError("factor", f"the scaled resolution {res} is out of range",
                            f"a factor that keeps resolution within {MIN_RESOLUTION}..{MAX_RESOLUTION}")
-    return Plan(base, strat, rounding, s, arch, res)
+    if getattr(arch, "has_bottleneck", False):
+        for i, (w, b, g) in enumerate(zip(arch.widths, arch.bot_muls, arch.group_ws)):
+            if int(round(w * b)) < 1 or int(round(w * b)) % g:
+                raise ScalingError("rounding", f"this rounding gives stage {i} width {w}, whose bottleneck width "
+                                   f"round({w}*{b:g}) is not a multiple of its group width {g}",
+                                   "rounding nearest, or another factor")
+    excess = first_excess(arch)
+    if excess is not None:
+        name, value, allowed = excess
+        raise ScalingError("factor", f"the scaled model's {name} would be {value}",
+                           f"a factor that keeps it within {allowed}")

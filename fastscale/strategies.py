@@ -17,11 +17,12 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from fastscale.errors import ScalingError
+from fastscale.errors import ScalingError, brief, finite_number
 
 NAMED = ("d", "w", "r", "dw", "dr", "wr", "dwr", "dWr")
 DEFAULT_ALPHA = 0.8
 MIN_FACTOR, MAX_FACTOR = 1 / 16, 1024.0
+MAX_NAME_CHARS = 64
 _WEIGHT_STRING = re.compile(r"^[dwgr]\d+(\.\d+)?(_[dwgr]\d+(\.\d+)?)*$")
 _LETTERS = re.compile(r"^[dwgr]+$")
 STRATEGY_HELP = "d, w, r, dw, dr, wr, dwr, dWr (with alpha), a weight string like d1_w8_r1 or d1_w8_g8_r1"
@@ -67,23 +68,49 @@ class Strategy:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Strategy":
-        wt = data["weights"]
-        return cls(data["name"], (wt["d"], wt["w"], wt["g"], wt["r"]), data.get("alpha"))
+    def from_dict(cls, data: dict, field: str = "plan.strategy") -> "Strategy":
+        """Read a strategy back from its JSON, checked as ``parse`` checks a new one."""
+        weights, name, alpha = tuple(data["weights"][k] for k in "dwgr"), data["name"], data.get("alpha")
+        if not isinstance(name, str) or not all(finite_number(v) and abs(v) < 1e300 for v in weights):
+            raise ScalingError(field, "needs a name and finite numeric weights d, w, g and r",
+                               "a strategy as POST /plan returns it")
+        if alpha is not None:
+            _check_alpha(alpha, f"{field}.alpha")
+        weights = tuple(float(v) for v in weights)
+        check_weights(weights, name, field)
+        return cls(name, weights, alpha)
+
+
+def check_weights(weights: tuple, name: str, field: str = "strategy") -> None:
+    """Weights the exponents can come from: finite, >= 0, scaling some of depth, width or
+    resolution, and a group-width exponent of at most 1 as explicit exponents have (past it
+    s ** e_g overflows: ``r1_g999999999`` at factor 2 once raised an OverflowError)."""
+    d, w, g, r = weights
+    if not all(math.isfinite(v) and v >= 0 for v in weights):
+        raise ScalingError(field, f"{brief(name)} has a weight that is not a finite number >= 0", STRATEGY_HELP)
+    total = d + w + r
+    if not 0 < total < math.inf:
+        raise ScalingError(field, f"{brief(name)} scales none of depth, width or resolution", STRATEGY_HELP)
+    if g > total:
+        raise ScalingError(field, f"{brief(name)} gives group width the exponent {g / total:.4g}, over 1",
+                           "a g weight of at most d + w + r (e_g <= 1), as in d1_w8_g8_r1")
 
 
 def _check_alpha(alpha, field: str = "alpha") -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha):
-        raise ScalingError(field, f"must be a number, got {alpha!r}", "0 <= alpha <= 1 (the paper uses 0.8)")
+    if not finite_number(alpha):
+        raise ScalingError(field, f"must be a number, got {brief(alpha)}", "0 <= alpha <= 1 (the paper uses 0.8)")
     if not 0.0 <= alpha <= 1.0:
-        raise ScalingError(field, f"{alpha} is out of range", "0 <= alpha <= 1 (the paper uses 0.8)")
+        raise ScalingError(field, f"{brief(alpha)} is out of range", "0 <= alpha <= 1 (the paper uses 0.8)")
     return float(alpha)
 
 
 def parse(name: str, alpha: float | None = None, field: str = "strategy") -> Strategy:
     """Read a strategy name, ``dWr`` with ``alpha``, or a reference weight string."""
     if not isinstance(name, str) or not name:
-        raise ScalingError(field, f"must be a strategy name, got {name!r}", STRATEGY_HELP)
+        raise ScalingError(field, f"must be a strategy name, got {brief(name)}", STRATEGY_HELP)
+    if len(name) > MAX_NAME_CHARS:
+        raise ScalingError(field, f"{brief(name)} is {len(name)} characters long",
+                           f"at most {MAX_NAME_CHARS}: {STRATEGY_HELP}")
     if name == "dWr":
         a = _check_alpha(DEFAULT_ALPHA if alpha is None else alpha)
         # Exact arithmetic on the decimal alpha: alpha=0.8 gives exactly the reference's d1_w8_r1.
@@ -91,21 +118,20 @@ def parse(name: str, alpha: float | None = None, field: str = "strategy") -> Str
         side = (1 - fa) / 2
         return Strategy("dWr", (float(side), float(fa), 0.0, float(side)), a)
     if alpha is not None:
-        raise ScalingError("alpha", f"only applies to dWr, not to {name!r}", "leave alpha out, or use strategy dWr")
+        raise ScalingError("alpha", f"only applies to dWr, not to {brief(name)}",
+                           "leave alpha out, or use strategy dWr")
     if _LETTERS.match(name) and len(set(name)) == len(name):
         weights = tuple(1.0 if c in name else 0.0 for c in "dwgr")
     elif _WEIGHT_STRING.match(name):
         parts = [(p[0], float(p[1:])) for p in name.split("_")]
         letters = [p[0] for p in parts]
         if len(set(letters)) != len(letters):
-            raise ScalingError(field, f"{name!r} names a dimension twice", STRATEGY_HELP)
+            raise ScalingError(field, f"{brief(name)} names a dimension twice", STRATEGY_HELP)
         given = dict(parts)
         weights = tuple(given.get(c, 0.0) for c in "dwgr")
     else:
-        raise ScalingError(field, f"unknown strategy {name!r}", STRATEGY_HELP)
-    d, w, g, r = weights
-    if d + w + r <= 0:
-        raise ScalingError(field, f"{name!r} scales none of depth, width or resolution", STRATEGY_HELP)
+        raise ScalingError(field, f"unknown strategy {brief(name)}", STRATEGY_HELP)
+    check_weights(weights, name, field)
     return Strategy(name, weights)
 
 
@@ -113,16 +139,16 @@ def from_exponents(e_d, e_w, e_r, e_g=0.0, field: str = "exponents") -> Strategy
     """Explicit exponents: non-negative, e_d + e_w + e_r = 1, e_g in [0, 1]."""
     values = {"e_d": e_d, "e_w": e_w, "e_r": e_r, "e_g": e_g}
     for key, v in values.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 <= v <= 1:
-            raise ScalingError(f"{field}.{key}", f"must be a number in [0, 1], got {v!r}", "0 <= e <= 1")
+        if not finite_number(v) or not 0 <= v <= 1:
+            raise ScalingError(f"{field}.{key}", f"must be a number in [0, 1], got {brief(v)}", "0 <= e <= 1")
     if abs(e_d + e_w + e_r - 1.0) > 1e-9:
         raise ScalingError(field, f"e_d + e_w + e_r = {e_d + e_w + e_r:g}", "exponents that sum to 1")
     return Strategy("custom", (float(e_d), float(e_w), float(e_g), float(e_r)))
 
 
 def check_factor(s, field: str = "factor") -> float:
-    if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s):
-        raise ScalingError(field, f"must be a number, got {s!r}", f"{MIN_FACTOR:g} <= factor <= {MAX_FACTOR:g}")
+    if not finite_number(s):
+        raise ScalingError(field, f"must be a number, got {brief(s)}", f"{MIN_FACTOR:g} <= factor <= {MAX_FACTOR:g}")
     if not MIN_FACTOR <= s <= MAX_FACTOR:
-        raise ScalingError(field, f"{s:g} is out of range", f"{MIN_FACTOR:g} <= factor <= {MAX_FACTOR:g}")
+        raise ScalingError(field, f"{brief(s)} is out of range", f"{MIN_FACTOR:g} <= factor <= {MAX_FACTOR:g}")
     return float(s)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from fastscale.errors import ScalingError
+from fastscale.errors import ScalingError, brief
 from fastscale.families import spec_from_dict
 
 
@@ -59,12 +59,12 @@ def get(name: str, field: str = "model") -> ZooModel:
         raise ScalingError(field, "must be a zoo model name", "see GET /models or `fastscale models`")
     if not _NAME_CHARS.match(name):
         # Folding separators is for people's spellings, not for control or look-alike characters.
-        raise ScalingError(field, f"{name[:40]!r} has characters no model name has",
+        raise ScalingError(field, f"{brief(name[:40])} has characters no model name has",
                            "letters, digits, '.', '-', '_' and spaces; see GET /models")
     index = _index()
     key = index.get(normalize(name))
     if key is None:
-        raise ScalingError(field, f"unknown model {name!r}", _suggestion(name, index))
+        raise ScalingError(field, f"unknown model {brief(name)}", _suggestion(name, index))
     return _models()[key]
 
 

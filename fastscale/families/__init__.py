@@ -11,11 +11,11 @@ __all__ = ["AnyNetSpec", "EffNetSpec", "RegNetSpec", "FAMILIES", "spec_from_dict
 
 def spec_from_dict(data: dict, field: str = "spec"):
     """Read a spec of any family from its JSON form (``{"family": ..., ...}``)."""
-    from fastscale.errors import ScalingError
+    from fastscale.errors import ScalingError, brief
 
     if not isinstance(data, dict):
         raise ScalingError(field, "must be a JSON object", "an object with a 'family' key")
     family = data.get("family")
-    if family not in FAMILIES:
-        raise ScalingError(f"{field}.family", f"unknown family {family!r}", ", ".join(FAMILIES))
+    if not isinstance(family, str) or family not in FAMILIES:
+        raise ScalingError(f"{field}.family", f"unknown family {brief(family)}", ", ".join(FAMILIES))
     return FAMILIES[family].from_dict(data, field)

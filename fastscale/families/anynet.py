@@ -8,10 +8,9 @@ block's input width, a projection shortcut whenever width or stride changes.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from functools import lru_cache
+from dataclasses import dataclass
 
-from fastscale.cx import Cx
+from fastscale import stage_cost
 from fastscale.errors import ScalingError
 from fastscale.families import _fields as f
 from fastscale.layers import ACTIVATIONS, SE, Act, Conv, GlobalPool, Linear, MaxPool, Norm, Repeat, Residual, Seq
@@ -84,14 +83,6 @@ def stage_list(value, field: str, n: int | None, check) -> tuple:
     return f.as_list(value, field, n, check)
 
 
-@lru_cache(maxsize=1 << 16)
-def _stage_cost(kind, w_in, w_out, stride, d, bot_mul, group_w, se_r, act, size):
-    cx = Cx(size, size)
-    block(kind, w_in, w_out, stride, bot_mul, group_w, se_r, act).complexity(cx)
-    Repeat(block(kind, w_out, w_out, 1, bot_mul, group_w, se_r, act), d - 1).complexity(cx)
-    return cx.flops, cx.params, cx.acts, cx.h
-
-
 @dataclass(frozen=True)
 class AnyNetSpec:
     stem_type: str
@@ -123,33 +114,38 @@ class AnyNetSpec:
         nodes.append(head(prev, self.head_w, self.num_classes, act))
         return Seq(tuple(nodes))
 
-    def complexity(self, resolution: int) -> dict[str, int]:
-        """Same figures as ``self.network().complexity``, with each stage's cost memoised.
+    @property
+    def total_blocks(self) -> int:
+        """Blocks in all: what a worker builds grows with it (the service caps it)."""
+        return sum(self.depths)
 
-        The nearest-rounding search evaluates hundreds of neighbouring architectures that share
-        most stages; caching per stage keeps one evaluation in the tens of microseconds.
+    def complexity(self, resolution: int) -> dict[str, int]:
+        """Same figures as ``self.network().complexity``, from the closed forms of ``stage_cost``.
+
+        Planning asks for figures often (the base, every plan, every re-validated plan); the
+        closed forms cost microseconds per stage, and tests/core/test_stage_cost.py holds them
+        to the layers.
         """
-        cx = Cx(resolution, resolution)
-        stem(self.stem_type, self.stem_w, self.activation).complexity(cx)
+        flops, params, acts, h = stage_cost.stem(self.stem_type, self.stem_w, resolution)
         prev = self.stem_w
         for d, w, s, b, g in zip(self.depths, self.widths, self.strides, self.bot_muls, self.group_ws):
-            cost = _stage_cost(self.block_type, prev, w, s, d, b, g, self.se_r, self.activation, cx.h)
-            cx.flops, cx.params, cx.acts = cx.flops + cost[0], cx.params + cost[1], cx.acts + cost[2]
-            cx.h = cx.w = cost[3]
-            prev = w
-        head(prev, self.head_w, self.num_classes, self.activation).complexity(cx)
-        return cx.totals()
+            sf, sp, sa = stage_cost.anynet_stage(self.block_type, prev, w, s, d, b, g, self.se_r, h)
+            flops, params, acts = flops + sf, params + sp, acts + sa
+            h, prev = stage_cost.out_size(h, s), w
+        hf, hp, ha = stage_cost.head(prev, self.head_w, self.num_classes, h)
+        return {"flops": flops + hf, "params": params + hp, "acts": acts + ha}
 
     def to_dict(self) -> dict:
-        data = {"family": self.family, **asdict(self)}
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+        return f.as_json(self)
 
     @classmethod
     def from_dict(cls, data: dict, field: str = "spec") -> "AnyNetSpec":
         f.reject_unknown(data, cls, field)
         raw_block = data.get("block_type", "res_bottleneck_block")
-        block_type = f.as_choice(BLOCK_ALIASES.get(raw_block, raw_block), f"{field}.block_type", BLOCKS)
+        raw_block = BLOCK_ALIASES.get(raw_block, raw_block) if isinstance(raw_block, str) else raw_block
+        block_type = f.as_choice(raw_block, f"{field}.block_type", BLOCKS)
         depths = stage_list(f.required(data, "depths", field), f"{field}.depths", None, f.ints(1, f.MAX_DEPTH))
+        f.check_blocks(depths, field)
         n = len(depths)
         widths = stage_list(f.required(data, "widths", field), f"{field}.widths", n, f.ints(1, f.MAX_WIDTH))
         strides = stage_list(data.get("strides", [2] * n), f"{field}.strides", n, f.ints(1, 2))

@@ -8,10 +8,9 @@ act in training and change no complexity figure, so the spec leaves them out.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from functools import lru_cache
+from dataclasses import dataclass
 
-from fastscale.cx import Cx
+from fastscale import stage_cost
 from fastscale.families import _fields as f
 from fastscale.families.anynet import head, stage_list
 from fastscale.layers import ACTIVATIONS, SE, Act, Conv, Norm, Repeat, Residual, Seq
@@ -28,14 +27,6 @@ def mbconv(w_in: int, exp_ratio: int, k: int, stride: int, se_r: float, w_out: i
         layers.append(SE(w_exp, w_se, act))
     layers += [Conv(w_exp, w_out, 1), Norm(w_out)]
     return Residual(Seq(tuple(layers)), None, identity=(stride == 1 and w_in == w_out), act=None)
-
-
-@lru_cache(maxsize=1 << 16)
-def _stage_cost(w_in, exp_ratio, k, stride, se_r, w_out, d, act, size):
-    cx = Cx(size, size)
-    mbconv(w_in, exp_ratio, k, stride, se_r, w_out, act).complexity(cx)
-    Repeat(mbconv(w_out, exp_ratio, k, 1, se_r, w_out, act), d - 1).complexity(cx)
-    return cx.flops, cx.params, cx.acts, cx.h
 
 
 @dataclass(frozen=True)
@@ -63,28 +54,30 @@ class EffNetSpec:
         nodes.append(head(prev, self.head_w, self.num_classes, act))
         return Seq(tuple(nodes))
 
+    @property
+    def total_blocks(self) -> int:
+        """Blocks in all: what a worker builds grows with it (the service caps it)."""
+        return sum(self.depths)
+
     def complexity(self, resolution: int) -> dict[str, int]:
-        """Same figures as ``self.network().complexity``, with each stage's cost memoised."""
-        act = self.activation
-        cx = Cx(resolution, resolution)
-        Seq((Conv(3, self.stem_w, 3, 2), Norm(self.stem_w), Act(act))).complexity(cx)
+        """Same figures as ``self.network().complexity``, from the closed forms of ``stage_cost``."""
+        flops, params, acts, h = stage_cost.stem("simple_stem_in", self.stem_w, resolution)
         prev = self.stem_w
         for d, w, e, k, s in zip(self.depths, self.widths, self.exp_ratios, self.kernels, self.strides):
-            cost = _stage_cost(prev, e, k, s, self.se_r, w, d, act, cx.h)
-            cx.flops, cx.params, cx.acts = cx.flops + cost[0], cx.params + cost[1], cx.acts + cost[2]
-            cx.h = cx.w = cost[3]
-            prev = w
-        head(prev, self.head_w, self.num_classes, act).complexity(cx)
-        return cx.totals()
+            sf, sp, sa = stage_cost.mbconv_stage(prev, e, k, s, self.se_r, w, d, h)
+            flops, params, acts = flops + sf, params + sp, acts + sa
+            h, prev = stage_cost.out_size(h, s), w
+        hf, hp, ha = stage_cost.head(prev, self.head_w, self.num_classes, h)
+        return {"flops": flops + hf, "params": params + hp, "acts": acts + ha}
 
     def to_dict(self) -> dict:
-        data = {"family": self.family, **asdict(self)}
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+        return f.as_json(self)
 
     @classmethod
     def from_dict(cls, data: dict, field: str = "spec") -> "EffNetSpec":
         f.reject_unknown(data, cls, field)
         depths = stage_list(f.required(data, "depths", field), f"{field}.depths", None, f.ints(1, f.MAX_DEPTH))
+        f.check_blocks(depths, field)
         n = len(depths)
         return cls(
             stem_w=f.as_int(data.get("stem_w", 32), f"{field}.stem_w", 1, f.MAX_WIDTH),

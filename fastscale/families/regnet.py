@@ -8,11 +8,12 @@ numpy is used on purpose: the reference generates RegNets with numpy, and bit-fo
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
-from fastscale.errors import ScalingError
+from fastscale.errors import ScalingError, brief
 from fastscale.families import _fields as f
 from fastscale.families.anynet import BLOCKS, STEMS, AnyNetSpec
 from fastscale.families.compat import make_compatible
@@ -48,41 +49,31 @@ class RegNetSpec:
     family = "regnet"
 
     def to_anynet(self) -> AnyNetSpec:
-        ws, ds = regnet_stages(self.wa, self.w0, self.wm, self.depth)
-        n = len(ws)
-        ws, bs, gs = make_compatible(ws, [self.bot_mul] * n, [self.group_w] * n)
-        return AnyNetSpec(
-            stem_type=self.stem_type,
-            stem_w=self.stem_w,
-            block_type=self.block_type,
-            depths=tuple(ds),
-            widths=ws,
-            strides=tuple(self.stride for _ in ws),
-            bot_muls=bs,
-            group_ws=gs,
-            se_r=self.se_r if self.se_on else 0.0,
-            head_w=self.head_w,
-            activation=self.activation,
-            num_classes=self.num_classes,
-        )
+        """The AnyNet this RegNet expands to (memoised: planning and figures ask for it often)."""
+        return _expand(self)
 
     def network(self):
         return self.to_anynet().network()
+
+    @property
+    def total_blocks(self) -> int:
+        """Blocks in all (its expansion has ``depth`` blocks too): the service caps what it builds."""
+        return self.depth
 
     def complexity(self, resolution: int) -> dict[str, int]:
         return self.to_anynet().complexity(resolution)
 
     def to_dict(self) -> dict:
-        return {"family": self.family, **asdict(self)}
+        return f.as_json(self)
 
     @classmethod
     def from_dict(cls, data: dict, field: str = "spec") -> "RegNetSpec":
         f.reject_unknown(data, cls, field)
         se_on = data.get("se_on", False)
         if not isinstance(se_on, bool):
-            raise ScalingError(f"{field}.se_on", f"must be true or false, got {se_on!r}")
+            raise ScalingError(f"{field}.se_on", f"must be true or false, got {brief(se_on)}")
         spec = cls(
-            depth=f.as_int(f.required(data, "depth", field), f"{field}.depth", 1, f.MAX_DEPTH),
+            depth=f.as_int(f.required(data, "depth", field), f"{field}.depth", 1, f.MAX_BLOCKS),
             w0=f.as_int(f.required(data, "w0", field), f"{field}.w0", 8, f.MAX_WIDTH),
             wa=f.as_float(f.required(data, "wa", field), f"{field}.wa", 0.0, 1024.0),
             wm=f.as_float(f.required(data, "wm", field), f"{field}.wm", 1.0001, 16.0),
@@ -105,3 +96,24 @@ class RegNetSpec:
             raise ScalingError(f"{field}.wm", f"expands to {len(anynet.depths)} stages", f"at most {f.MAX_STAGES}")
         anynet.check(field)
         return spec
+
+
+@lru_cache(maxsize=512)
+def _expand(spec: RegNetSpec) -> AnyNetSpec:
+    ws, ds = regnet_stages(spec.wa, spec.w0, spec.wm, spec.depth)
+    n = len(ws)
+    ws, bs, gs = make_compatible(ws, [spec.bot_mul] * n, [spec.group_w] * n)
+    return AnyNetSpec(
+        stem_type=spec.stem_type,
+        stem_w=spec.stem_w,
+        block_type=spec.block_type,
+        depths=tuple(ds),
+        widths=ws,
+        strides=tuple(spec.stride for _ in ws),
+        bot_muls=bs,
+        group_ws=gs,
+        se_r=spec.se_r if spec.se_on else 0.0,
+        head_w=spec.head_w,
+        activation=spec.activation,
+        num_classes=spec.num_classes,
+    )

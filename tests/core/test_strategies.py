@@ -62,7 +62,7 @@ def test_alpha_exponents_sum_to_one(alpha):
 
 @given(st.integers(0, 20), st.integers(0, 20), st.integers(0, 20), st.integers(0, 20))
 def test_weight_string_exponents_sum_to_one_and_keep_ratios(d, w, r, g):
-    if d + w + r == 0:
+    if d + w + r == 0 or g > d + w + r:  # e_g > 1 is refused like explicit exponents (issue 13, item 12)
         return
     name = f"d{d}_w{w}_g{g}_r{r}"
     e = S.parse(name).exponents
