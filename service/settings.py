@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     mode_cap_s: float = Field(300.0, description="Hard wall-clock cap on one mode, warm-up included: the "
                                                  "only limit that may stop timing short of min_iters "
                                                  "(stop_reason cap).")
+    max_running_recommendations: int = Field(8, description="Recommendations searching at once per API process; "
+                                                            "POST /recommend answers 429 beyond.")
 
 
     @field_validator("api_key_hashes", mode="before")
