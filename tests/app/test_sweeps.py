@@ -83,9 +83,10 @@ def test_least_squares_recovers_known_coefficients():
     assert out["fit"]["inference"]["a_ms"] == pytest.approx(1.0) and out["fit"]["inference"]["b_ms_per_act"] == pytest.approx(1e-6)
 
 
-def planter(service, times, stop: threading.Event):
+def planter(service, times, stop: threading.Event, stable=lambda rec: True):
     """Finish every queued profile of this test's prefix through the real store API with planted times:
-    ``times(record) -> ms``. It stands in for measurements so the choice logic is checked exactly."""
+    ``times(record) -> ms``, ``stable(record) -> bool``. It stands in for measurements so the choice
+    logic is checked exactly."""
     store = ProfileStore(redis_lib.Redis.from_url(service.settings.redis_url), service.settings.key_prefix)
 
     def loop():
@@ -95,7 +96,7 @@ def planter(service, times, stop: threading.Event):
                 if rec and rec["status"] == "queued":
                     if store.start(rec["id"], rec["run"], "planter", rec["attempt"]):
                         ms = times(rec)
-                        result = {m: {"median_ms": ms, "stable": True} for m in rec["profile"]["modes"]}
+                        result = {m: {"median_ms": ms, "stable": stable(rec), "n": 10} for m in rec["profile"]["modes"]}
                         store.finish(rec["id"], rec["run"], result, rec["attempt"])
             time.sleep(0.05)
 
