@@ -83,7 +83,7 @@ def test_warm_up_and_mode_caps_stop_a_step_that_never_settles():
     elapsed = time.monotonic() - started
     assert out["warmup_stop"] == "cap" and 300 <= out["warmup_ms"] <= 400
     assert out["stop_reason"] == "cap" and not out["stable"] and out["n"] < cfg.min_iters
-    assert 0.6 <= elapsed < 0.8
+    assert 0.3 <= elapsed < 1.2  # stops when the next iteration would pass the cap; one in flight finishes
 
 
 def test_a_steady_step_converges_with_a_tight_interval():
@@ -98,5 +98,6 @@ def test_settle_rules():
     assert settled([900.0, 700.0, 2.0, 2.0, 2.02, 2.0, 2.01, 2.0])  # a slow start, then steady
     assert not settled([900.0, 2.0, 2.0, 2.0, 2.0])  # too few to tell
     assert not settled([2.0, 2.0, 2.0, 8.0, 8.0, 8.0])
-    assert recovered([900.0, 3.0, 2.2, 2.0, 2.3]) and not recovered([900.0, 800.0, 2.0, 700.0])
+    assert recovered([900.0, 3.0, 2.2, 2.0, 3.5]) and not recovered([900.0, 800.0, 2.0, 700.0])
+    assert not recovered([2.0, 9.0, 5.0, 4.5])  # still more than twice the best
     assert drift([1.0] * 10 + [1.1] * 10) == pytest.approx(0.1) and drift([1.0, 2.0, 3.0]) == 0.0
