@@ -74,9 +74,9 @@ def make_plan(args) -> tuple[steps.Plan, dict]:
                   "OMP_NUM_THREADS": "1"}
 
 
-def run_steps(server: Server, plan: steps.Plan, started: float) -> dict:
+def run_steps(server: Server, plan: steps.Plan, started: float, ready_timeout: float) -> dict:
     api = server.api
-    device_class = server.wait_ready(300.0 if plan.device == "cuda" else 120.0)
+    device_class = server.wait_ready(ready_timeout)
     steps.say(plan, started, f"server ready: worker {device_class}")
     graph = steps.graph_profile(api, plan)
     steps.say(plan, started, f"/scale with CUDA graphs: {len(graph)} profile(s)")
@@ -128,7 +128,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="fastscale-e2e-") as tmp:
         server = Server(plan.device, args.data_dir or Path(tmp), env).start()
         try:
-            out = run_steps(server, plan, started)
+            out = run_steps(server, plan, started, args.ready_timeout)
         except (ServerDied, RuntimeError, TimeoutError, OSError) as exc:
             print(f"gpu_e2e failed after {time.monotonic() - started:.0f} s: {exc}\n--- server log tail ---\n"
                   f"{server.log_tail()}", file=sys.stderr)

@@ -42,8 +42,7 @@ class Orchestration:
     def __init__(self, c: Services, req: dict, state: dict, checkpoint: Callable[[], None]):
         self.c, self.req, self.state, self.checkpoint = c, req, state, checkpoint
         self.mode = req["mode"]
-        first = req["profile"].get("time_budget_s") or c.settings.default_time_budget_s
-        self.first_budget = min(float(first), c.settings.max_time_budget_s)
+        self.first_budget = float(req["profile"].get("time_budget_s") or c.settings.default_time_budget_s)
 
     def plan(self, strategy: str, alpha, factor=None, target=None) -> dict:
         return plan_strategy(self.req, strategy, alpha, factor=factor, target_flops=target)

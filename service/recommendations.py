@@ -32,6 +32,7 @@ from service.ids import content_id
 from service.orchestration import Orchestration
 from service.plan_cache import plan_strategy, strategy_items
 from service.store import now_iso
+from service.submit import profile_settings
 
 log = logging.getLogger("fastscale.recommend")
 LEASE_S = 15
@@ -144,8 +145,9 @@ def _constraint(req: dict) -> dict:
     return {"latency_budget_ms": req["latency_budget_ms"], "mode": req["mode"], "strategy": req["strategy"]}
 
 
-def _check_plans(req: dict) -> None:
-    """Fail fast on bad plans (a 422 now) before anything goes to the background."""
+def _check_request(c: Services, req: dict) -> None:
+    """Fail fast on bad plans or profile settings (a 422 now) before anything goes to the background."""
+    profile_settings(req["profile"], c.settings)
     if req["target_flops"] is not None:
         for s, a in strategy_items(req["candidates"]):
             plan_strategy(req, s, a, target_flops=req["target_flops"])
@@ -172,7 +174,7 @@ def start_or_resume(c: Services, req: dict) -> dict:
     state = _settled(c, rid)
     if state is not None:
         return state
-    _check_plans(req)
+    _check_request(c, req)
     slots = slots_for(c.settings.key_prefix, c.settings.max_running_recommendations)
     if not slots.take():
         raise RateLimited(f"{c.settings.max_running_recommendations} recommendations are running in this process "
