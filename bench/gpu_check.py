@@ -68,6 +68,8 @@ def measure_rows(base: str, args, device, cfg, started: float) -> list[dict]:
                    "achieved": plan.achieved_factor, "resolution": plan.resolution,
                    "inference_ms": r["inference"]["median_ms"], "training_ms": r["training"]["median_ms"],
                    "inference_stable": r["inference"]["stable"], "training_stable": r["training"]["stable"],
+                   "inference_n": r["inference"]["n"], "training_n": r["training"]["n"],
+                   "stop": f"{r['inference'].get('stop_reason')}/{r['training'].get('stop_reason')}",
                    "peak_memory_bytes": r["training"]["peak_memory_bytes"], "key": key}
             rows.append(row)
             print(f"[{time.monotonic() - started:6.1f}s] {base} {strategy} {s:g}x: "
@@ -95,14 +97,16 @@ def _r(value) -> str:
 
 
 def print_rows(rows: list[dict]) -> None:
-    head = f"{'base':16} {'strat':5} {'s':>5} {'GFLOPs':>7} {'Mparams':>8} {'Macts':>7} {'inf ms':>8} {'train ms':>9} {'peak MiB':>9} stable"
+    head = (f"{'base':16} {'strat':5} {'s':>5} {'GFLOPs':>7} {'Mparams':>8} {'Macts':>7} {'inf ms':>8} {'train ms':>9} "
+            f"{'peak MiB':>9} {'n inf/train':>11} stable stop")
     print(head)
     print("-" * len(head))
     for r in rows:
         mem = f"{r['peak_memory_bytes'] / 2**20:9.0f}" if r["peak_memory_bytes"] else f"{'-':>9}"
         stable = ("y" if r["inference_stable"] else "n") + "/" + ("y" if r["training_stable"] else "n")
         print(f"{r['base']:16} {r['strategy']:5} {r['s']:5g} {r['flops'] / 1e9:7.2f} {r['params'] / 1e6:8.2f} "
-              f"{r['acts'] / 1e6:7.2f} {r['inference_ms']:8.2f} {r['training_ms']:9.2f} {mem} {stable}")
+              f"{r['acts'] / 1e6:7.2f} {r['inference_ms']:8.2f} {r['training_ms']:9.2f} {mem} "
+              f"{str(r['inference_n']) + '/' + str(r['training_n']):>11} {stable:6} {r['stop']}")
     print()
 
 

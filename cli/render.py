@@ -96,24 +96,57 @@ def _r(value) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+def _timed(row: dict, mode: str) -> str:
+    """A time with what it is worth: n, and 'unstable' in red when its CI is over +-1 %."""
+    if row.get(f"{mode}_ms") is None:
+        return "-"
+    n = row.get(f"{mode}_n")
+    text = f"{row[f'{mode}_ms']:.2f}" + (f" (n={n})" if n is not None else "")
+    return text if row.get(f"{mode}_stable") is True else f"[red]{text} unstable[/red]"
+
+
+def _measurement_line(m: dict) -> str:
+    device = f"{m['device']} ({m['device_class']})" if m.get("device") else m.get("device_class")
+    return (f"measured on {device}: batch {m.get('batch_size')}, {m.get('dtype')}"
+            + (", channels_last" if m.get("channels_last") else "") + f", budget {m.get('time_budget_s')} s per mode")
+
+
+def print_analysis(analysis: dict) -> None:
+    """Per mode: r over distinct stable models, or plainly why there is none."""
+    for mode, corr in analysis.get("pearson", {}).items():
+        pts = analysis.get("points", {}).get(mode, {})
+        counts = f"{pts.get('stable', '?')} stable of {pts.get('distinct', '?')} distinct models"
+        if all(v is None for v in corr.values()):
+            console.print(f"[red]{mode}: no correlation: {pts.get('note', counts)}[/red]")
+            continue
+        console.print(f"{mode}: Pearson r  flops {_r(corr['flops'])}  params {_r(corr['params'])}  "
+                      f"acts {_r(corr['acts'])}  ({counts})")
+        if pts.get("unstable"):
+            console.print(f"[yellow]  left out as unstable: {', '.join(pts.get('excluded', []))}[/yellow]")
+
+
 def print_sweep(state: dict) -> None:
+    if state.get("measurement"):
+        console.print(_measurement_line(state["measurement"]))
     table = Table("strategy", "s", "flops", "acts", "inference ms", "training ms", "status", header_style="bold")
     for r in state["rows"]:
         table.add_row(r["label"], f"{r['factor']:g}", si(r.get("flops", 0)), si(r.get("acts", 0)),
-                      _ms(r.get("inference_ms")), _ms(r.get("training_ms")), r["status"])
+                      _timed(r, "inference"), _timed(r, "training"), r["status"])
     console.print(table)
-    for mode, corr in state.get("analysis", {}).get("pearson", {}).items():
-        console.print(f"{mode}: Pearson r  flops {_r(corr['flops'])}  params {_r(corr['params'])}  acts {_r(corr['acts'])}")
+    print_analysis(state.get("analysis", {}))
 
 
 def print_recommendation(state: dict, mode: str) -> None:
-    table = Table("strategy", "factor", "flops", f"{mode} ms", "status", header_style="bold")
+    table = Table("strategy", "factor", "flops", f"{mode} ms", "budget s", "status", header_style="bold")
     for r in state["evidence"]:
-        table.add_row(r["strategy"], f"{r['factor']:.4g}", si(r["flops"]), _ms(r.get(f"{mode}_ms")), r["status"])
+        table.add_row(r["strategy"], f"{r['factor']:.4g}", si(r["flops"]), _timed(r, mode),
+                      f"{r['time_budget_s']:g}" if r.get("time_budget_s") else "-", r["status"])
     console.print(table)
     if state.get("chosen"):
         ch = state["chosen"]
         console.print(f"[bold]chosen:[/bold] {ch['strategy']} at {ch['factor']:.4g}x: {ch['why']}")
+    if state.get("note"):
+        console.print(f"[yellow]{state['note']}[/yellow]")
 
 
 def progress_bar(with_bar: bool):

@@ -8,9 +8,12 @@ from the record, so the two can never disagree about its shape.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import redis
 
-from service.queues import enqueue_profile
+from service.errors import QueueFull
+from service.queues import enqueue_profile, get_queue
 from service.settings import Settings
 
 JOB_FIELDS = ("id", "run", "attempt", "plan", "profile", "device_class", "request_id")
@@ -20,7 +23,33 @@ def job_from_record(record: dict) -> dict:
     return {field: record.get(field) for field in JOB_FIELDS}
 
 
-def enqueue_record(client: redis.Redis, settings: Settings, record: dict):
+def enqueue_record(client: redis.Redis, settings: Settings, record: dict, pipeline=None):
     """Queue the job of ``record``'s current run and attempt on its device class's queue."""
     return enqueue_profile(client, settings.key_prefix, job_from_record(record), timeout=settings.job_timeout_s,
-                           result_ttl=settings.rq_result_ttl_s, failure_ttl=settings.failure_ttl_s)
+                           result_ttl=settings.rq_result_ttl_s, failure_ttl=settings.failure_ttl_s, pipeline=pipeline)
+
+
+def enqueue_all_or_none(client: redis.Redis, settings: Settings, device_class: str, records: list[dict],
+                        also: Callable[[redis.client.Pipeline], None] | None = None) -> None:
+    """Queue the jobs of ``records`` (all of ``device_class``) together with ``also``'s writes, or
+    nothing: QueueFull when they would take the queue past FASTSCALE_MAX_QUEUE_DEPTH.
+
+    A Redis optimistic transaction: WATCH the queue, check its length plus len(records) against
+    the limit, then MULTI with every job and ``also`` (e.g. the sweep's record). Any change to the
+    queue in between (another request's job, a worker taking one) aborts EXEC and the check runs
+    again, so concurrent sweeps can never overfill the queue, nor leave jobs without their record.
+    """
+    key = get_queue(client, settings.key_prefix, device_class).key
+
+    def tx(pipe: redis.client.Pipeline) -> None:
+        depth = pipe.llen(key)
+        if records and depth + len(records) > settings.max_queue_depth:
+            raise QueueFull(f"{len(records)} jobs do not fit: {depth} of {settings.max_queue_depth} are already "
+                            f"queued for {device_class} (FASTSCALE_MAX_QUEUE_DEPTH); nothing was queued, retry later")
+        pipe.multi()
+        for record in records:
+            enqueue_record(client, settings, record, pipeline=pipe)
+        if also is not None:
+            also(pipe)
+
+    client.transaction(tx, key)

@@ -13,6 +13,7 @@ that says which part it fills (ids are validated before they get here).
   <p>:stats                 hash of counters (jobs and seconds by outcome, cache hits/misses)
   <p>:points:<sig>          hash id -> [acts, flops, ms] of one device signature (prediction)
   <p>:sweep:<id>            JSON record of one sweep (its rows' profile ids)
+  <p>:sweep-plot:<id>:<fmt> hash: the sweep's rendered figure and the version of rows it shows
   <p>:recommend:<id>        JSON state of one recommendation
   <p>:recommend-lease:<id>  held while a process drives that recommendation
   <p>:rate:<who>:<minute>   POST count of one client in one minute (rate limit)
@@ -70,6 +71,9 @@ class Keys:
     # ------------------------------------------------------------------ sweeps and recommendations
     def sweep(self, sid: str) -> str:
         return f"{self.prefix}:sweep:{sid}"
+
+    def sweep_plot(self, sid: str, fmt: str) -> str:
+        return f"{self.prefix}:sweep-plot:{sid}:{fmt}"
 
     def recommendation(self, rid: str) -> str:
         return f"{self.prefix}:recommend:{rid}"

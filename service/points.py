@@ -19,12 +19,15 @@ class RuntimePoints:
         self.r, self.keys = client, keys
 
     def add(self, pipe, rec: dict) -> None:
-        """Inside the finishing transaction: one point per measured mode of the record."""
+        """Inside the finishing transaction: one point per stably measured mode of the record (an
+        unstable median is no evidence to fit on, and replaces any earlier point of the id)."""
         prof, cx = rec["profile"], rec["plan"]["complexity"]
         for mode in prof["modes"]:
-            ms = rec["result"][mode]["median_ms"]
             key = self.keys.points(rec["device_class"], prof["dtype"], prof["batch_size"], mode)
-            pipe.hset(key, rec["id"], json.dumps([cx["acts"], cx["flops"], ms]))
+            if not rec["result"][mode].get("stable"):
+                pipe.hdel(key, rec["id"])
+                continue
+            pipe.hset(key, rec["id"], json.dumps([cx["acts"], cx["flops"], rec["result"][mode]["median_ms"]]))
 
     def signature_keys(self) -> list[str]:
         return sorted(k.decode() for k in self.r.scan_iter(self.keys.points_pattern, count=500))

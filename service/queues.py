@@ -59,7 +59,9 @@ def resolve_device_class(requested: str, workers: Counter) -> str:
                    "start one with `fastscale worker`", field="profile.device")
 
 
-def enqueue_profile(client: redis.Redis, prefix: str, job: dict, *, timeout: int, result_ttl: int, failure_ttl: int):
+def enqueue_profile(client: redis.Redis, prefix: str, job: dict, *, timeout: int, result_ttl: int, failure_ttl: int,
+                    pipeline=None):
+    """Queue one profiling job; inside ``pipeline`` (a MULTI transaction) when given."""
     queue = get_queue(client, prefix, job["device_class"])
     return queue.enqueue(
         JOB_FUNCTION,
@@ -69,4 +71,5 @@ def enqueue_profile(client: redis.Redis, prefix: str, job: dict, *, timeout: int
         result_ttl=result_ttl,
         failure_ttl=failure_ttl,
         description=f"profile {job['id']} run {job['run']}",
+        pipeline=pipeline,
     )

@@ -1,35 +1,85 @@
-"""Recommendations from real measurements (POST /recommend): the logic and its record in Redis.
+"""Recommendations from real measurements (POST /recommend): starting, claiming, recording.
 
-target_flops: plan every candidate strategy at that flops, profile each (cached ones are reused),
-and choose the one with the lowest measured time.
-latency_budget_ms: under one strategy, find the largest factor whose measured time fits: grow or
-shrink the factor by doubling until the budget is bracketed, then bisect (in log factor) until
-the bracket is within ``tolerance``. Every step is a real profile.
-
-Runs in a thread of the API process. The record holds a lease that the thread refreshes; posting
-the same request again resumes an orchestration whose process died (its finished profiles are
-cached, so resuming costs only what was not yet measured). The request arrives as plain data
-(the API's schema, dumped as JSON), which is also what its id is a hash of.
+The search itself is service.orchestration's. This module decides who runs it and what is kept:
+- Bounded: at most FASTSCALE_MAX_RUNNING_RECOMMENDATIONS searches run in an API process, each in
+  a daemon thread holding one slot; a request that finds no free slot gets 429 with Retry-After
+  (issue #13: one thread per distinct request once made 248 threads).
+- Claimed atomically: the lease key is taken with SET NX and a random token, so of two identical
+  requests exactly one starts a search. While it runs, progress and the lease are written
+  together by a Lua script that first checks the token, so a search whose lease was taken over
+  (its process stalled past LEASE_S) stops instead of overwriting its successor.
+- Cached only when genuine: a decision, or a failure that is the request's own (an unattainable
+  budget, unstable measurements, invalid plans), is kept for FASTSCALE_RESULT_TTL_S. A failure
+  of the service (Redis, a full queue, no worker, a lost worker, anything unexpected) is written
+  as ``failed`` with ``retryable: true`` for TRANSIENT_TTL_S only, and the same request posted
+  again starts afresh instead of being answered from it.
+The request arrives as plain data (the API's schema, dumped as JSON); its id is a hash of it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-import math
 import threading
-import time
+import uuid
+from functools import lru_cache
 
+from fastscale.errors import ScalingError
 from service.context import Services
-from service.errors import InvalidRequest, NotFound, RecommendationFailed
+from service.errors import InvalidRequest, LimitExceeded, NotFound, RateLimited, RecommendationFailed
 from service.ids import content_id
+from service.orchestration import Orchestration
 from service.plan_cache import plan_strategy, strategy_items
-from service.polling import PollTimeout, wait_until
-from service.store import DONE, now_iso
-from service.submit import submit
+from service.store import now_iso
+from service.submit import profile_settings
 
 log = logging.getLogger("fastscale.recommend")
 LEASE_S = 15
+TRANSIENT_TTL_S = 60
+RETRY_AFTER_S = 30
+GENUINE = (RecommendationFailed, InvalidRequest, LimitExceeded, ScalingError)
+
+# KEYS: state, lease. ARGV: token, state JSON, state TTL, lease TTL (0: release the lease).
+SAVE_IF_HELD = """
+if redis.call('get', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3])
+if tonumber(ARGV[4]) > 0 then redis.call('expire', KEYS[2], ARGV[4]) else redis.call('del', KEYS[2]) end
+return 1
+"""
+
+
+class Superseded(RuntimeError):
+    """This search's lease now belongs to another one: stop without writing."""
+
+
+class Slots:
+    """A fixed number of daemon threads' worth of room; ``take`` never blocks."""
+
+    def __init__(self, size: int):
+        self.free = threading.BoundedSemaphore(size)
+
+    def take(self) -> bool:
+        return self.free.acquire(blocking=False)
+
+    def give_back(self) -> None:
+        self.free.release()
+
+    def start(self, fn) -> None:
+        """Run ``fn`` in a daemon thread that gives its (already taken) slot back when done."""
+        def run() -> None:
+            try:
+                fn()
+            finally:
+                self.give_back()
+
+        threading.Thread(target=run, daemon=True, name="recommend").start()
+
+
+@lru_cache(maxsize=None)
+def slots_for(key_prefix: str, size: int) -> Slots:
+    """The slots of one deployment in this process (tests run several apps, each its own prefix)."""
+    return Slots(size)
 
 
 def validate(req: dict) -> None:
@@ -49,125 +99,102 @@ def get_recommendation(c: Services, rid: str) -> dict:
     return json.loads(raw)
 
 
-class Orchestration:
-    def __init__(self, c: Services, rid: str, req: dict):
-        self.c, self.rid, self.req = c, rid, req
-        self.mode_ms = f"{req['mode']}_ms"
-        self.state = {"id": rid, "status": "running", "constraint": self._constraint(), "evidence": [],
-                      "chosen": None, "error": None, "started_at": now_iso(), "finished_at": None,
-                      "links": {"self": f"/recommend/{rid}"}}
+class Run:
+    """One claimed search: its state, its lease token, and the writes guarded by the token."""
 
-    def _constraint(self) -> dict:
-        if self.req["target_flops"] is not None:
-            return {"target_flops": self.req["target_flops"], "mode": self.req["mode"]}
-        return {"latency_budget_ms": self.req["latency_budget_ms"], "mode": self.req["mode"],
-                "strategy": self.req["strategy"]}
+    def __init__(self, c: Services, rid: str, req: dict, token: str):
+        self.c, self.rid, self.req, self.token = c, rid, req, token
+        self.state = {"id": rid, "status": "running", "constraint": _constraint(req), "evidence": [], "chosen": None,
+                      "error": None, "started_at": now_iso(), "finished_at": None, "links": {"self": f"/recommend/{rid}"}}
+        self.script = c.redis.register_script(SAVE_IF_HELD)
 
-    def save(self) -> None:
-        """Write the state and refresh the lease that says this orchestration is alive."""
-        self.c.redis.set(self.c.keys.recommendation(self.rid), json.dumps(self.state), ex=self.c.settings.result_ttl_s)
-        self.c.redis.set(self.c.keys.recommendation_lease(self.rid), "1", ex=LEASE_S)
-
-    def plan(self, strategy: str, alpha, factor=None, target=None) -> dict:
-        return plan_strategy(self.req, strategy, alpha, factor=factor, target_flops=target)
-
-    def measure(self, plans: list[tuple[str, float | None, dict]]) -> list[dict]:
-        """Submit the plans (in parallel) and wait for their measurements; evidence rows."""
-        subs = [(s, a, p, submit(self.c, p, self.req["profile"])) for s, a, p in plans]
-        deadline = time.monotonic() + 2 * self.c.settings.job_timeout_s
-        rows = []
-        for s, a, p, sub in subs:
-            try:
-                rec = wait_until(lambda: self.c.store.get(sub.id), lambda r: bool(r) and r["status"] in DONE,
-                                 max(0.0, deadline - time.monotonic()), every=0.2, on_poll=lambda _r: self.save())
-            except PollTimeout:
-                raise RecommendationFailed(f"profile {sub.id} did not finish in time") from None
-            ms = rec["result"][self.req["mode"]]["median_ms"] if rec["status"] == "finished" else None
-            row = {"strategy": s, "alpha": a, "factor": p["requested_factor"], "achieved_factor": p["achieved_factor"],
-                   "flops": p["complexity"]["flops"], "acts": p["complexity"]["acts"], "profile_id": sub.id,
-                   "status": rec["status"], self.mode_ms: ms, "error": rec.get("error")}
-            rows.append(row)
-            self.state["evidence"].append(row)
-        self.save()
-        return rows
+    def save(self, ttl: int | None = None, lease_s: int = LEASE_S) -> None:
+        """Write the state and refresh the lease, only while the lease is this run's."""
+        keys = [self.c.keys.recommendation(self.rid), self.c.keys.recommendation_lease(self.rid)]
+        if not self.script(keys=keys, args=[self.token, json.dumps(self.state), ttl or self.c.settings.result_ttl_s,
+                                            lease_s]):
+            raise Superseded(f"recommendation {self.rid} is driven by another process now")
 
     def run(self) -> None:
+        ttl = None
         try:
-            if self.req["target_flops"] is not None:
-                self._by_flops()
-            else:
-                self._by_latency()
+            Orchestration(self.c, self.req, self.state, self.save).run()
             self.state["status"] = "finished"
-        except Exception as exc:  # noqa: BLE001 - the reason goes to the record
-            log.warning("recommendation failed: %s", exc, extra={"recommend_id": self.rid})
-            self.state.update(status="failed", error={"type": type(exc).__name__, "message": str(exc)})
+        except Superseded:
+            return
+        except GENUINE as exc:
+            self._failed(exc, retryable=False)
+        except Exception as exc:  # noqa: BLE001 - the service's own failure: recorded briefly, never cached
+            self._failed(exc, retryable=True)
+            ttl = TRANSIENT_TTL_S
         self.state["finished_at"] = now_iso()
-        self.save()
+        try:
+            self.save(ttl=ttl, lease_s=0)
+        except Superseded:
+            return
 
-    def _by_flops(self) -> None:
-        target = self.req["target_flops"]
-        plans = [(s, a, self.plan(s, a, target=target)) for s, a in strategy_items(self.req["candidates"])]
-        rows = [r for r in self.measure(plans) if r["status"] == "finished"]
-        if not rows:
-            raise RecommendationFailed("no candidate could be measured; see evidence")
-        best = min(rows, key=lambda r: r[self.mode_ms])
-        self.state["chosen"] = {**best, "plan": self.plan(best["strategy"], best["alpha"], target=target),
-                                "why": f"lowest measured {self.req['mode']} time at {target:.3g} flops"}
-
-    def _fits(self, factor: float) -> tuple[bool, dict]:
-        """Measure the strategy at ``factor``: (within the budget?, evidence row)."""
-        req = self.req
-        row = self.measure([(req["strategy"], req["alpha"], self.plan(req["strategy"], req["alpha"], factor=factor))])[0]
-        if row["status"] != "finished":
-            raise RecommendationFailed(f"the profile at factor {factor:g} failed: {row['error']}")
-        return row[self.mode_ms] <= req["latency_budget_ms"], row
-
-    def _by_latency(self) -> None:
-        req, budget = self.req, self.req["latency_budget_ms"]
-        s = min(max(1.0, req["min_factor"]), req["max_factor"])
-        ok, row = self._fits(s)
-        good = (s, row) if ok else None
-        bad = None if ok else s
-        while good is None:  # shrink until something fits
-            s = max(req["min_factor"], s / 2)
-            ok, row = self._fits(s)
-            if ok:
-                good = (s, row)
-            elif s <= req["min_factor"]:
-                raise RecommendationFailed(f"even factor {req['min_factor']:g} takes {row[self.mode_ms]:.2f} ms, "
-                                           f"over the {budget:g} ms budget")
-            else:
-                bad = s
-        while bad is None and good[0] < req["max_factor"]:  # grow until it no longer fits
-            s = min(req["max_factor"], good[0] * 2)
-            ok, row = self._fits(s)
-            good, bad = ((s, row), bad) if ok else (good, s)
-        while bad is not None and bad / good[0] > 1 + req["tolerance"]:  # bisect in log factor
-            s = math.sqrt(good[0] * bad)
-            ok, row = self._fits(s)
-            good, bad = ((s, row), bad) if ok else (good, s)
-        s, row = good
-        self.state["chosen"] = {**row, "plan": self.plan(req["strategy"], req["alpha"], factor=s),
-                                "why": f"largest factor of {req['strategy']} whose measured {req['mode']} time fits "
-                                       f"{budget:g} ms" + (f" (next tried: {bad:.4g}x)" if bad else " (max_factor)")}
+    def _failed(self, exc: BaseException, retryable: bool) -> None:
+        log.warning("recommendation failed: %s", exc, extra={"recommend_id": self.rid})
+        message = getattr(exc, "message", None) or str(exc)
+        self.state.update(status="failed", error={"type": type(exc).__name__, "message": message}, retryable=retryable)
 
 
-def start_or_resume(c: Services, req: dict) -> dict:
-    """The recommendation's state: an existing one, a resumed one, or a new one started in a thread."""
-    validate(req)
-    rid = content_id(req)
-    raw = c.redis.get(c.keys.recommendation(rid))
-    if raw is not None:
-        state = json.loads(raw)
-        if state["status"] != "running" or c.redis.exists(c.keys.recommendation_lease(rid)):
-            return state
-    # Fail fast on bad plans before going to the background.
+def _constraint(req: dict) -> dict:
+    if req["target_flops"] is not None:
+        return {"target_flops": req["target_flops"], "mode": req["mode"]}
+    return {"latency_budget_ms": req["latency_budget_ms"], "mode": req["mode"], "strategy": req["strategy"]}
+
+
+def _check_request(c: Services, req: dict) -> None:
+    """Fail fast on bad plans or profile settings (a 422 now) before anything goes to the background."""
+    profile_settings(req["profile"], c.settings)
     if req["target_flops"] is not None:
         for s, a in strategy_items(req["candidates"]):
             plan_strategy(req, s, a, target_flops=req["target_flops"])
     else:
         plan_strategy(req, req["strategy"], req["alpha"], factor=1.0)
-    orch = Orchestration(c, rid, req)
-    orch.save()
-    threading.Thread(target=orch.run, daemon=True, name=f"recommend-{rid[:8]}").start()
-    return orch.state
+
+
+def _settled(c: Services, rid: str) -> dict | None:
+    """The stored state if it answers the request: decided, genuinely failed, or running with a
+    live lease. None when a search must start: unknown, abandoned, or failed retryably."""
+    raw = c.redis.get(c.keys.recommendation(rid))
+    if raw is None:
+        return None
+    state = json.loads(raw)
+    if state["status"] == "running":
+        return state if c.redis.exists(c.keys.recommendation_lease(rid)) else None
+    return None if state.get("retryable") else state
+
+
+def start_or_resume(c: Services, req: dict) -> dict:
+    """The recommendation's state: a stored one, or a search started now (429 when all slots are busy)."""
+    validate(req)
+    rid = content_id(req)
+    state = _settled(c, rid)
+    if state is not None:
+        return state
+    _check_request(c, req)
+    slots = slots_for(c.settings.key_prefix, c.settings.max_running_recommendations)
+    if not slots.take():
+        raise RateLimited(f"{c.settings.max_running_recommendations} recommendations are running in this process "
+                          "(FASTSCALE_MAX_RUNNING_RECOMMENDATIONS); retry later",
+                          headers={"Retry-After": str(RETRY_AFTER_S)})
+    run = Run(c, rid, req, uuid.uuid4().hex)
+    lease = c.keys.recommendation_lease(rid)
+    claimed = False
+    try:
+        claimed = bool(c.redis.set(lease, run.token, nx=True, ex=LEASE_S))
+        if claimed:
+            run.save()
+    except BaseException:
+        slots.give_back()
+        if claimed:
+            with contextlib.suppress(Exception):
+                c.redis.delete(lease)
+        raise
+    if not claimed:  # another request claimed it first: answer with its state
+        slots.give_back()
+        return _settled(c, rid) or run.state
+    slots.start(run.run)
+    return run.state

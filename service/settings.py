@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     worker_memory_limit_bytes: int = Field(
         0, description="CPU workers: cap on address space (RLIMIT_AS), so a huge job fails as out-of-memory "
                        "instead of taking the host down; 0 = no cap. Not applied to CUDA workers.")
+    warmup_cap_s: float = Field(60.0, description="Wall-clock cap on one mode's warm-up (cuDNN autotuning "
+                                                  "included); the timed budget starts after warm-up.")
+    mode_cap_s: float = Field(300.0, description="Hard wall-clock cap on one mode, warm-up included: the "
+                                                 "only limit that may stop timing short of min_iters "
+                                                 "(stop_reason cap).")
+    max_running_recommendations: int = Field(8, description="Recommendations searching at once per API process; "
+                                                            "POST /recommend answers 429 beyond.")
 
 
     @field_validator("api_key_hashes", mode="before")

@@ -8,6 +8,7 @@ no web framework.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from fastscale.errors import ScalingError
@@ -73,6 +74,16 @@ def check_memory(plan: dict, profile: dict, device_class: str, c: Services) -> N
 
 def submit(c: Services, plan: dict, profile_req: dict, force: bool = False) -> Submitted:
     """Claim the measurement of ``plan`` under ``profile_req`` and queue it unless cached or in flight."""
+    sub, live = claim(c, plan, profile_req, force)
+    if sub.enqueued:
+        _enqueue(c, sub.record, live)
+    return sub
+
+
+def claim(c: Services, plan: dict, profile_req: dict, force: bool = False) -> tuple[Submitted, Counter]:
+    """All of ``submit`` but the queueing: (the claim, live workers per class). ``enqueued`` says
+    the caller must queue the record's job, or undo the claim (``store.forget``); sweeps queue
+    all their rows in one step this way (service.jobs.enqueue_all_or_none)."""
     profile = profile_settings(profile_req, c.settings)
     live = workers_by_class(c.redis, c.settings.key_prefix)
     device_class = resolve_device_class(profile_req["device"], live)
@@ -82,19 +93,25 @@ def submit(c: Services, plan: dict, profile_req: dict, force: bool = False) -> S
     record, enqueue = c.store.claim(pid, base, force=force)
     if record["status"] == "finished" and not enqueue:
         c.store.count("cache_hits")
-        return Submitted(pid, record, device_class, cached=True, enqueued=False)
-    if enqueue:
-        _enqueue(c, record, live)
-    return Submitted(pid, record, device_class, cached=False, enqueued=enqueue)
+        return Submitted(pid, record, device_class, cached=True, enqueued=False), live
+    return Submitted(pid, record, device_class, cached=False, enqueued=enqueue), live
+
+
+def require_worker(device_class: str, live: Counter) -> None:
+    """NoWorker unless a live worker serves ``device_class`` (checked before anything is queued)."""
+    if not live.get(device_class):
+        raise NoWorker(f"no live worker serves device class {device_class!r}", "profile.device",
+                       f"auto, cpu, cuda or a live class: {', '.join(sorted(live)) or 'none right now'}")
 
 
 def _enqueue(c: Services, record: dict, live) -> None:
     """Queue the claimed record's job, or undo the claim and say why not."""
     pid, run, device_class = record["id"], record["run"], record["device_class"]
-    if not live.get(device_class):
+    try:
+        require_worker(device_class, live)
+    except NoWorker:
         c.store.forget(pid, run)
-        raise NoWorker(f"no live worker serves device class {device_class!r}", "profile.device",
-                       f"auto, cpu, cuda or a live class: {', '.join(sorted(live)) or 'none right now'}")
+        raise
     if get_queue(c.redis, c.settings.key_prefix, device_class).count >= c.settings.max_queue_depth:
         c.store.forget(pid, run)
         raise QueueFull(f"{c.settings.max_queue_depth} jobs are already queued for {device_class} "

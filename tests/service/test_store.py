@@ -16,7 +16,7 @@ from service.store import ProfileStore
 PLAN = {"arch": {"family": "anynet"}, "resolution": 32, "complexity": {"flops": 1000, "params": 10, "acts": 100}}
 PROFILE = {"batch_size": 2, "modes": ["inference", "training"], "dtype": "float32"}
 BASE = {"plan": PLAN, "profile": PROFILE, "device_class": "cpu-test", "request_id": "rq-1"}
-RESULT = {"inference": {"median_ms": 1.5}, "training": {"median_ms": 4.0}}
+RESULT = {"inference": {"median_ms": 1.5, "stable": True}, "training": {"median_ms": 4.0, "stable": True}}
 
 
 @pytest.fixture
@@ -64,6 +64,16 @@ def test_a_run_goes_queued_started_finished_and_writes_points_and_stats(store):
     key = store.keys.points("cpu-test", "float32", 2, "training")
     assert key in store.points.signature_keys() and store.points.of(key) == [[100, 1000, 4.0]]
     assert store.stats()["jobs_finished"] == 1
+
+
+def test_an_unstable_time_is_no_runtime_point_and_replaces_an_earlier_one(store):
+    p = pid()
+    key = store.keys.points("cpu-test", "float32", 2, "training")
+    for run, stable in ((1, True), (2, False)):
+        store.claim(p, BASE, force=run > 1)
+        store.start(p, run, "w1")
+        store.finish(p, run, {m: {**r, "stable": stable} for m, r in RESULT.items()})
+        assert store.points.of(key) == ([[100, 1000, 4.0]] if stable else [])
 
 
 def test_a_finished_record_is_a_cache_hit_until_force(store):

@@ -76,7 +76,9 @@ def test_serve_scale_wait_and_clean_shutdown(tmp_path):
                           "--url", f"http://127.0.0.1:{port}"],
                          capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=180)
     assert out.returncode == 0, out.stderr
-    assert "Pearson r" in out.stdout and png.read_bytes()[:4] == b"\x89PNG"
+    # r is printed only over stable points; on a busy CPU the tiny budget may leave too few.
+    assert ("Pearson r" in out.stdout or "no correlation" in out.stdout) and "(n=" in out.stdout
+    assert png.read_bytes()[:4] == b"\x89PNG"
     serve.send_signal(signal.SIGTERM)
     assert serve.wait(60) == 0
     assert not [p for p in children if _alive(p)], "orphaned processes after shutdown"

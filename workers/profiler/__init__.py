@@ -4,10 +4,13 @@ Method, per mode (issue #4):
 1. Random inputs and labels (never zeros: they hide wrong indexing and can run faster).
 2. cudnn.benchmark on, so the first warm-up iterations do the autotuning before timing starts.
 3. Warm-up until iteration times settle: the median of the last few iterations is within 2 % of
-   the median of the few before (or a warm-up time cap is reached).
+   the median of the few before (past 30 % of the budget, also once the slow start is over), at
+   most ``warmup_cap_s``. Warm-up never spends the timed budget.
 4. Timed iterations, each timed on its own (CUDA events on GPU, perf_counter on CPU), until the
-   95 % confidence interval of the median is within +-1 % of the median, or the mode's time budget
-   runs out (reported as ``stable: false``).
+   95 % confidence interval of the median is within +-1 % of the median with n >= min_iters
+   (``stop_reason: converged``, ``stable: true``), or the timed budget, counted from the end of
+   warm-up, runs out (``budget``). min_iters always run unless the hard per-mode cap stops the
+   mode first (``cap``).
 The parts: ``timing`` (the measure loop), ``memory`` (out-of-memory, largest batch), ``modes`` (the
 timed steps), ``config`` (ProfileConfig). Importable with torch alone (no fastapi, redis or rq),
 so bench/gpu_check.py runs on bare GPU hosts.

@@ -1,20 +1,32 @@
 """Timing one step precisely: warm up until iteration times settle, then time iterations until the
-median is known to +-1 % (95 % CI) or the budget is spent.
+median is known to +-1 % (95 % CI), the timed budget is spent, or a hard cap stops the mode.
+
+Three clocks, so that autotuning never eats the measurement (issue #10):
+- warm-up has its own wall-clock cap (``warmup_cap_s``); it ends earlier when times settle, or,
+  past ``warmup_fraction`` of the budget, once the slow start is over;
+- the timed budget (``time_budget_s``) starts only when warm-up ends;
+- ``min_iters`` timed iterations always run, past the budget if need be, unless the hard per-mode
+  cap (``mode_cap_s``, counted from the start of warm-up) stops the run first.
 
 Each iteration is timed on its own (CUDA events on GPU, so no host clock or sync sits inside the
-timed region; perf_counter on CPU), and timed iterations are run in chunks between checks so
-checking costs little.
+timed region; perf_counter on CPU), and iterations run in chunks between checks so checking costs
+little. The result says why timing stopped (``stop_reason``: converged, budget or cap).
 """
 
 from __future__ import annotations
 
+import statistics
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
 
 from workers.profiler.config import ProfileConfig, Progress
 from workers.stats import rel_half_width, summarize
+
+CHECK_EVERY_S = 0.25  # a chunk of timed iterations lasts about this long between checks
+MAX_CHUNK = 50
 
 
 class Timer:
@@ -41,46 +53,121 @@ class Timer:
 
 
 def settled(times: list[float], k: int = 3, tol: float = 0.02) -> bool:
-    """The median of the last ``k`` iterations is within ``tol`` of the median of the ``k`` before."""
+    """The median of the last ``k`` iterations is within ``tol`` of the median of the ``k`` before.
+
+    Medians, not means: one slow iteration in a window (a first call that autotunes, a page fault)
+    neither settles nor unsettles it.
+    """
     if len(times) < 2 * k:
         return False
-    last = sorted(times[-k:])[k // 2]
-    before = sorted(times[-2 * k:-k])[k // 2]
-    return abs(last / before - 1) <= tol
+    return abs(statistics.median(times[-k:]) / statistics.median(times[-2 * k:-k]) - 1) <= tol
 
 
-def warm_up(timer: Timer, fn: Callable[[], None], until: float) -> list[float]:
-    """Iterate until the times settle (at least two iterations) or the monotonic clock passes ``until``."""
+def recovered(times: list[float], k: int = 3, slack: float = 1.0) -> bool:
+    """The slow start is over: the median of the last ``k`` iterations is within ``slack`` of the
+    fastest iteration seen (twice it, by default). Autotuning iterations run many times slower
+    than the steady state, while a noisy but steady step (a busy CPU) often stays within 2x of its
+    best, so this ends warm-up for it where ``settled`` (2 %) never would."""
+    return len(times) >= k and statistics.median(times[-k:]) <= (1 + slack) * min(times)
+
+
+def warm_up(timer: Timer, fn: Callable[[], None], soft_until: float, hard_until: float) -> tuple[list[float], str]:
+    """Iterate (at least twice) until the times settle; past ``soft_until`` (monotonic) also until the
+    slow start is over; at ``hard_until`` stop regardless. Returns (times, why it ended)."""
     warm: list[float] = []
     while True:
         warm += timer.run(fn, 1)
-        if len(warm) >= 2 and (settled(warm) or time.monotonic() > until):
-            return warm
+        if len(warm) < 2:
+            continue
+        if settled(warm):
+            return warm, "settled"
+        now = time.monotonic()
+        if now >= hard_until:
+            return warm, "cap"
+        if now >= soft_until and recovered(warm):
+            return warm, "recovered"
+
+
+def drift(times: list[float]) -> float:
+    """Relative change of the median from the first half of the run to the second: a step whose
+    speed moves (clocks ramping, throttling, a neighbour's load) has no single median to report."""
+    half = len(times) // 2
+    if half < 2:
+        return 0.0
+    return statistics.median(times[half:]) / statistics.median(times[:half]) - 1
+
+
+@dataclass
+class Limits:
+    """The monotonic deadlines of one mode's timed phase."""
+
+    budget_end: float
+    cap_end: float
+
+
+def _chunk(per_iter_s: float, n: int, cfg: ProfileConfig, limits: Limits) -> int:
+    """Iterations to run before the next check: about CHECK_EVERY_S, no further than the budget
+    reaches unless ``min_iters`` still needs them, never past the hard cap (but at least one)."""
+    now = time.monotonic()
+    chunk = max(1, min(MAX_CHUNK, int(CHECK_EVERY_S / per_iter_s)))
+    chunk = min(chunk, max(1, int((limits.budget_end - now) / per_iter_s), cfg.min_iters - n))
+    return max(1, min(chunk, int((limits.cap_end - now) / per_iter_s), cfg.max_iters - n))
+
+
+def converged(times: list[float], summary: dict, cfg: ProfileConfig) -> bool:
+    """n >= min_iters, the median's 95 % CI within +-target, and no drift beyond twice that."""
+    return (len(times) >= cfg.min_iters and rel_half_width(summary) <= cfg.target_rel_ci
+            and abs(drift(times)) <= 2 * cfg.target_rel_ci)
+
+
+def _stop_reason(times: list[float], per_iter_s: float, cfg: ProfileConfig, limits: Limits) -> str | None:
+    """Why to stop now, short of convergence: the budget (only once min_iters ran), or the cap."""
+    now = time.monotonic()
+    if len(times) >= cfg.max_iters:
+        return "budget"
+    if len(times) >= cfg.min_iters and now + per_iter_s > limits.budget_end:
+        return "budget"
+    if now + per_iter_s > limits.cap_end:
+        return "cap"
+    return None
+
+
+def time_iterations(timer: Timer, fn: Callable[[], None], cfg: ProfileConfig, limits: Limits, per_iter_s: float,
+                    report: Callable[[list[float], dict], None]) -> tuple[list[float], str]:
+    """Timed iterations in chunks until converged or stopped; (times, stop_reason). At least one."""
+    times: list[float] = []
+    while True:
+        times += timer.run(fn, _chunk(per_iter_s, len(times), cfg, limits))
+        summary = summarize(times)
+        report(times, summary)
+        if converged(times, summary, cfg):
+            return times, "converged"
+        per_iter_s = max(summary["median_ms"] / 1e3, 1e-6)
+        reason = _stop_reason(times, per_iter_s, cfg, limits)
+        if reason:
+            return times, reason
 
 
 def measure(fn: Callable[[], None], device: torch.device, cfg: ProfileConfig, progress: Progress, mode: str) -> dict:
-    """Warm up until settled, then time until the median's CI is tight or the budget is spent."""
+    """Warm up, then time until the median's CI is tight, the timed budget is spent or the cap hits."""
     timer = Timer(device)
     started = time.monotonic()
-    budget_end = started + cfg.time_budget_s
+    cap_end = started + cfg.mode_cap_s
     progress(f"{mode}: warm-up")
-    warm = warm_up(timer, fn, started + cfg.time_budget_s * cfg.warmup_fraction)
-    # Batch the iterations between checks so checking costs little, but keep each batch short.
-    per_iter_s = max(min(warm[-3:]) / 1e3, 1e-5)
-    chunk = max(1, min(50, int(0.25 / per_iter_s)))
-    times: list[float] = []
-    summary: dict = {}
-    stable = False
-    while len(times) < cfg.max_iters:
-        times += timer.run(fn, chunk)
-        summary = summarize(times)
-        rel = rel_half_width(summary)
-        progress(f"{mode}: timing", n=len(times), rel_ci=round(rel, 4), median_ms=round(summary["median_ms"], 4))
-        if len(times) >= cfg.min_iters and rel <= cfg.target_rel_ci:
-            stable = True
-            break
-        if time.monotonic() + chunk * per_iter_s > budget_end:
-            break
-    summary.update(stable=stable, warmup_iters=len(warm), warmup_ms=sum(warm))
+    warm, warm_end = warm_up(timer, fn, started + cfg.time_budget_s * cfg.warmup_fraction,
+                             min(started + cfg.warmup_cap_s, cap_end))
+    timed_from = time.monotonic()
+    limits = Limits(budget_end=timed_from + cfg.time_budget_s, cap_end=cap_end)
+
+    def report(times: list[float], summary: dict) -> None:
+        progress(f"{mode}: timing", n=len(times), rel_ci=round(rel_half_width(summary), 4),
+                 median_ms=round(summary["median_ms"], 4))
+
+    per_iter_s = max(statistics.median(warm[-3:]) / 1e3, 1e-6)
+    times, reason = time_iterations(timer, fn, cfg, limits, per_iter_s, report)
+    summary = summarize(times)
+    summary.update(stable=reason == "converged", stop_reason=reason, rel_ci=rel_half_width(summary),
+                   drift=drift(times), warmup_iters=len(warm), warmup_ms=sum(warm), warmup_stop=warm_end,
+                   timed_s=time.monotonic() - timed_from)
     summary["throughput_per_s"] = cfg.batch_size / (summary["median_ms"] / 1e3)
     return summary

@@ -1,0 +1,103 @@
+"""The timing loop (issue #10, requirement 1): warm-up outside the timed budget, min_iters always
+met unless the hard cap stops the mode, stop reasons, and drift reported as unstable.
+
+The steps are fake on purpose: a busy-wait of a known duration is the only way to know the true
+time a measurement must find. Busy-waits (not sleeps) so the true time is exact to microseconds.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+
+from workers.profiler import ProfileConfig, measure
+from workers.profiler.timing import drift, recovered, settled
+
+CPU = torch.device("cpu")
+FAST_S = 0.002
+
+
+def busy(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def quiet(*_args, **_kwargs) -> None:
+    return None
+
+
+class AutotuningStep:
+    """The first ``slow_calls`` calls take ``slow_s`` (cuDNN autotuning new shapes), then FAST_S."""
+
+    def __init__(self, slow_calls: int = 3, slow_s: float = 0.25):
+        self.calls, self.slow_calls, self.slow_s = 0, slow_calls, slow_s
+
+    def __call__(self) -> None:
+        self.calls += 1
+        busy(self.slow_s if self.calls <= self.slow_calls else FAST_S)
+
+
+def test_slow_first_iterations_do_not_eat_the_timed_budget():
+    # Warm-up (0.75 s of "autotuning") is 2.5x the whole timed budget: before issue #10 the two
+    # shared one budget, and this step came back with n = 1.
+    cfg = ProfileConfig(batch_size=1, time_budget_s=0.3, min_iters=10, warmup_cap_s=10)
+    out = measure(AutotuningStep(), CPU, cfg, quiet, "training")
+    assert out["n"] >= cfg.min_iters
+    assert out["median_ms"] == pytest.approx(FAST_S * 1e3, rel=0.01)
+    assert out["warmup_iters"] >= 3 and out["warmup_ms"] >= 750
+    assert out["stop_reason"] in ("converged", "budget") and out["warmup_stop"] in ("settled", "recovered")
+
+
+def test_min_iters_are_met_past_the_budget():
+    cfg = ProfileConfig(batch_size=1, time_budget_s=0.05, min_iters=10, mode_cap_s=30)
+    out = measure(lambda: busy(0.02), CPU, cfg, quiet, "inference")  # 10 iterations need 0.2 s
+    assert out["n"] >= 10 and out["stop_reason"] in ("converged", "budget")
+
+
+def test_a_drifting_step_is_reported_unstable():
+    calls = []
+
+    def slower_each_call() -> None:
+        calls.append(1)
+        busy(0.001 * 1.01 ** len(calls))  # 1 % slower every call: there is no single median
+
+    cfg = ProfileConfig(batch_size=1, time_budget_s=0.4, min_iters=10)
+    out = measure(slower_each_call, CPU, cfg, quiet, "inference")
+    assert not out["stable"] and out["stop_reason"] == "budget" and out["n"] >= 10
+    assert out["drift"] > 0.02
+
+
+def test_warm_up_and_mode_caps_stop_a_step_that_never_settles():
+    calls = []
+
+    def slower_and_slower() -> None:  # 15 % slower every call: neither settles nor converges
+        calls.append(1)
+        busy(0.001 * 1.15 ** len(calls))
+
+    cfg = ProfileConfig(batch_size=1, time_budget_s=10, min_iters=10_000, warmup_cap_s=0.3, mode_cap_s=0.6)
+    started = time.monotonic()
+    out = measure(slower_and_slower, CPU, cfg, quiet, "inference")
+    elapsed = time.monotonic() - started
+    assert out["warmup_stop"] == "cap" and 300 <= out["warmup_ms"] <= 400
+    assert out["stop_reason"] == "cap" and not out["stable"] and out["n"] < cfg.min_iters
+    assert 0.3 <= elapsed < 1.2  # stops when the next iteration would pass the cap; one in flight finishes
+
+
+def test_a_steady_step_converges_with_a_tight_interval():
+    cfg = ProfileConfig(batch_size=1, time_budget_s=10, min_iters=10)
+    out = measure(lambda: busy(FAST_S), CPU, cfg, quiet, "inference")
+    assert out["stable"] and out["stop_reason"] == "converged" and out["n"] >= 10
+    assert (out["ci95_high_ms"] - out["ci95_low_ms"]) / 2 <= 0.011 * out["median_ms"]
+    assert out["rel_ci"] <= 0.01 and abs(out["drift"]) <= 0.02
+
+
+def test_settle_rules():
+    assert settled([900.0, 700.0, 2.0, 2.0, 2.02, 2.0, 2.01, 2.0])  # a slow start, then steady
+    assert not settled([900.0, 2.0, 2.0, 2.0, 2.0])  # too few to tell
+    assert not settled([2.0, 2.0, 2.0, 8.0, 8.0, 8.0])
+    assert recovered([900.0, 3.0, 2.2, 2.0, 3.5]) and not recovered([900.0, 800.0, 2.0, 700.0])
+    assert not recovered([2.0, 9.0, 5.0, 4.5])  # still more than twice the best
+    assert drift([1.0] * 10 + [1.1] * 10) == pytest.approx(0.1) and drift([1.0, 2.0, 3.0]) == 0.0
