@@ -24,6 +24,8 @@ from service.context import Services
 from service.errors import InvalidRequest, NotFound, RecommendationFailed
 from service.ids import content_id
 from service.plan_cache import plan_strategy, strategy_items
+from service.recommendation_state import RecommendationCancelled
+from service.recommendation_state import save as save_state
 from service.polling import PollTimeout, wait_until
 from service.store import DONE, now_iso
 from service.submit import submit
@@ -65,8 +67,7 @@ class Orchestration:
 
     def save(self) -> None:
         """Write the state and refresh the lease that says this orchestration is alive."""
-        self.c.redis.set(self.c.keys.recommendation(self.rid), json.dumps(self.state), ex=self.c.settings.result_ttl_s)
-        self.c.redis.set(self.c.keys.recommendation_lease(self.rid), "1", ex=LEASE_S)
+        save_state(self.c, self.state, self.req, LEASE_S)
 
     def plan(self, strategy: str, alpha, factor=None, target=None) -> dict:
         return plan_strategy(self.req, strategy, alpha, factor=factor, target_flops=target)
@@ -98,6 +99,8 @@ class Orchestration:
             else:
                 self._by_latency()
             self.state["status"] = "finished"
+        except RecommendationCancelled as exc:
+            self.state.update(status="cancelled", error={"type": exc.code, "message": str(exc)})
         except Exception as exc:  # noqa: BLE001 - the reason goes to the record
             log.warning("recommendation failed: %s", exc, extra={"recommend_id": self.rid})
             self.state.update(status="failed", error={"type": type(exc).__name__, "message": str(exc)})

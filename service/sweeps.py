@@ -17,6 +17,7 @@ from service.plan_cache import plan_strategy, strategy_items
 from service.plots import sweep_figure
 from service.store import now_iso
 from service.submit import submit
+from service.sweep_state import recorded, save_new
 
 MODES = ("inference", "training")
 
@@ -37,7 +38,7 @@ def create_sweep(c: Services, req: dict) -> dict:
                       "device": device_class})
     record = {"id": sid, "device_class": device_class, "base": entries[0][3]["base"]["name"], "rows": rows,
               "created_at": now_iso()}
-    c.redis.set(c.keys.sweep(sid), json.dumps(record), ex=c.settings.result_ttl_s)
+    save_new(c, record, req["profile"])
     return {"id": sid, "status": "queued", "total": len(rows), "device_class": device_class, "links": sweep_links(sid)}
 
 
@@ -79,10 +80,11 @@ def load_sweep(c: Services, sid: str) -> dict:
     for r, raw_p in zip(sweep["rows"], profiles):
         p = json.loads(raw_p) if raw_p else {"status": "expired"}
         rows.append(_row(r, p))
-        done += p["status"] in ("finished", "failed", "expired")
-        failed += p["status"] in ("failed", "expired")
+        done += p["status"] in ("finished", "failed", "expired", "cancelled")
+        failed += p["status"] in ("failed", "expired", "cancelled")
     out = {"id": sid, "status": _status(rows, done, failed), "done": done, "total": len(rows),
            "device_class": sweep["device_class"], "base": sweep["base"], "rows": rows, "created_at": sweep["created_at"]}
+    out.update(recorded(sweep))
     if done == len(rows):
         out["analysis"] = analyse([r for r in rows if r["status"] == "finished"])
     return out
