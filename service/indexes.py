@@ -102,8 +102,9 @@ def sweep_expired(r: redis.Redis, keys: Keys, batch: int = 1000) -> int:
         due = [m.decode() for m in r.zrangebyscore(keys.index_expiry(kind), "-inf", now, start=0, num=batch)]
         removed += prune(r, keys, kind, due)
         # Still there (the TTL was extended, e.g. re-measured): look again later, not every round.
-        if due:
-            r.zadd(keys.index_expiry(kind), {rid: now + 60_000 for rid in due if r.exists(record_key(keys, kind, rid))})
+        alive = {rid: now + 60_000 for rid in due if r.exists(record_key(keys, kind, rid))}
+        if alive:
+            r.zadd(keys.index_expiry(kind), alive, xx=True)
     return removed
 
 
