@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app import openapi, problems
+from app import docs, openapi, problems
 from app.metrics import Metrics
 from app.middleware import GuardMiddleware, MetricsMiddleware
 from app.routers import cancel, catalog, events, listing, ops, plan, profiles, recommendations, scale, sweeps
@@ -51,11 +51,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Scale CNNs as 'Fast and Accurate Model Scaling' prescribes, and measure what they cost.",
         lifespan=lifespan,
+        docs_url=None,  # app.docs serves them with local assets
+        redoc_url=None,
     )
     problems.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
     openapi.install(app)
+    docs.install(app)
     # Outermost first: metrics and request id see every response, guard rejections included.
     app.add_middleware(GuardMiddleware, services_getter=lambda: held.get("services"))
     app.add_middleware(MetricsMiddleware, metrics_getter=lambda: held.get("metrics"))
