@@ -29,7 +29,8 @@ def install(app: FastAPI) -> None:
                                    oauth2_redirect_url=f"{root}/docs/oauth2-redirect",
                                    swagger_js_url=f"{root}{STATIC_URL}/swagger-ui-bundle.js",
                                    swagger_css_url=f"{root}{STATIC_URL}/swagger-ui.css",
-                                   swagger_favicon_url=f"{root}{STATIC_URL}/favicon.png")
+                                   swagger_favicon_url=f"{root}{STATIC_URL}/favicon.png",
+                                   swagger_ui_parameters={"validatorUrl": None})  # no call to swagger.io
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
     async def swagger_redirect() -> HTMLResponse:

@@ -68,8 +68,7 @@ class AsyncClient:
     async def cancel(self, pid: str, kind: str = "profile"):
         return await self._send(calls.cancel(kind, pid))
 
-    async def _pages(self, kind: str, filters: dict, limit: int) -> AsyncIterator:
-        cursor = None
+    async def _pages(self, kind: str, filters: dict, limit: int, cursor: str | None) -> AsyncIterator:
         while True:
             page = await self._send(calls.page(kind, filters, cursor, limit))
             yield page
@@ -77,14 +76,14 @@ class AsyncClient:
             if cursor is None:
                 return
 
-    def profiles(self, limit: int = 50, **filters) -> AsyncIterator:
-        return self._pages("profile", filters, limit)
+    def profiles(self, limit: int = 50, cursor: str | None = None, **filters) -> AsyncIterator:
+        return self._pages("profile", filters, limit, cursor)
 
-    def sweeps(self, limit: int = 50, **filters) -> AsyncIterator:
-        return self._pages("sweep", filters, limit)
+    def sweeps(self, limit: int = 50, cursor: str | None = None, **filters) -> AsyncIterator:
+        return self._pages("sweep", filters, limit, cursor)
 
-    def recommendations(self, limit: int = 50, **filters) -> AsyncIterator:
-        return self._pages("recommendation", filters, limit)
+    def recommendations(self, limit: int = 50, cursor: str | None = None, **filters) -> AsyncIterator:
+        return self._pages("recommendation", filters, limit, cursor)
 
     async def events(self, rid: str, kind: str = "profile") -> AsyncIterator[Event]:
         async with self.http.stream("GET", f"{calls.PATHS[kind]}/{rid}/events", timeout=STREAM_TIMEOUT) as r:

@@ -72,8 +72,7 @@ class Client:
         return self._send(calls.cancel(kind, pid))
 
     # ------------------------------------------------------------------ listings
-    def _pages(self, kind: str, filters: dict, limit: int) -> Iterator:
-        cursor = None
+    def _pages(self, kind: str, filters: dict, limit: int, cursor: str | None) -> Iterator:
         while True:
             page = self._send(calls.page(kind, filters, cursor, limit))
             yield page
@@ -81,15 +80,16 @@ class Client:
             if cursor is None:
                 return
 
-    def profiles(self, limit: int = 50, **filters) -> Iterator:
-        """Pages (``ProfilePage``: ``items``, ``next``) newest first, following the cursor."""
-        return self._pages("profile", filters, limit)
+    def profiles(self, limit: int = 50, cursor: str | None = None, **filters) -> Iterator:
+        """Pages (``ProfilePage``: ``items``, ``next``) newest first, following the cursor (from ``cursor``:
+        a ``next`` kept from before, to resume)."""
+        return self._pages("profile", filters, limit, cursor)
 
-    def sweeps(self, limit: int = 50, **filters) -> Iterator:
-        return self._pages("sweep", filters, limit)
+    def sweeps(self, limit: int = 50, cursor: str | None = None, **filters) -> Iterator:
+        return self._pages("sweep", filters, limit, cursor)
 
-    def recommendations(self, limit: int = 50, **filters) -> Iterator:
-        return self._pages("recommendation", filters, limit)
+    def recommendations(self, limit: int = 50, cursor: str | None = None, **filters) -> Iterator:
+        return self._pages("recommendation", filters, limit, cursor)
 
     # ------------------------------------------------------------------ live progress and waiting
     def events(self, rid: str, kind: str = "profile") -> Iterator[Event]:
