@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app import docs, openapi, problems
+from app import docs, openapi, problems, ui
 from app.metrics import Metrics
 from app.middleware import GuardMiddleware, MetricsMiddleware
 from app.routers import cancel, catalog, events, listing, ops, plan, profiles, recommendations, scale, sweeps
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     openapi.install(app)
     docs.install(app)
+    ui.install(app)
     # Outermost first: metrics and request id see every response, guard rejections included.
     app.add_middleware(GuardMiddleware, services_getter=lambda: held.get("services"))
     app.add_middleware(MetricsMiddleware, metrics_getter=lambda: held.get("metrics"))
