@@ -1,10 +1,11 @@
 """Listing records newest first with filters and cursor pagination (GET /profiles, /sweeps,
 /recommendations), answered from the indexes of service.indexes.
 
-One Lua script does the search on the Redis server in one round trip: it walks the smallest of
-the filter's sorted sets from the cursor down (by creation time, then id), keeps ids that are in
-every other filter set (ZSCORE), and stops after ``limit + 1`` hits or ``SCAN_BUDGET`` ids looked
-at. The second bound keeps a page fast even when filters rarely meet; such a page may hold fewer
+One Lua script does the search on the Redis server in one round trip. With several filters whose
+smallest set is at most INTERSECT_MAX ids, Redis intersects them (ZINTERSTORE into a scratch key
+the script deletes again); otherwise the script walks the smallest set and keeps ids that are in
+every other one (ZSCORE, smallest sets first). Either way it walks from the cursor down (by
+creation time, then id) and stops after ``limit + 1`` hits or ``SCAN_BUDGET`` ids looked at. The second bound keeps a page fast even when filters rarely meet; such a page may hold fewer
 than ``limit`` items while ``next`` is still set (as with any cursor API: follow ``next`` until it
 is null). Records that expired since they were indexed are pruned on the way (service.indexes).
 
@@ -14,9 +15,11 @@ while records are added (new ones are newer than any cursor) and cheap to resume
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
+import uuid
 from dataclasses import dataclass
 
 from service.errors import InvalidRequest
@@ -25,39 +28,60 @@ from service.keys import Keys
 
 MAX_LIMIT = 200
 SCAN_BUDGET = 5000
+INTERSECT_MAX = 20_000  # intersect in Redis when the smallest filter set is at most this large
 _BATCH = 200
 
 _SEARCH = """
-local limit, budget = tonumber(ARGV[1]), tonumber(ARGV[2])
+local limit, budget, inter_max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[7])
 local maxs, mins, cs, cm = ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
-local primary, best = 1, redis.call('ZCARD', KEYS[1])
-for i = 2, #KEYS do
-  local n = redis.call('ZCARD', KEYS[i])
-  if n < best then best, primary = n, i end
+local total = math.max(1, redis.call('ZCARD', KEYS[2]))
+local order = {}
+for i = 3, #KEYS do order[#order + 1] = {KEYS[i], redis.call('ZCARD', KEYS[i])} end
+table.sort(order, function(a, b) return a[2] < b[2] end)
+local primary, others = KEYS[2], {}
+if #order > 0 then primary = order[1][1] end
+-- How many ids the walk would look at for a page, if the filters were independent.
+local density = 1
+for i = 2, #order do density = density * order[i][2] / total end
+if #order > 1 and order[1][2] <= inter_max and (limit + 1) / math.max(density, 1e-9) > order[1][2] / 4 then
+  -- Sparse matches among a few thousand ids: let Redis intersect the sets (in C), then walk that.
+  local args = {'ZINTERSTORE', KEYS[1], #order}
+  for i = 1, #order do args[#args + 1] = order[i][1] end
+  args[#args + 1] = 'AGGREGATE'
+  args[#args + 1] = 'MAX'
+  redis.call(unpack(args))
+  primary = KEYS[1]
+else
+  for i = 2, #order do others[#others + 1] = order[i][1] end
 end
-local out, offset, scanned, last = {}, 0, 0, {}
-while scanned < budget do
-  local batch = redis.call('ZREVRANGEBYSCORE', KEYS[primary], maxs, mins, 'WITHSCORES', 'LIMIT', offset, %d)
-  if #batch == 0 then return {out, {}} end
-  for i = 1, #batch, 2 do
-    local m, s = batch[i], batch[i + 1]
-    scanned = scanned + 1
-    if not (cs and tonumber(s) == cs and m >= cm) then
-      local ok = true
-      for k = 1, #KEYS do
-        if k ~= primary and not redis.call('ZSCORE', KEYS[k], m) then ok = false break end
+local function walk()
+  local out, offset, scanned, last = {}, 0, 0, {}
+  while scanned < budget do
+    local batch = redis.call('ZREVRANGEBYSCORE', primary, maxs, mins, 'WITHSCORES', 'LIMIT', offset, %d)
+    if #batch == 0 then return {out, {}} end
+    for i = 1, #batch, 2 do
+      local m, s = batch[i], batch[i + 1]
+      scanned = scanned + 1
+      if not (cs and tonumber(s) == cs and m >= cm) then
+        local ok = true
+        for k = 1, #others do  -- smallest sets first: most candidates fail early
+          if not redis.call('ZSCORE', others[k], m) then ok = false break end
+        end
+        if ok then
+          out[#out + 1] = m
+          out[#out + 1] = s
+          if #out / 2 > limit then return {out, {}} end
+        end
       end
-      if ok then
-        out[#out + 1] = m
-        out[#out + 1] = s
-        if #out / 2 > limit then return {out, {}} end
-      end
+      last = {m, s}
     end
-    last = {m, s}
+    offset = offset + %d
   end
-  offset = offset + %d
+  return {out, last}
 end
-return {out, last}
+local result = walk()
+redis.call('DEL', KEYS[1])
+return result
 """ % (_BATCH, _BATCH)
 
 
@@ -93,8 +117,8 @@ def _bound(value: str | None, field: str) -> int | None:
         raise InvalidRequest(f"{value[:40]!r} is not a date-time", field, "ISO 8601, e.g. 2026-11-28T12:00:00Z") from None
 
 
-def search(r, keys: Keys, q: Query) -> tuple[list[tuple[str, int]], str | None]:
-    """(id, created ms) of one page, newest first, and the cursor of the next page (None: no more)."""
+def _script_call(keys: Keys, q: Query) -> tuple[list[str], list]:
+    """The search script's keys and arguments for ``q`` (its bounds and cursor checked)."""
     if not 1 <= q.limit <= MAX_LIMIT:
         raise InvalidRequest(f"{q.limit} is out of range", "limit", f"1 <= limit <= {MAX_LIMIT}")
     index = [keys.index(q.kind, f, normalise(v)) for f, v in q.filters.items() if v is not None and f in FIELDS]
@@ -103,10 +127,13 @@ def search(r, keys: Keys, q: Query) -> tuple[list[tuple[str, int]], str | None]:
     cursor_score, cursor_id = decode_cursor(q.cursor) if q.cursor else (None, "")
     if cursor_score is not None:
         top = cursor_score if top == "+inf" else min(top, cursor_score)
-    found, last = r.register_script(_SEARCH)(
-        keys=index or [keys.index(q.kind)],
-        args=[q.limit, SCAN_BUDGET, top, since if since is not None else "-inf",
-              cursor_score if cursor_score is not None else "", cursor_id])
+    scratch = keys.index(q.kind, "search", uuid.uuid4().hex)  # the intersection, deleted by the script
+    return [scratch, keys.index(q.kind), *index], [q.limit, SCAN_BUDGET, top, since if since is not None else "-inf",
+                                                   cursor_score if cursor_score is not None else "", cursor_id,
+                                                   INTERSECT_MAX]
+
+
+def _results(found, last, q: Query) -> tuple[list[tuple[str, int]], str | None]:
     pairs = [(found[i].decode(), int(float(found[i + 1]))) for i in range(0, len(found), 2)]
     if len(pairs) > q.limit:
         pairs = pairs[:q.limit]
@@ -116,16 +143,41 @@ def search(r, keys: Keys, q: Query) -> tuple[list[tuple[str, int]], str | None]:
     return pairs, None
 
 
-def page(r, keys: Keys, q: Query, summarise) -> dict:
-    """``{"items": [summarise(record)...], "next": cursor}``; ids whose record is gone are pruned."""
-    pairs, nxt = search(r, keys, q)
-    raws = r.mget([record_key(keys, q.kind, rid) for rid, _ in pairs]) if pairs else []
+def search(r, keys: Keys, q: Query) -> tuple[list[tuple[str, int]], str | None]:
+    """(id, created ms) of one page, newest first, and the cursor of the next page (None: no more)."""
+    script_keys, args = _script_call(keys, q)
+    found, last = r.register_script(_SEARCH)(keys=script_keys, args=args)
+    return _results(found, last, q)
+
+
+def _items(q: Query, pairs, raws, summarise) -> tuple[list[dict], list[str]]:
     items, gone = [], []
     for (rid, _), raw in zip(pairs, raws):
         if raw is None:
             gone.append(rid)
         else:
             items.append(summarise(json.loads(raw)))
+    return items, gone
+
+
+def page(r, keys: Keys, q: Query, summarise) -> dict:
+    """``{"items": [summarise(record)...], "next": cursor}``; ids whose record is gone are pruned."""
+    pairs, nxt = search(r, keys, q)
+    raws = r.mget([record_key(keys, q.kind, rid) for rid, _ in pairs]) if pairs else []
+    items, gone = _items(q, pairs, raws, summarise)
     if gone:
         prune(r, keys, q.kind, gone)
+    return {"items": items, "next": nxt}
+
+
+async def apage(c, q: Query, summarise) -> dict:
+    """``page`` on the async Redis client: the API's listing routes run on the event loop, with
+    no thread hand-off (whose GIL switching costs milliseconds on a busy host)."""
+    script_keys, args = _script_call(c.keys, q)
+    found, last = await c.aredis.register_script(_SEARCH)(keys=script_keys, args=args)
+    pairs, nxt = _results(found, last, q)
+    raws = await c.aredis.mget([record_key(c.keys, q.kind, rid) for rid, _ in pairs]) if pairs else []
+    items, gone = _items(q, pairs, raws, summarise)
+    if gone:
+        await asyncio.to_thread(prune, c.redis, c.keys, q.kind, gone)
     return {"items": items, "next": nxt}

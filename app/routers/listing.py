@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Literal, Optional
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from app.deps import Ctx
 from app.documented import problems
@@ -28,36 +29,38 @@ ProfileStatus = Annotated[Optional[Literal["queued", "started", "finished", "fai
 RunStatus = Annotated[Optional[Literal["running", "finished", "failed", "cancelled"]], Query()]
 
 
-def _page(c, kind: str, summarise, filters: dict, since, until, cursor, limit) -> dict:
+async def _page(c, kind: str, summarise, filters: dict, since, until, cursor, limit) -> JSONResponse:
+    """The page as built by the service (its shape is the declared model's; validating 200 items
+    again on the way out would cost more than finding them)."""
     q = listing.Query(kind, filters, since, until, cursor, limit)
-    return listing.page(c.redis, c.keys, q, summarise)
+    return JSONResponse(await listing.apage(c, q, summarise))
 
 
-@router.get("/profiles", response_model=ProfilePage, response_model_exclude_unset=True,
-            responses=problems(401, 422, 503), summary="Profiles, newest first, filtered, a page at a time")
-def list_profiles(c: Ctx, model: Model = None, strategy: Strategy = None, device_class: Text = None,
+@router.get("/profiles", response_model=None,
+            responses={200: {"model": ProfilePage}, **problems(401, 422, 503)}, summary="Profiles, newest first, filtered, a page at a time")
+async def list_profiles(c: Ctx, model: Model = None, strategy: Strategy = None, device_class: Text = None,
                   status: ProfileStatus = None, dtype: Dtype = None, batch_size: Batch = None, since: Since = None,
-                  until: Until = None, cursor: Cursor = None, limit: Limit = 50) -> dict:
+                  until: Until = None, cursor: Cursor = None, limit: Limit = 50):
     filters = {"model": model, "strategy": strategy, "device_class": device_class, "status": status, "dtype": dtype,
                "batch_size": batch_size}
-    return _page(c, "profile", profile_summary, filters, since, until, cursor, limit)
+    return await _page(c, "profile", profile_summary, filters, since, until, cursor, limit)
 
 
-@router.get("/sweeps", response_model=SweepPage, response_model_exclude_unset=True,
-            responses=problems(401, 422, 503), summary="Sweeps, newest first, filtered, a page at a time")
-def list_sweeps(c: Ctx, model: Model = None, strategy: Strategy = None, device_class: Text = None,
+@router.get("/sweeps", response_model=None,
+            responses={200: {"model": SweepPage}, **problems(401, 422, 503)}, summary="Sweeps, newest first, filtered, a page at a time")
+async def list_sweeps(c: Ctx, model: Model = None, strategy: Strategy = None, device_class: Text = None,
                 status: RunStatus = None, dtype: Dtype = None, batch_size: Batch = None, since: Since = None,
-                until: Until = None, cursor: Cursor = None, limit: Limit = 50) -> dict:
+                until: Until = None, cursor: Cursor = None, limit: Limit = 50):
     filters = {"model": model, "strategy": strategy, "device_class": device_class, "status": status, "dtype": dtype,
                "batch_size": batch_size}
-    return _page(c, "sweep", sweep_summary, filters, since, until, cursor, limit)
+    return await _page(c, "sweep", sweep_summary, filters, since, until, cursor, limit)
 
 
-@router.get("/recommendations", response_model=RecommendationPage, response_model_exclude_unset=True,
-            responses=problems(401, 422, 503), summary="Recommendations, newest first, filtered, a page at a time")
-def list_recommendations(c: Ctx, model: Model = None, strategy: Strategy = None, device_class: Text = None,
+@router.get("/recommendations", response_model=None,
+            responses={200: {"model": RecommendationPage}, **problems(401, 422, 503)}, summary="Recommendations, newest first, filtered, a page at a time")
+async def list_recommendations(c: Ctx, model: Model = None, strategy: Strategy = None, device_class: Text = None,
                          status: RunStatus = None, dtype: Dtype = None, batch_size: Batch = None, since: Since = None,
-                         until: Until = None, cursor: Cursor = None, limit: Limit = 50) -> dict:
+                         until: Until = None, cursor: Cursor = None, limit: Limit = 50):
     filters = {"model": model, "strategy": strategy, "device_class": device_class, "status": status, "dtype": dtype,
                "batch_size": batch_size}
-    return _page(c, "recommendation", recommendation_summary, filters, since, until, cursor, limit)
+    return await _page(c, "recommendation", recommendation_summary, filters, since, until, cursor, limit)
