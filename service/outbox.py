@@ -93,7 +93,11 @@ def process_events(c, expand) -> int:
 
 def process_deliveries(c, deliver) -> int:
     """Claim due deliveries and ``deliver(c, item)`` each (it reschedules or deletes the item)."""
-    dids = claim(c.redis, c.keys.outbox_deliveries, c.settings.outbox_claim_s)
+    s = c.settings
+    # Claim no more than can be attempted (each up to callback_timeout_s) before the claim lapses,
+    # or another process would take the rest meanwhile and deliver them twice.
+    n = max(1, min(20, int(s.outbox_claim_s // (1.5 * s.callback_timeout_s))))
+    dids = claim(c.redis, c.keys.outbox_deliveries, s.outbox_claim_s, n)
     for did in dids:
         item = load(c.redis, c.keys.outbox_delivery(did))
         if item is None:
