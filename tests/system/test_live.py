@@ -90,3 +90,12 @@ def test_the_client_falls_back_to_polling_when_the_stream_breaks(live):
         record = api.wait(pid, 90, on_update=seen.append, poll=0.2)
     assert record.status == "finished" and record.result["inference"]["median_ms"] > 0
     assert len(seen) >= 1 and time.monotonic() - started < 90
+
+
+def test_a_sweep_streams_until_its_rows_are_done(live):
+    with Client(live.url) as api:
+        sid = api.sweep(spec=TINY_SPEC, strategies=["w"], factors=[5, 6], profile={**PROFILE, "time_budget_s": 0.3}).id
+        events = list(api.events(sid, kind="sweep"))
+    assert events[0].event == "status" and events[0].data["id"] == sid
+    assert events[-1].final and events[-1].data["status"] == "finished" and events[-1].data["done"] == 2
+    assert "analysis" in events[-1].data
