@@ -48,7 +48,7 @@ class Chromium:
             time.sleep(0.1)
         port = port_file.read_text().split()[0]
         pages = [t for t in httpx.get(f"http://127.0.0.1:{port}/json/list").json() if t["type"] == "page"]
-        self.ws = connect(pages[0]["webSocketDebuggerUrl"], max_size=None)
+        self.ws = connect(pages[0]["webSocketDebuggerUrl"], max_size=None).__enter__()
         self.next_id, self.events = 0, []
         self.call("Page.enable")
 

@@ -1,15 +1,13 @@
-"""GET /profiles, /sweeps, /recommendations over HTTP, read with the public client (sync and async):
+"""GET /profiles, /sweeps, /recommendations over HTTP, read with the public client (the async one
+against uvicorn: tests/system/test_live.py):
 filters, newest first, cursor pages, problem+json errors as ApiError."""
 
 from __future__ import annotations
 
-import asyncio
-
-import httpx
 import pytest
 
 from app.schemas import ProfilePage, ProfileRecord
-from fastscale_client import ApiError, AsyncClient, Client
+from fastscale_client import ApiError, Client
 from tests.service_helpers import TINY_PROFILE, register_idle_worker
 
 PROFILE = {**TINY_PROFILE, "device": "cpu-test", "modes": ["inference"]}
@@ -54,15 +52,6 @@ def test_listing_errors_are_problems_naming_the_field(service):
         with pytest.raises(ApiError) as err:
             api.profile("0" * 32)
         assert err.value.status == 404 and err.value.title == "Not found"
-
-
-def test_the_async_client_reads_the_same_pages(service, submitted):
-    async def collect():
-        transport = httpx.ASGITransport(app=service.app)
-        async with AsyncClient("http://testserver", transport=transport) as api:
-            return [i.id async for page in api.profiles(limit=4, model="ResNet-50") for i in page.items]
-
-    assert asyncio.run(collect()) == [submitted[5][0], submitted[0][0]]
 
 
 def test_sweeps_and_recommendations_are_listed(service):

@@ -3,6 +3,7 @@ the end at the final state), the CLI's --wait on them, and the client's fallback
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ import time
 import httpx
 import pytest
 
-from fastscale_client import Client
+from fastscale_client import AsyncClient, Client
 from service.embedded_redis import free_port
 from tests.service_helpers import ROOT, TINY_PROFILE, TINY_SPEC, ApiProcess, WorkerProcess, register_idle_worker, settings_for
 
@@ -99,3 +100,16 @@ def test_a_sweep_streams_until_its_rows_are_done(live):
     assert events[0].event == "status" and events[0].data["id"] == sid
     assert events[-1].final and events[-1].data["status"] == "finished" and events[-1].data["done"] == 2
     assert "analysis" in events[-1].data
+
+
+def test_the_async_client_submits_waits_and_pages(live):
+    async def run():
+        async with AsyncClient(live.url) as api:
+            accepted = await api.scale(spec=TINY_SPEC, factor=7, profile={**PROFILE, "time_budget_s": 0.3})
+            record = await api.wait(accepted.id, 90)
+            listed = [i.id async for page in api.profiles(limit=1, status="finished") for i in page.items]
+            return accepted.id, record, listed
+
+    pid, record, listed = asyncio.run(run())
+    assert record.status == "finished" and record.result["inference"]["median_ms"] > 0
+    assert pid in listed and len(listed) == len(set(listed))
