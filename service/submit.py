@@ -9,7 +9,6 @@ no web framework.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from fastscale.errors import ScalingError
 from fastscale.memory import predict_memory_bytes
@@ -87,13 +86,6 @@ def submit(c: Services, plan: dict, profile_req: dict, force: bool = False) -> S
     if enqueue:
         _enqueue(c, record, live)
     return Submitted(pid, record, device_class, cached=False, enqueued=enqueue)
-
-
-def cached_age_s(record: dict) -> float | None:
-    """Seconds since a cached result was measured (its finished_at), for clients to judge it."""
-    if not record.get("finished_at"):
-        return None
-    return round((datetime.now(timezone.utc) - datetime.fromisoformat(record["finished_at"])).total_seconds(), 1)
 
 
 def _enqueue(c: Services, record: dict, live) -> None:

@@ -4,6 +4,15 @@ every plan's architecture for every row; a client follows ``links.self`` for the
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
+
+def cached_age_s(record: dict) -> float | None:
+    """Seconds since a cached result was measured (its finished_at), for clients to judge it."""
+    if not record.get("finished_at"):
+        return None
+    return round((datetime.now(timezone.utc) - datetime.fromisoformat(record["finished_at"])).total_seconds(), 1)
+
 
 def profile_summary(rec: dict) -> dict:
     plan, prof, result = rec.get("plan") or {}, rec.get("profile") or {}, rec.get("result") or {}

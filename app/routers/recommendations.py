@@ -8,8 +8,8 @@ from fastapi import APIRouter, Response
 from app.deps import Ctx, RecommendationId
 from app.documented import POST_GUARD, problems
 from app.schemas import Recommendation, RecommendRequest
-from service.recommendations import get_recommendation as load_recommendation
 from service.callbacks import subscribe, validate_url
+from service.recommendations import get_recommendation as load_recommendation
 from service.recommendations import start_or_resume
 
 router = APIRouter(tags=["recommend"])

@@ -11,7 +11,8 @@ from app.schemas import Accepted, ProfileRecord, ScaleRequest
 from service.plan_cache import plan_for
 from service.prediction import predicted_for
 from service.callbacks import subscribe, validate_url
-from service.submit import cached_age_s, submit
+from service.submit import submit
+from service.summaries import cached_age_s
 
 router = APIRouter(tags=["profile"])
 
