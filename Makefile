@@ -6,7 +6,16 @@ PY    := $(VENV)/bin/python
 TORCH ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: serve test install bench clean
+.PHONY: serve test install bench clean browser
+
+# The /ui browser test needs headless Chromium from the distribution (never a downloaded build).
+# As root with apt-get it is installed when missing; elsewhere that test skips and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	      || echo "warning: could not install chromium; the browser test will skip"; \
+	    else echo "note: chromium missing and not root: the browser test will skip"; fi; }
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -20,11 +29,12 @@ install: $(VENV)/.installed
 serve: $(VENV)/.installed
 	$(VENV)/bin/fastscale serve
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
 	$(PY) bench/plan_bench.py
+	$(PY) bench/listing_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -16,7 +16,7 @@ PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 WHEN = {
     401: "Missing or wrong X-API-Key (only when FASTSCALE_API_KEY_HASHES is set)",
     404: "No such id: malformed, unknown, or expired",
-    409: "Not finished yet; poll the resource until it is",
+    409: "Not finished yet (poll the resource until it is), or already final (nothing to cancel)",
     413: "Request body over FASTSCALE_MAX_BODY_BYTES",
     422: "Invalid request, or over a limit: the problem names the field and what is allowed",
     429: "Over FASTSCALE_RATE_LIMIT_PER_MINUTE POST requests; see Retry-After",

@@ -13,15 +13,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app import openapi, problems
+from app import docs, openapi, problems, ui
 from app.metrics import Metrics
 from app.middleware import GuardMiddleware, MetricsMiddleware
-from app.routers import catalog, ops, plan, profiles, recommendations, scale, sweeps
+from app.routers import cancel, catalog, events, listing, ops, plan, profiles, recommendations, scale, sweeps
+from service.completion import index_sweep_loop, outbox_loop
 from service.context import Services
 from service.recovery import reaper_loop
 from service.settings import Settings, get_settings
 
-ROUTERS = (plan, scale, profiles, sweeps, recommendations, catalog, ops)
+ROUTERS = (plan, scale, profiles, sweeps, recommendations, listing, events, cancel, catalog, ops)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,7 +36,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics.attach_redis(services.redis, settings.key_prefix, services.store)
         app.state.services, app.state.metrics = held["services"], held["metrics"] = services, metrics
         tasks = [asyncio.create_task(services.records.listen(services.aredis, services.keys.changed)),
-                 asyncio.create_task(reaper_loop(services.store, settings))]
+                 asyncio.create_task(reaper_loop(services.store, settings)),
+                 asyncio.create_task(outbox_loop(services)), asyncio.create_task(index_sweep_loop(services))]
         yield
         for task in tasks:
             task.cancel()
@@ -49,11 +51,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Scale CNNs as 'Fast and Accurate Model Scaling' prescribes, and measure what they cost.",
         lifespan=lifespan,
+        docs_url=None,  # app.docs serves them with local assets
+        redoc_url=None,
     )
     problems.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
     openapi.install(app)
+    docs.install(app)
+    ui.install(app)
     # Outermost first: metrics and request id see every response, guard rejections included.
     app.add_middleware(GuardMiddleware, services_getter=lambda: held.get("services"))
     app.add_middleware(MetricsMiddleware, metrics_getter=lambda: held.get("metrics"))

@@ -24,6 +24,9 @@ from service.logs import request_id as request_id_var
 from service.ratelimit import count_request, retry_after_s
 
 OPEN_PATHS = {"/healthz", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"}
+# The docs' local assets, and the results page, which checks keys itself (header, or its login
+# cookie for GETs) so that a browser without one is sent to its login form rather than a 401.
+OPEN_PREFIXES = ("/static/", "/ui")
 
 
 async def send_problem(send, exc: ServiceError) -> None:
@@ -89,7 +92,7 @@ class GuardMiddleware:
         if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
             return BodyTooLarge(f"the body may be at most {settings.max_body_bytes} bytes (FASTSCALE_MAX_BODY_BYTES)")
         path = scope["path"]
-        open_path = path in OPEN_PATHS or (path == "/metrics" and settings.metrics_public)
+        open_path = path in OPEN_PATHS or path.startswith(OPEN_PREFIXES) or (path == "/metrics" and settings.metrics_public)
         allowed, identity = self._identity(scope, headers, settings)
         if not open_path and not allowed:
             return Unauthorized("a valid X-API-Key header is required")

@@ -38,9 +38,10 @@ def respond(exc: BaseException) -> JSONResponse:
 
 
 def field_path(loc) -> str:
-    """pydantic's error location as the dotted path clients send: profile.modes[0]."""
+    """pydantic's error location as the dotted path clients send: profile.modes[0] (a query
+    parameter by its name: limit)."""
     out = ""
-    for p in (str(p) for p in loc if p != "body"):
+    for p in (str(p) for i, p in enumerate(loc) if p != "body" and not (i == 0 and p in ("query", "path", "header"))):
         out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
     return out or "body"
 

@@ -1,16 +1,17 @@
 """The ``fastscale`` command line: the top floor, which may use every layer below it.
 
 Core commands (``plan``, ``models``, cli.core_commands) need only the scaling core. Service
-commands (``serve``, ``worker``, ``scale``, ``sweep``, ``recommend``, ``hash-key``,
-cli.service_commands) import the API, worker, settings or client code when run, so ``fastscale
-plan`` works without FastAPI, Redis or RQ installed. Errors are one line on stderr and exit code 2.
+commands (``serve``, ``worker``, ``hash-key``, cli.service_commands) and client commands
+(``scale``, ``sweep``, ``recommend``, ``profiles``, ``cancel``, cli.client_commands, through the
+public client fastscale_client) import what they need when run, so ``fastscale plan`` works
+without FastAPI, Redis or RQ installed. Errors are one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
 
 import typer
 
-from cli import core_commands, service_commands
+from cli import client_commands, core_commands, service_commands
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Scale CNNs the way 'Fast and Accurate Model Scaling' prescribes.")
 
@@ -18,9 +19,11 @@ app.command()(core_commands.plan)
 app.command()(core_commands.models)
 app.command()(service_commands.serve)
 app.command()(service_commands.worker)
-app.command()(service_commands.scale)
-app.command()(service_commands.sweep)
-app.command()(service_commands.recommend)
+app.command()(client_commands.scale)
+app.command()(client_commands.sweep)
+app.command()(client_commands.recommend)
+app.command()(client_commands.profiles)
+app.command()(client_commands.cancel)
 app.command("hash-key")(service_commands.hash_key_cmd)
 
 

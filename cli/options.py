@@ -20,10 +20,12 @@ BatchSizeOpt = Annotated[int, typer.Option("--batch-size", "-b", help="Images pe
 DtypeOpt = Annotated[str, typer.Option("--dtype", help="float32, bfloat16 or float16.")]
 TimeBudgetOpt = Annotated[Optional[float], typer.Option("--time-budget", help="Per-mode timing budget, seconds.")]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait at most.")]
-UrlOpt = Annotated[str, typer.Option("--url", envvar="FASTSCALE_API", help="API base URL.")]
+UrlOpt = Annotated[Optional[str], typer.Option(
+    "--url", envvar=["FASTSCALE_URL", "FASTSCALE_API"], show_default=False,
+    help="API base URL [default: FASTSCALE_URL, else http://FASTSCALE_HOST:FASTSCALE_PORT, else http://127.0.0.1:8000].")]
+ApiKeyOpt = Annotated[Optional[str], typer.Option("--api-key", envvar="FASTSCALE_API_KEY", show_default=False,
+                                                  help="Sent as X-API-Key when the API needs a key.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
-
-DEFAULT_URL = "http://127.0.0.1:8000"
 
 
 def fail(message: str, code: int = 2) -> None:

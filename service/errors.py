@@ -78,6 +78,12 @@ class NotFinished(ServiceError):
     status, title = 409, "Not finished"
 
 
+class AlreadyDone(ServiceError):
+    """The record is already final (finished, failed or cancelled): there is nothing to cancel."""
+
+    status, title = 409, "Already done"
+
+
 class BodyTooLarge(ServiceError):
     status, title = 413, "Request body too large"
 

@@ -30,12 +30,14 @@ def enqueue_record(client: redis.Redis, settings: Settings, record: dict, pipeli
 
 
 def enqueue_all_or_none(client: redis.Redis, settings: Settings, device_class: str, records: list[dict],
-                        also: Callable[[redis.client.Pipeline], None] | None = None) -> None:
+                        prepare: Callable[[redis.client.Pipeline], Callable[[redis.client.Pipeline], None]] | None = None,
+                        watch: tuple[str, ...] = ()) -> None:
     """Queue the jobs of ``records`` (all of ``device_class``) together with ``also``'s writes, or
     nothing: QueueFull when they would take the queue past FASTSCALE_MAX_QUEUE_DEPTH.
 
-    A Redis optimistic transaction: WATCH the queue, check its length plus len(records) against
-    the limit, then MULTI with every job and ``also`` (e.g. the sweep's record). Any change to the
+    A Redis optimistic transaction: WATCH the queue (and ``watch``), check its length plus
+    len(records) against the limit, let ``prepare`` read what it needs (before MULTI) and return
+    its writes, then MULTI with every job and those writes (e.g. the sweep's record). Any change to the
     queue in between (another request's job, a worker taking one) aborts EXEC and the check runs
     again, so concurrent sweeps can never overfill the queue, nor leave jobs without their record.
     """
@@ -46,10 +48,11 @@ def enqueue_all_or_none(client: redis.Redis, settings: Settings, device_class: s
         if records and depth + len(records) > settings.max_queue_depth:
             raise QueueFull(f"{len(records)} jobs do not fit: {depth} of {settings.max_queue_depth} are already "
                             f"queued for {device_class} (FASTSCALE_MAX_QUEUE_DEPTH); nothing was queued, retry later")
+        write = prepare(pipe) if prepare is not None else None
         pipe.multi()
         for record in records:
             enqueue_record(client, settings, record, pipeline=pipe)
-        if also is not None:
-            also(pipe)
+        if write is not None:
+            write(pipe)
 
-    client.transaction(tx, key)
+    client.transaction(tx, key, *watch)

@@ -19,6 +19,18 @@ that says which part it fills (ids are validated before they get here).
   <p>:rate:<who>:<minute>   POST count of one client in one minute (rate limit)
   <p>:device_memory         hash device class -> bytes one job may use (published by workers)
   <p>:<device class>        the RQ queue of that device class (cpu-..., cuda-...)
+  <p>:idx:<kind>:<f>:<v>    sorted set of ids by created time with field f = v (listing; service.indexes)
+  <p>:idx:<kind>            sorted set of every indexed id by created time
+  <p>:idx-expiry:<kind>     sorted set id -> when its record expires (the index sweep)
+  <p>:idx-keys:<kind>       hash id -> the index keys it is in (to remove it from all of them)
+  <p>:subs:<kind>:<id>:<r>  set of callback URLs waiting for run r of a record (service.callbacks)
+  <p>:outbox:events         sorted set of final-state events by due time (written with the final state)
+  <p>:outbox:event:<eid>    one event: kind, id, event name and the final document
+  <p>:outbox:deliveries     sorted set of callback deliveries by due time (retries push it later)
+  <p>:outbox:delivery:<did> one delivery: URL, event, body, attempts
+  <p>:events:<kind>:<id>    channel: every status change and progress update of one record (SSE)
+  <p>:cancel:<kind>:<id>    asks the job or orchestration running that record to stop
+  <p>:sweeps-of:<id>        set of sweep ids a profile is a row of (sweep completion)
 """
 
 from __future__ import annotations
@@ -95,3 +107,40 @@ class Keys:
     def device_class_of_queue(self, name: str) -> str | None:
         """The device class a queue name serves, or None for another deployment's queue."""
         return name[len(self.prefix) + 1:] if name.startswith(self.prefix + ":") else None
+
+    # ------------------------------------------------------------------ listing indexes
+    def index(self, kind: str, field: str | None = None, value: str | None = None) -> str:
+        return f"{self.prefix}:idx:{kind}" + (f":{field}:{value}" if field else "")
+
+    def index_expiry(self, kind: str) -> str:
+        return f"{self.prefix}:idx-expiry:{kind}"
+
+    def index_keys(self, kind: str) -> str:
+        return f"{self.prefix}:idx-keys:{kind}"
+
+    # ------------------------------------------------------------------ callbacks, events, cancel
+    def subscribers(self, kind: str, rid: str, run: int) -> str:
+        return f"{self.prefix}:subs:{kind}:{rid}:{run}"
+
+    @property
+    def outbox_events(self) -> str:
+        return f"{self.prefix}:outbox:events"
+
+    def outbox_event(self, eid: str) -> str:
+        return f"{self.prefix}:outbox:event:{eid}"
+
+    @property
+    def outbox_deliveries(self) -> str:
+        return f"{self.prefix}:outbox:deliveries"
+
+    def outbox_delivery(self, did: str) -> str:
+        return f"{self.prefix}:outbox:delivery:{did}"
+
+    def events(self, kind: str, rid: str) -> str:
+        return f"{self.prefix}:events:{kind}:{rid}"
+
+    def cancel(self, kind: str, rid: str) -> str:
+        return f"{self.prefix}:cancel:{kind}:{rid}"
+
+    def sweeps_of(self, pid: str) -> str:
+        return f"{self.prefix}:sweeps-of:{pid}"

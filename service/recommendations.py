@@ -6,7 +6,8 @@ The search itself is service.orchestration's. This module decides who runs it an
   (issue #13: one thread per distinct request once made 248 threads).
 - Claimed atomically: the lease key is taken with SET NX and a random token, so of two identical
   requests exactly one starts a search. While it runs, progress and the lease are written
-  together by a Lua script that first checks the token, so a search whose lease was taken over
+  together in a transaction that first checks the token under WATCH (service.recommendation_state),
+  so a search whose lease was taken over
   (its process stalled past LEASE_S) stops instead of overwriting its successor.
 - Cached only when genuine: a decision, or a failure that is the request's own (an unattainable
   budget, unstable measurements, invalid plans), is kept for FASTSCALE_RESULT_TTL_S. A failure
@@ -33,6 +34,8 @@ from service.orchestration import Orchestration
 from service.plan_cache import plan_strategy, strategy_items
 from service.store import now_iso
 from service.submit import profile_settings
+from service.recommendation_state import RecommendationCancelled
+from service.recommendation_state import save as save_state
 
 log = logging.getLogger("fastscale.recommend")
 LEASE_S = 15
@@ -40,13 +43,6 @@ TRANSIENT_TTL_S = 60
 RETRY_AFTER_S = 30
 GENUINE = (RecommendationFailed, InvalidRequest, LimitExceeded, ScalingError)
 
-# KEYS: state, lease. ARGV: token, state JSON, state TTL, lease TTL (0: release the lease).
-SAVE_IF_HELD = """
-if redis.call('get', KEYS[2]) ~= ARGV[1] then return 0 end
-redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3])
-if tonumber(ARGV[4]) > 0 then redis.call('expire', KEYS[2], ARGV[4]) else redis.call('del', KEYS[2]) end
-return 1
-"""
 
 
 class Superseded(RuntimeError):
@@ -106,13 +102,11 @@ class Run:
         self.c, self.rid, self.req, self.token = c, rid, req, token
         self.state = {"id": rid, "status": "running", "constraint": _constraint(req), "evidence": [], "chosen": None,
                       "error": None, "started_at": now_iso(), "finished_at": None, "links": {"self": f"/recommend/{rid}"}}
-        self.script = c.redis.register_script(SAVE_IF_HELD)
 
     def save(self, ttl: int | None = None, lease_s: int = LEASE_S) -> None:
-        """Write the state and refresh the lease, only while the lease is this run's."""
-        keys = [self.c.keys.recommendation(self.rid), self.c.keys.recommendation_lease(self.rid)]
-        if not self.script(keys=keys, args=[self.token, json.dumps(self.state), ttl or self.c.settings.result_ttl_s,
-                                            lease_s]):
+        """Write the state (with its lease, indexes and, once final, its callback event), only while
+        the lease is this run's; a cancelled search learns it here (RecommendationCancelled)."""
+        if not save_state(self.c, self.state, self.req, lease_s, token=self.token, ttl=ttl):
             raise Superseded(f"recommendation {self.rid} is driven by another process now")
 
     def run(self) -> None:
@@ -122,6 +116,8 @@ class Run:
             self.state["status"] = "finished"
         except Superseded:
             return
+        except RecommendationCancelled as exc:
+            self.state.update(status="cancelled", error={"type": exc.code, "message": str(exc)})
         except GENUINE as exc:
             self._failed(exc, retryable=False)
         except Exception as exc:  # noqa: BLE001 - the service's own failure: recorded briefly, never cached

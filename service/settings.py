@@ -56,6 +56,28 @@ class Settings(BaseSettings):
                                                  "(stop_reason cap).")
     max_running_recommendations: int = Field(8, description="Recommendations searching at once per API process; "
                                                             "POST /recommend answers 429 beyond.")
+    callback_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Hosts completion callbacks may go to, comma-separated: exact host names "
+                                          "or CIDR ranges (10.0.0.0/8). Empty: callbacks are off (callback_url gets 422).")
+    callback_secret: str = Field("", description="Key of the HMAC-SHA256 in X-Fastscale-Signature; callbacks are off "
+                                                 "while it is empty.")
+    callback_max_attempts: int = Field(8, ge=1, description="Delivery attempts of one callback before it is given up.")
+    callback_backoff_s: float = Field(2.0, gt=0, description="First retry delay of a failed callback; doubles with "
+                                                             "each attempt (with jitter).")
+    callback_backoff_max_s: float = Field(600.0, gt=0, description="Longest delay between two callback attempts.")
+    callback_timeout_s: float = Field(10.0, gt=0, description="Seconds a receiver has to answer one callback.")
+    outbox_claim_s: float = Field(60.0, gt=0, description="A claimed callback not done in this time (its process "
+                                                          "died) is claimed again by another process.")
+    outbox_poll_s: float = Field(0.5, gt=0, description="How often each API process looks for due callbacks.")
+    index_prune_interval_s: float = Field(60.0, gt=0, description="How often listing indexes drop expired records.")
+    events_heartbeat_s: float = Field(15.0, gt=0, description="Seconds between SSE heartbeats on /events streams.")
+
+    @field_validator("callback_allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, v):
+        if isinstance(v, str):
+            v = [h.strip() for h in v.split(",") if h.strip()]
+        return [h.lower() for h in v]
 
 
     @field_validator("api_key_hashes", mode="before")

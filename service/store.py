@@ -19,9 +19,10 @@ import redis
 from service.keys import Keys
 from service.leases import LEASE_TTL_S, lease_value
 from service.points import RuntimePoints
+from service.transitions import on_profile_transition, publish_progress
 
 IN_FLIGHT = ("queued", "started")
-DONE = ("finished", "failed")
+DONE = ("finished", "failed", "cancelled")
 
 
 def now_iso() -> str:
@@ -68,6 +69,7 @@ class ProfileStore:
             pipe.multi()
             pipe.set(key, json.dumps(record))
             pipe.publish(self.keys.changed, pid)
+            on_profile_transition(pipe, self.keys, pid, current, record, None)
             outcome.update(record=record, enqueue=True)
 
         self.r.transaction(tx, key)
@@ -92,7 +94,11 @@ class ProfileStore:
             pipe.set(self.keys.lease(pid), lease_value(run, attempt, worker), ex=LEASE_TTL_S)))
 
     def progress(self, pid: str, phase: str, **details) -> None:
-        self.r.set(self.keys.progress(pid), json.dumps({"phase": phase, "at": now_iso(), **details}), ex=3600)
+        progress = {"phase": phase, "at": now_iso(), **details}
+        pipe = self.r.pipeline(transaction=False)
+        pipe.set(self.keys.progress(pid), json.dumps(progress), ex=3600)
+        publish_progress(pipe, self.keys, pid, progress)
+        pipe.execute()
 
     def finish(self, pid: str, run: int, result: dict, attempt: int = 1) -> bool:
         def change(rec):
@@ -146,6 +152,7 @@ class ProfileStore:
             if rec is None or rec.get("run") != run:
                 pipe.multi()
                 return
+            old = dict(rec)
             new = change(rec)
             pipe.multi()
             if new is None:
@@ -159,6 +166,7 @@ class ProfileStore:
                 if also is not None:
                     also(pipe, new)
                 pipe.publish(self.keys.changed, pid)
+                on_profile_transition(pipe, self.keys, pid, old, new, ttl)
                 applied.append(True)
 
         self.r.transaction(tx, key)

@@ -22,6 +22,7 @@ from service.plan_cache import plan_strategy, strategy_items
 from service.plots import sweep_figure
 from service.store import now_iso
 from service.submit import Submitted, claim, require_worker
+from service.sweep_state import finalize_if_done, recorded, stage_new
 
 SETTINGS_SHOWN = ("batch_size", "dtype", "channels_last", "time_budget_s", "modes")
 TIMING_FIELDS = ("n", "stop_reason", "rel_ci")
@@ -70,13 +71,14 @@ def create_sweep(c: Services, req: dict) -> dict:
     try:
         if jobs:
             require_worker(device_class, live)
-        enqueue_all_or_none(c.redis, c.settings, device_class, jobs, also=lambda pipe: pipe.set(
-            c.keys.sweep(sid), json.dumps(record), ex=c.settings.result_ttl_s))
+        enqueue_all_or_none(c.redis, c.settings, device_class, jobs, prepare=stage_new(c, record, req["profile"]),
+                            watch=(c.keys.sweep(sid),))
     except BaseException:
         _release(c, subs)
         raise
     if jobs:
         c.store.count("cache_misses", len(jobs))
+    finalize_if_done(c, sid)  # every row may have been cached already
     return {"id": sid, "status": "queued", "total": len(rows), "device_class": device_class,
             "links": sweep_links(sid)}
 
@@ -133,11 +135,12 @@ def load_sweep(c: Services, sid: str) -> dict:
     raws = c.redis.mget([c.keys.profile(r["profile_id"]) for r in sweep["rows"]])
     profiles = [json.loads(raw_p) if raw_p else {"status": "expired"} for raw_p in raws]
     rows = [_row(r, p) for r, p in zip(sweep["rows"], profiles)]
-    done = sum(p["status"] in ("finished", "failed", "expired") for p in profiles)
-    failed = sum(p["status"] in ("failed", "expired") for p in profiles)
+    done = sum(p["status"] in ("finished", "failed", "expired", "cancelled") for p in profiles)
+    failed = sum(p["status"] in ("failed", "expired", "cancelled") for p in profiles)
     out = {"id": sid, "status": _status(rows, done, failed), "done": done, "total": len(rows),
            "device_class": sweep["device_class"], "base": sweep["base"], "rows": rows, "created_at": sweep["created_at"],
            "measurement": _measurement(sweep, profiles)}
+    out.update(recorded(sweep))
     if done == len(rows):
         out["analysis"] = analyse([r for r in rows if r["status"] == "finished"])
     return out

@@ -38,10 +38,19 @@ def redis_url(request, embedded_redis):
     return embedded_redis.url if request.param == "embedded" else os.environ["REDIS_URL"]
 
 
+def _drop_keys(redis_url: str, prefix: str) -> None:
+    import redis as redis_lib
+
+    r = redis_lib.Redis.from_url(redis_url)
+    for key in r.scan_iter(f"{prefix}:*"):
+        r.delete(key)
+    for key in r.scan_iter(f"rq:*{prefix}*"):
+        r.delete(key)
+
+
 @pytest.fixture
 def service(redis_url):
     """A fresh key prefix, the real app in-process (TestClient), and cleanup of its keys."""
-    import redis as redis_lib
     from fastapi.testclient import TestClient
 
     from app.main import create_app
@@ -50,11 +59,29 @@ def service(redis_url):
     with TestClient(create_app(settings)) as client:
         client.settings = settings
         yield client
-    r = redis_lib.Redis.from_url(redis_url)
-    for key in r.scan_iter(f"{settings.key_prefix}:*"):
-        r.delete(key)
-    for key in r.scan_iter(f"rq:*{settings.key_prefix}*"):
-        r.delete(key)
+    _drop_keys(redis_url, settings.key_prefix)
+
+
+@pytest.fixture
+def service_with(redis_url):
+    """Like ``service``, with settings of the test's choosing: ``service_with(callback_secret=...)``."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    opened = []
+
+    def make(**extra):
+        settings = settings_for(redis_url, **extra)
+        client = TestClient(create_app(settings)).__enter__()
+        client.settings = settings
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        client.__exit__(None, None, None)
+        _drop_keys(redis_url, client.settings.key_prefix)
 
 
 @pytest.fixture

@@ -80,3 +80,45 @@ def wait_status(client, pid: str, statuses=("finished", "failed"), timeout: floa
 def wait_done(client, path: str, timeout: float = 180, done=lambda s: s["status"] in ("finished", "failed")) -> dict:
     """GET ``path`` until ``done`` (a sweep or recommendation, by default finished or failed)."""
     return wait_until(lambda: client.get(path).json(), done, timeout, every=0.2, what=path)
+
+
+CALLBACKS = {"callback_allowed_hosts": ["127.0.0.1/32"], "callback_secret": "s3cret-for-tests",
+             "callback_backoff_s": 0.2, "outbox_poll_s": 0.1}
+
+
+class ApiProcess:
+    """The real API under uvicorn in its own process (tests where a restart or a stream matters)."""
+
+    def __init__(self, settings: Settings, port: int, env: dict | None = None):
+        env = {**os.environ, "REDIS_URL": settings.redis_url, "FASTSCALE_KEY_PREFIX": settings.key_prefix,
+               "PYTHONPATH": str(ROOT), "FASTSCALE_LOG_JSON": "false", **(env or {})}
+        cmd = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
+               "--port", str(port), "--log-level", "warning"]
+        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def ready(self) -> bool:
+        import httpx
+
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"API exited: {self.proc.stdout.read()}")
+        try:
+            return httpx.get(self.url + "/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def wait_ready(self, timeout: float = 30) -> "ApiProcess":
+        wait_until(self.ready, bool, timeout, every=0.1, what="API start")
+        return self
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()

@@ -2,6 +2,7 @@
 every source file and function stays small.
 
     cli         the command line: may use every layer below
+    fastscale_client  the public HTTP client: httpx and the API's models (app.schemas) only
     app workers FastAPI / torch + RQ: beside each other, neither imports the other
     service     shared by app and workers: no FastAPI, no torch
     fastscale   the pure core: imports none of the others
@@ -21,13 +22,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYER = {"fastscale": 0, "service": 1, "app": 2, "workers": 2, "cli": 3, "bench": 4}
+LAYER = {"fastscale": 0, "service": 1, "app": 2, "workers": 2, "fastscale_client": 3, "cli": 4, "bench": 5}
 PACKAGES = tuple(LAYER)
 FORBIDDEN_LIBRARIES = {
     "fastscale": {"fastapi", "starlette", "redis", "rq", "uvicorn", "pydantic_settings", "typer", "rich"},
     "service": {"fastapi", "starlette", "torch", "uvicorn", "typer", "rich"},
     "app": {"torch"},
     "workers": {"fastapi", "starlette", "uvicorn"},
+    "fastscale_client": {"fastapi", "starlette", "torch", "uvicorn", "redis", "rq", "pydantic_settings", "typer",
+                         "rich", "jinja2"},
 }
 MAX_FILE_LINES, MAX_FUNCTION_LINES = 300, 50
 
@@ -125,7 +128,8 @@ def test_the_checks_see_real_imports():
     graph = package_graph()
     assert graph["app"] == {"fastscale", "service"} and graph["workers"] == {"fastscale", "service"}
     assert graph["service"] == {"fastscale"} and not graph["fastscale"]
-    assert {"app", "workers", "service", "fastscale"} <= graph["cli"]
+    assert {"app", "workers", "service", "fastscale", "fastscale_client"} <= graph["cli"]
+    assert graph["fastscale_client"] == {"app"}
     assert "torch" in {n.split(".")[0] for n in imports(ROOT / "workers" / "profiler" / "timing.py")}
 
 
@@ -141,5 +145,14 @@ def test_at_run_time_too():
     assert not loaded_after_import(service) & {"fastapi", "starlette", "torch", "app", "workers", "cli"}
     assert not loaded_after_import(["app.main"]) & {"torch", "workers", "cli"}
     assert not loaded_after_import(["app.schemas"]) & {"fastapi", "starlette"}  # clients may use the models
+    assert not loaded_after_import(["fastscale_client"]) & {"fastapi", "starlette", "torch", "redis", "rq", "service",
+                                                            "workers", "cli", "fastscale"}
     # The CLI's entry point loads no service stack: `fastscale plan` works without it.
     assert not loaded_after_import(["cli.main"]) & {"fastapi", "starlette", "redis", "rq", "torch", "app", "workers"}
+
+
+def test_the_client_takes_only_the_models_from_the_api():
+    """fastscale_client may import app.schemas (pydantic only) and nothing else of the server."""
+    for path in sources("fastscale_client"):
+        server = {name for name in imports(path) if name.split(".")[0] in LAYER and name.split(".")[0] != "fastscale_client"}
+        assert all(name.startswith("app.schemas") for name in server), f"{path.relative_to(ROOT)} imports {sorted(server)}"

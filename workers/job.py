@@ -15,6 +15,7 @@ import os
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
+from service.cancel import JobCancelled, finish_cancelled, raise_if_cancelled
 from service.errors import JobTimeout
 from service.leases import Lease
 from service.settings import get_settings
@@ -47,6 +48,10 @@ def profile_job(job: dict) -> dict:
                        f"(FASTSCALE_JOB_TIMEOUT_S) and was stopped: {exc}", attempt=attempt)
             log.warning("profile timed out", extra=extra)
             raise
+        except JobCancelled:
+            finish_cancelled(store, pid, run, attempt, get_settings().failure_ttl_s)
+            log.info("profile cancelled", extra=extra)
+            return {"id": pid, "run": run, "cancelled": True}
         except Exception as exc:
             store.fail(pid, run, type(exc).__name__, str(exc), attempt=attempt)
             log.warning("profile failed: %s", exc, extra=extra)
@@ -89,6 +94,7 @@ def _measure(job: dict, store: ProfileStore) -> dict:
 
     def progress(phase: str, **details) -> None:
         store.progress(pid, phase, **details)
+        raise_if_cancelled(store, pid, job["run"])
 
     try:
         result = profile_model(model, plan.resolution, device, cfg, progress)

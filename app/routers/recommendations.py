@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response
 from app.deps import Ctx, RecommendationId
 from app.documented import POST_GUARD, problems
 from app.schemas import Recommendation, RecommendRequest
+from service.callbacks import subscribe, validate_url
 from service.recommendations import get_recommendation as load_recommendation
 from service.recommendations import start_or_resume
 
@@ -19,7 +20,10 @@ router = APIRouter(tags=["recommend"])
                         **problems(*POST_GUARD, 422, 503)},
              summary="Recommend a strategy (target_flops) or a factor (latency_budget_ms)")
 def recommend(req: RecommendRequest, response: Response, c: Ctx) -> dict:
-    state = start_or_resume(c, req.model_dump(mode="json"))
+    callback = validate_url(req.callback_url, c.settings) if req.callback_url else None
+    state = start_or_resume(c, req.model_dump(mode="json", exclude={"callback_url"}))
+    if callback:
+        subscribe(c, "recommendation", state["id"], callback)
     response.headers["Location"] = f"/recommend/{state['id']}"
     if state["status"] != "running":
         response.status_code = 200

@@ -9,6 +9,7 @@ from app.deps import Ctx, SweepId
 from app.documented import POST_GUARD, PngResponse, SvgResponse, content, problems
 from app.schemas import Sweep, SweepCreated, SweepRequest
 from service import sweeps
+from service.callbacks import subscribe, validate_url
 
 router = APIRouter(tags=["sweep"])
 
@@ -16,7 +17,10 @@ router = APIRouter(tags=["sweep"])
 @router.post("/sweep", status_code=202, response_model=SweepCreated, responses=problems(*POST_GUARD, 422, 503),
              summary="Profile a model under several strategies and factors")
 def create_sweep(req: SweepRequest, response: Response, c: Ctx) -> dict:
-    created = sweeps.create_sweep(c, req.model_dump(mode="json"))
+    callback = validate_url(req.callback_url, c.settings) if req.callback_url else None
+    created = sweeps.create_sweep(c, req.model_dump(mode="json", exclude={"callback_url"}))
+    if callback:
+        subscribe(c, "sweep", created["id"], callback, lambda rec: {**sweeps.load_sweep(c, rec["id"]), "run": rec["run"]})
     response.headers["Location"] = created["links"]["self"]
     return created
 

@@ -1,5 +1,8 @@
 """The API's pydantic models: requests (strict) and responses. Only pydantic, no FastAPI."""
 
+from app.schemas.listing import (
+    ProfilePage, ProfileSummary, RecommendationPage, RecommendationSummary, SweepPage, SweepSummary,
+)
 from app.schemas.requests import (
     Exponents, PlanRequest, ProfileRequest, RecommendRequest, ScaleRequest, StrategyItem, SweepRequest,
 )
@@ -12,4 +15,5 @@ __all__ = [
     "Exponents", "PlanRequest", "ProfileRequest", "RecommendRequest", "ScaleRequest", "StrategyItem", "SweepRequest",
     "Accepted", "Analysis", "Health", "Links", "ModelDetail", "ModelSummary", "PlanResponse", "Problem",
     "ProfileRecord", "Readiness", "Recommendation", "Strategies", "Sweep", "SweepCreated",
+    "ProfilePage", "ProfileSummary", "RecommendationPage", "RecommendationSummary", "SweepPage", "SweepSummary",
 ]

@@ -78,6 +78,9 @@ class ScaleRequest(PlanRequest):
 
     profile: ProfileRequest = Field(default_factory=ProfileRequest)
     force: bool = Field(False, description="Measure again even if a cached result exists.")
+    callback_url: str | None = Field(None, max_length=2048, description=(
+        "POSTed the final document when this reaches a final state (signed; see README, Callbacks). "
+        "Its host must be allowed by FASTSCALE_CALLBACK_ALLOWED_HOSTS."))
 
 
 class StrategyItem(BaseModel):
@@ -97,6 +100,9 @@ class SweepRequest(BaseModel):
     factors: list[float] = Field(..., min_length=1, max_length=16)
     rounding: Literal["nearest", "pycls"] = "nearest"
     profile: ProfileRequest = Field(default_factory=ProfileRequest)
+    callback_url: str | None = Field(None, max_length=2048, description=(
+        "POSTed the final document when this reaches a final state (signed; see README, Callbacks). "
+        "Its host must be allowed by FASTSCALE_CALLBACK_ALLOWED_HOSTS."))
 
 
 class RecommendRequest(BaseModel):
@@ -119,3 +125,6 @@ class RecommendRequest(BaseModel):
     min_factor: float = Field(0.0625, gt=0)
     max_factor: float = Field(64.0, gt=0)
     tolerance: float = Field(0.05, gt=0.001, le=1, description="Bisection stops when factors differ by this ratio.")
+    callback_url: str | None = Field(None, max_length=2048, description=(
+        "POSTed the final document when this reaches a final state (signed; see README, Callbacks). "
+        "Its host must be allowed by FASTSCALE_CALLBACK_ALLOWED_HOSTS."))

@@ -46,9 +46,19 @@ class Accepted(BaseModel):
     links: Links
 
 
+class CallbackAttempt(BaseModel):
+    """One delivery attempt of a completion callback, as recorded on the document."""
+
+    model_config = OPEN
+    at: str
+    status: int | None = Field(description="The receiver's HTTP status; null when no answer came.")
+    error: str | None = Field(description="Why the attempt failed; null when it succeeded (2xx).")
+
+
 class ProfileRecord(BaseModel):
+    model_config = OPEN
     id: str
-    status: Literal["queued", "started", "finished", "failed"]
+    status: Literal["queued", "started", "finished", "failed", "cancelled"]
     device_class: str
     plan: dict[str, Any]
     profile: dict[str, Any]
@@ -61,6 +71,9 @@ class ProfileRecord(BaseModel):
     started_at: str | None = None
     finished_at: str | None = None
     links: Links | None = None
+    callbacks: list[CallbackAttempt] | None = None
+    cached: bool | None = Field(None, description="POST /scale only: true when this is a cached result.")
+    cached_age_s: float | None = Field(None, description="POST /scale only: seconds since the cached result finished.")
 
 
 class Complexity(BaseModel):
@@ -182,7 +195,7 @@ class Analysis(BaseModel):
 class Sweep(BaseModel):
     model_config = OPEN
     id: str
-    status: Literal["queued", "started", "finished", "failed"]
+    status: Literal["queued", "started", "finished", "failed", "cancelled"]
     done: int
     total: int
     device_class: str
@@ -215,7 +228,7 @@ class RecommendationError(BaseModel):
 class Recommendation(BaseModel):
     model_config = OPEN
     id: str
-    status: Literal["running", "finished", "failed"]
+    status: Literal["running", "finished", "failed", "cancelled"]
     constraint: dict[str, Any]
     evidence: list[Evidence]
     chosen: dict[str, Any] | None

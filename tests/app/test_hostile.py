@@ -77,7 +77,7 @@ CASES = [
     ("id uppercase", "GET", "/profile/" + "A" * 32, None, None, 404, "profile"),
     ("model path traversal", "GET", "/models/..%2F..%2Fetc%2Fpasswd", None, None, 404, "no endpoint"),
     ("model name with dots only", "GET", "/models/....", None, None, 422, "unknown model"),
-    ("wrong method", "DELETE", "/profile/" + "a" * 32, None, None, 405, "not allowed"),
+    ("wrong method", "PUT", "/profile/" + "a" * 32, None, None, 405, "not allowed"),  # DELETE cancels (issue 12)
 ]
 
 

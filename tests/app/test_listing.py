@@ -1,0 +1,68 @@
+"""GET /profiles, /sweeps, /recommendations over HTTP, read with the public client (the async one
+against uvicorn: tests/system/test_live.py):
+filters, newest first, cursor pages, problem+json errors as ApiError."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.schemas import ProfilePage, ProfileRecord
+from fastscale_client import ApiError, Client
+from tests.service_helpers import TINY_PROFILE, register_idle_worker
+
+PROFILE = {**TINY_PROFILE, "device": "cpu-test", "modes": ["inference"]}
+
+
+@pytest.fixture
+def submitted(service):
+    """Six queued profiles of three zoo models and two strategies (an idle worker keeps them queued)."""
+    register_idle_worker(service.settings, "cpu-test")
+    made = []
+    for model, strategy, batch in (("ResNet-50", "w", 2), ("RegNetY-400MF", "dWr", 2), ("RegNetY-400MF", "w", 4),
+                                   ("EfficientNet-B0", "dWr", 2), ("RegNetY-400MF", "dWr", 4), ("ResNet-50", "dWr", 4)):
+        r = service.post("/scale", json={"model": model, "strategy": strategy, "factor": 2,
+                                         "profile": {**PROFILE, "batch_size": batch}})
+        assert r.status_code == 202, r.text
+        made.append((r.json()["id"], model, strategy, batch))
+    return made
+
+
+def test_profiles_filter_and_page_newest_first(service, submitted):
+    with Client("http://testserver", transport=service._transport) as api:
+        pages = list(api.profiles(limit=2))
+        assert all(isinstance(p, ProfilePage) for p in pages) and len(pages) == 3 and pages[-1].next is None
+        assert [i.id for p in pages for i in p.items] == [pid for pid, *_ in submitted][::-1]
+        regnet = [i for p in api.profiles(model="regnety-400mf", strategy="dWr") for i in p.items]
+        assert [i.id for i in regnet] == [submitted[4][0], submitted[1][0]]
+        assert regnet[0].model == "RegNetY-400MF" and regnet[0].batch_size == 4 and regnet[0].status == "queued"
+        both = [i.id for p in api.profiles(batch_size=4, status="queued", device_class="cpu-test") for i in p.items]
+        assert both == [submitted[5][0], submitted[4][0], submitted[2][0]]
+        assert [i for p in api.profiles(status="finished") for i in p.items] == []
+        record = api.profile(submitted[0][0])
+        assert isinstance(record, ProfileRecord) and record.status == "queued"
+
+
+def test_listing_errors_are_problems_naming_the_field(service):
+    with Client("http://testserver", transport=service._transport) as api:
+        for filters, field in (({"limit": 201}, "limit"), ({"cursor": "%%%"}, "cursor"), ({"since": "soon"}, "since"),
+                               ({"status": "done"}, "status")):
+            with pytest.raises(ApiError) as err:
+                next(api.profiles(**filters))
+            assert err.value.status == 422 and field in err.value.fields, (filters, err.value.errors)
+        with pytest.raises(ApiError) as err:
+            api.profile("0" * 32)
+        assert err.value.status == 404 and err.value.title == "Not found"
+
+
+def test_sweeps_and_recommendations_are_listed(service):
+    register_idle_worker(service.settings, "cpu-test")
+    sid = service.post("/sweep", json={"model": "ResNet-50", "strategies": ["w", "d"], "factors": [2],
+                                       "profile": PROFILE}).json()["id"]
+    rid = service.post("/recommend", json={"model": "ResNet-50", "target_flops": 8e9, "candidates": ["w"],
+                                           "mode": "inference", "profile": PROFILE}).json()["id"]
+    sweeps = service.get("/sweeps", params={"model": "resnet-50", "strategy": "d", "status": "running"}).json()
+    assert [s["id"] for s in sweeps["items"]] == [sid] and sweeps["items"][0]["total"] == 2
+    assert service.get("/sweeps", params={"strategy": "dwr"}).json()["items"] == []
+    recs = service.get("/recommendations", params={"model": "ResNet-50", "device_class": "cpu-test"}).json()
+    assert [r["id"] for r in recs["items"]] == [rid] and recs["items"][0]["status"] == "running"
+    service.delete(f"/recommend/{rid}")

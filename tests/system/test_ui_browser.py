@@ -1,0 +1,71 @@
+"""The results page in a real browser: headless Chromium signs in with the login form, loads /ui,
+follows the link to a sweep that real workers measured, and finds the rendered table and a loaded
+plot. Screenshots go to /tmp/fastscale-ui-*.png for a person to look at."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fastscale_client import Client
+from service.auth import hash_key
+from service.embedded_redis import free_port
+from tests.browser import Chromium, missing_reason
+from tests.service_helpers import TINY_PROFILE, TINY_SPEC, ApiProcess, WorkerProcess, settings_for
+
+pytestmark = pytest.mark.skipif(missing_reason() is not None, reason=missing_reason() or "")
+KEY = "browser-test-key-0123456789abcdef"
+SHOTS = Path("/tmp")
+
+
+@pytest.fixture
+def finished_sweep(redis_url):
+    settings = settings_for(redis_url)
+    api = ApiProcess(settings, free_port(), {"FASTSCALE_API_KEY_HASHES": hash_key(KEY)}).wait_ready()
+    worker = WorkerProcess(settings).wait_registered()
+    try:
+        with Client(api.url, api_key=KEY) as client:
+            created = client.sweep(spec=TINY_SPEC, strategies=["w", "dWr"], factors=[1, 2],
+                                   profile={**TINY_PROFILE, "device": "cpu-test", "modes": ["inference", "training"],
+                                            "time_budget_s": 0.3})
+            sweep = client.wait_sweep(created.id, 180)
+        assert sweep.status == "finished"
+        yield api, sweep
+    finally:
+        worker.stop()
+        api.stop()
+
+
+def test_a_browser_signs_in_follows_a_sweep_link_and_sees_its_table_and_plot(finished_sweep, tmp_path):
+    api, sweep = finished_sweep
+    browser = Chromium(tmp_path / "chromium-profile")
+    try:
+        browser.go(api.url + "/ui")
+        assert browser.js("location.pathname") == "/ui/login"  # no key yet: sent to the login form
+        browser.act_and_wait(f"document.querySelector('input[name=api_key]').value = {KEY!r};"
+                             "document.querySelector('form').submit()")
+        assert browser.js("location.pathname") == "/ui"
+        browser.screenshot(SHOTS / "fastscale-ui-index.png")
+        links = browser.js("[...document.querySelectorAll('a.sweep-link')].map(a => a.getAttribute('href'))")
+        assert links == [f"/ui/sweep/{sweep.id}"]
+        browser.act_and_wait("document.querySelector('a.sweep-link').click()")
+        assert browser.js("location.pathname") == f"/ui/sweep/{sweep.id}"
+        cells = browser.js("[...document.querySelectorAll('#rows tr')].slice(1).map(tr => [...tr.cells].map(td => td.innerText))")
+        assert len(cells) == 4
+        by_row = {(row[0], float(row[1])): row for row in cells}
+        for r in sweep.rows:
+            row = by_row[(r.label, r.factor)]
+            assert float(row[6]) == pytest.approx(r.inference_ms, abs=5e-4)  # the measured times, as rendered
+            assert float(row[7]) == pytest.approx(r.training_ms, abs=5e-4) and row[8] == "finished"
+        image = browser.js("(async () => { const i = document.querySelector('img#plot'); if (!i.complete)"
+                           " await new Promise(r => { i.onload = r; i.onerror = r; });"
+                           " return [i.naturalWidth, i.naturalHeight]; })()")
+        assert image[0] > 400 and image[1] > 200, image  # a real PNG, decoded by the browser
+        shot = browser.screenshot(SHOTS / "fastscale-ui-sweep.png")
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        browser.go(api.url + "/ui/plan?model=RegNetY-400MF&strategy=dWr&factor=4")
+        assert browser.js("document.querySelectorAll('#plan tr').length") >= 5
+        browser.screenshot(SHOTS / "fastscale-ui-plan.png")
+    finally:
+        browser.close()
