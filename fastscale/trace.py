@@ -45,6 +45,8 @@ class Op:
     every enclosing module are held by their callers). grads: activation-gradient elements alive
     while its backward runs (grad of output and input, plus gradients waiting at residual joins).
     workspace: elements whose size sets the cuDNN workspace (a conv's input plus output).
+    planes: a conv's filter planes (input channels per group x output channels): what a
+    frequency-domain (FFT) algorithm transforms, whatever the kernel size.
     casts: tensors autocast converts for this op. kernels_fwd: kernels of eval forward;
     kernels_bwd: kernels of its backward plus any training-only forward work (SiLU's clone).
     """
@@ -66,6 +68,7 @@ class Op:
     live_i64: int = 0
     grads: int = 0
     workspace: int = 0
+    planes: int = 0
     casts: int = 0
     kernels_fwd: int = 0
     kernels_bwd: int = 0
