@@ -126,23 +126,22 @@ class Tracer:
             op.saved += t.elems
 
     def repeat(self, node, times: int) -> None:
-        """Trace ``times`` copies of a shape-preserving block, recording one copy as a group.
+        """Trace ``times`` copies of a shape-preserving block, recording copies 2.. as one group.
 
-        The first copy is traced on its own when its input differs from the later copies' inputs
-        in what is already saved (then copy two stands for the other ``times - 1``).
+        Copy 1 is traced on its own: its input is the enclosing Repeat's input, which later
+        copies find already held (and maybe saved). Copy 2 stands for every later copy: each
+        starts from its predecessor's output, and every block of the vocabulary leaves its output
+        saved or not as it found its input, so copies 2..times record the same ops.
         """
         if self.in_repeat:
             raise ValueError("nested Repeat is not supported by the trace")
         self.in_repeat = True
-        first_in = self.cur
-        start, counters = len(self.ops), self._counters()
         node.trace(self)
-        if times > 1 and self.cur.saved != first_in.saved:
+        if times > 1:
             start, counters = len(self.ops), self._counters()
             node.trace(self)
-            times -= 1
-        self.groups.append((start, len(self.ops), times))
-        self._scale_counters(counters, times)
+            self.groups.append((start, len(self.ops), times - 1))
+            self._scale_counters(counters, times - 1)
         self.in_repeat = False
 
     def _counters(self) -> tuple:

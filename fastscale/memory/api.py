@@ -52,9 +52,10 @@ def saved_activation_bytes(tr: Trace, batch_size: int, dtype: str) -> int:
 def _mode_memory(tr: Trace, resolution: int, batch: int, dtype: str, channels_last: bool, device: str,
                  mode: str) -> dict:
     peak = training_activation_peak if mode == "training" else inference_activation_peak
+    scratch = overhead.scratch_fn(batch, dtype, device)
     workspace = overhead.workspace_fn(batch, dtype, channels_last, device)
-    with_ws = peak(tr, batch, dtype, workspace)
-    activations = peak(tr, batch, dtype, lambda op: 0)
+    with_ws = peak(tr, batch, dtype, lambda op: scratch(op) + workspace(op))
+    activations = peak(tr, batch, dtype, scratch)
     persistent = overhead.persistent_bytes(tr, resolution, batch, dtype, mode)
     host = overhead.host_bytes(tr, mode)
     extra = overhead.rounding_bytes(tr, dtype, mode, device) if device == "cuda" else host

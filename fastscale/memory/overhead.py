@@ -33,8 +33,8 @@ spec of 262k width-1 blocks, where it dominates).
 Host overhead (CPU devices; reported separately for CUDA ones): Python and TensorImpl objects per
 module, per parameter or buffer tensor, per state-dict copy of a tensor, per gradient/momentum
 tensor, and per autograd node in training. Measured on this repo's CPU worker stack (CPython 3.11,
-torch 2.13) as RSS slopes over 2000 vs 6000 width-1 blocks of three block types (bench note in
-fastscale/memory/README.md); the modelled slopes match those measurements within 5 %.
+torch 2.13) as RSS slopes over 2000 vs 6000 width-1 blocks of three block types;
+bench/memory_host_overhead.py prints measured against modelled slopes per block.
 """
 
 from __future__ import annotations
@@ -51,7 +51,19 @@ HOST_MODULE = 2100  # bytes per nn.Module object
 HOST_TENSOR = 900  # per parameter or buffer tensor (object, TensorImpl, small storage)
 HOST_COPY = 1800  # per tensor of the profiler's state-dict deep copy
 HOST_OPTIM = 400  # per parameter tensor: its gradient and momentum buffer objects
-HOST_NODE = 1200  # per op in training: autograd node, saved-variable records, output metadata
+HOST_NODE = 1700  # per op in training: autograd node, saved-variable records, output metadata
+
+
+def scratch_fn(batch: int, dtype: str, device: str):
+    """Bytes a conv needs beside its input and output, and must get. On CPU, oneDNN reorders the
+    input into its blocked layout and computes into a blocked output before copying it out, so
+    one more input- or output-sized buffer, whichever is larger, is live (torch.profiler's
+    allocator events of single convs; bench/memory_cpu_check.py shows the whole-model effect).
+    CUDA convs need nothing beyond the workspace below."""
+    ab = act_bytes(dtype)
+    if device == "cuda":
+        return lambda op: 0
+    return lambda op: batch * ab * max(op.reads, op.writes) if op.kind == "conv" else 0
 
 
 def workspace_fn(batch: int, dtype: str, channels_last: bool, device: str):

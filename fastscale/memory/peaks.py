@@ -11,8 +11,8 @@ in both passes, so its first and last copies bound it and the walk stays O(stage
 Eval inference holds, at each op, the inputs of every enclosing module (their callers keep them)
 plus the op's own inputs and outputs; the peak is the worst op, not the sum of all activations.
 
-``workspace(op)`` is the cuDNN workspace allowance in bytes for a conv op (0 on CPU); see
-``fastscale.memory.overhead``.
+``workspace(op)``: bytes a conv needs beside its tensors while it runs (CPU reorder buffers, cuDNN
+workspace); see ``fastscale.memory.overhead``.
 """
 
 from __future__ import annotations
