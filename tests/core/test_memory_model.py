@@ -46,7 +46,7 @@ def test_inference_holds_the_worst_layer_not_every_activation():
     spec = get("ResNet-50").spec
     acts_bytes = spec.complexity(224)["acts"] * 64 * 4
     memory = predict_memory(spec, 224, 64, "float32", device="cpu")
-    assert memory["inference"]["activation_bytes"] < acts_bytes / 4
+    assert memory["inference"]["activation_bytes"] < acts_bytes / 3
     # training keeps more than every conv output: batch-norm outputs and ReLU results too
     assert memory["training"]["saved_activation_bytes"] > acts_bytes
 
