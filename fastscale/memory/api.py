@@ -20,12 +20,13 @@ from __future__ import annotations
 from fastscale.errors import ScalingError
 from fastscale.memory import overhead
 from fastscale.memory.dtypes import check_dtype
-from fastscale.memory.peaks import inference_activation_peak, saved_bytes, training_activation_peak
+from fastscale.memory.peaks import inference_candidates, saved_bytes, training_candidates
 from fastscale.memory.walk import Trace, trace
 
 MODES = ("inference", "training")
 DEVICES = ("cuda", "cpu")
 MAX_BATCH = 1 << 24
+CANDIDATES = {"inference": inference_candidates, "training": training_candidates}
 
 
 def _spec(arch):
@@ -49,16 +50,21 @@ def saved_activation_bytes(tr: Trace, batch_size: int, dtype: str) -> int:
     return sum(saved_bytes(op, batch_size, dtype) * n for op, n in zip(tr.ops, tr.counts))
 
 
-def _mode_memory(tr: Trace, resolution: int, batch: int, dtype: str, channels_last: bool, device: str,
-                 mode: str) -> dict:
-    peak = training_activation_peak if mode == "training" else inference_activation_peak
-    scratch = overhead.scratch_fn(batch, dtype, device)
-    workspace = overhead.workspace_fn(batch, dtype, channels_last, device)
-    with_ws = peak(tr, batch, dtype, lambda op: scratch(op) + workspace(op))
-    activations = peak(tr, batch, dtype, scratch)
+def _fixed_bytes(tr: Trace, resolution: int, batch: int, dtype: str, device: str, mode: str) -> tuple[int, int, int]:
+    """(persistent, overhead, host) bytes: what the step holds beside its activations."""
     persistent = overhead.persistent_bytes(tr, resolution, batch, dtype, mode)
     host = overhead.host_bytes(tr, mode)
     extra = overhead.rounding_bytes(tr, dtype, mode, device) if device == "cuda" else host
+    return persistent, extra, host
+
+
+def _mode_memory(tr: Trace, resolution: int, batch: int, dtype: str, channels_last: bool, device: str,
+                 mode: str) -> dict:
+    scratch = overhead.scratch_fn(batch, dtype, device)
+    workspace = overhead.workspace_fn(batch, dtype, channels_last, device)
+    with_ws = max(CANDIDATES[mode](tr, batch, dtype, lambda op: scratch(op) + workspace(op)))
+    activations = max(CANDIDATES[mode](tr, batch, dtype, scratch))
+    persistent, extra, host = _fixed_bytes(tr, resolution, batch, dtype, device, mode)
     required = activations + persistent + extra
     return {
         "predicted_bytes": required + with_ws - activations,
@@ -87,39 +93,44 @@ def predict_memory(arch, resolution: int, batch_size: int, dtype: str = "float32
     return out
 
 
-def required_bytes(arch, resolution: int, batch_size: int, dtype: str, mode: str, channels_last: bool = False,
-                   device: str = "cuda") -> int:
+def _required_candidates(arch, resolution: int, batch: int, dtype: str, mode: str, channels_last: bool,
+                         device: str) -> list[int]:
+    """Required bytes if the peak fell at each step; each is affine in the batch."""
     if mode not in MODES:
         raise ScalingError("mode", f"unknown mode {mode!r}", ", ".join(MODES))
-    _check(batch_size, dtype, device)
+    _check(batch, dtype, device)
     tr = trace(_spec(arch), resolution)
-    return _mode_memory(tr, resolution, batch_size, dtype, channels_last, device, mode)["required_bytes"]
+    persistent, extra, _ = _fixed_bytes(tr, resolution, batch, dtype, device, mode)
+    scratch = overhead.scratch_fn(batch, dtype, device)
+    return [live + persistent + extra for live in CANDIDATES[mode](tr, batch, dtype, scratch)]
 
 
-def largest_batch(arch, resolution: int, dtype: str, mode: str, budget_bytes: int, channels_last: bool = False,
+def required_bytes(arch, resolution: int, batch_size: int, dtype: str, mode: str, channels_last: bool = False,
+                   device: str = "cuda") -> int:
+    """What must fit for one step of ``mode`` at ``batch_size`` (the guard's figure)."""
+    return max(_required_candidates(arch, resolution, batch_size, dtype, mode, channels_last, device))
+
+
+def largest_batch(arch, resolution: int, dtype: str, mode: str, budget_bytes: float, channels_last: bool = False,
                   device: str = "cuda") -> int:
     """Largest batch whose ``required_bytes`` fit in ``budget_bytes`` (0 if not even batch 1).
 
-    Memory grows monotonically with the batch, so doubling then bisection finds it in about
-    2 * log2(batch) evaluations of the model (microseconds each), no trial steps.
+    Every candidate peak is affine in the batch (activations and inputs scale with it; weights,
+    statistics and host objects do not), so two evaluations give each line and the answer is
+    the smallest of their crossings with the budget: exact, and no trial steps.
     """
-    if isinstance(budget_bytes, bool) or not isinstance(budget_bytes, (int, float)) or budget_bytes < 0:
+    if isinstance(budget_bytes, bool) or not isinstance(budget_bytes, (int, float)) or not budget_bytes >= 0:
         raise ScalingError("budget_bytes", f"must be a non-negative number, got {budget_bytes!r}")
-
-    def fits(b: int) -> bool:
-        return required_bytes(arch, resolution, b, dtype, mode, channels_last, device) <= budget_bytes
-
-    if not fits(1):
-        return 0
-    good, bad = 1, 2
-    while bad <= MAX_BATCH and fits(bad):
-        good, bad = bad, bad * 2
-    if bad > MAX_BATCH:
-        return good
-    while bad - good > 1:
-        mid = (good + bad) // 2
-        good, bad = (mid, bad) if fits(mid) else (good, mid)
-    return good
+    one = _required_candidates(arch, resolution, 1, dtype, mode, channels_last, device)
+    two = _required_candidates(arch, resolution, 2, dtype, mode, channels_last, device)
+    best = MAX_BATCH
+    for at1, at2 in zip(one, two):
+        slope, at0 = at2 - at1, 2 * at1 - at2
+        if slope <= 0:
+            best = best if at1 <= budget_bytes else 0
+        else:
+            best = min(best, int((budget_bytes - at0) // slope))
+    return max(0, best)
 
 
 def largest_batch_bracket(arch, resolution: int, dtype: str, mode: str, budget_bytes: int, tolerance: float = 0.15,

@@ -54,38 +54,50 @@ def _step_peaks(op, batch: int, dtype: str, workspace: Workspace) -> tuple[int, 
     return batch * ab * out + ws, batch * ab * op.grads + low_grad + ws
 
 
-def training_activation_peak(trace: Trace, batch: int, dtype: str, workspace: Workspace) -> int:
-    """Largest (saved set + transients + weight gradients) over the forward and backward pass."""
+def training_candidates(trace: Trace, batch: int, dtype: str, workspace: Workspace) -> list[int]:
+    """Live bytes (saved set + transients + weight gradients) at each step of forward and backward.
+
+    The list has the same length and order for every batch size, and each entry is affine in the
+    batch whenever ``workspace`` is, which lets ``largest_batch`` solve for the batch directly.
+    """
     ops = trace.ops
     new = [_new_bytes(op, batch, dtype) for op in ops]
     grad = [F32 * op.weights for op in ops]
     steps = [_step_peaks(op, batch, dtype, workspace) for op in ops]
     grad_total = sum(g * n for g, n in zip(grad, trace.counts))
     groups = {start: (stop, times) for start, stop, times in trace.groups}
-    saved = grads_before = peak = 0
-    i = 0
+    saved = grads_before = 0
+    out, i = [], 0
     while i < len(ops):
         stop, times = groups.get(i, (i + 1, 1))
         block_new, block_grad = sum(new[i:stop]), sum(grad[i:stop])
-        for copy in {0, times - 1}:  # first and last copy bound a linear function of the copy index
+        for copy in sorted({0, times - 1}):  # first and last copy bound a linear function of the copy
             s, g = saved + copy * block_new, grads_before + copy * block_grad
             for j in range(i, stop):
                 s += new[j]
                 forward, backward = steps[j]
-                peak = max(peak, s + forward, s + (grad_total - g) + backward)
+                out += (s + forward, s + (grad_total - g) + backward)
                 g += grad[j]
         saved, grads_before = saved + times * block_new, grads_before + times * block_grad
         i = stop
-    return peak
+    return out
 
 
-def inference_activation_peak(trace: Trace, batch: int, dtype: str, workspace: Workspace) -> int:
-    """Largest live set of eval forward: held inputs, the op's inputs and outputs, cast copies."""
+def inference_candidates(trace: Trace, batch: int, dtype: str, workspace: Workspace) -> list[int]:
+    """Live bytes of eval forward at each op: held inputs, the op's inputs and outputs, cast copies."""
     ab, low = act_bytes(dtype), autocast(dtype)
-    peak = 0
+    out = []
     for op in trace.ops:
         live = batch * (op.live * ab + op.live_i64 * I64) + workspace(op)
         if low:
             live += batch * op.saved_input * ab  # the stem conv's low-precision copy of the input
-        peak = max(peak, live)
-    return peak
+        out.append(live)
+    return out
+
+
+def training_activation_peak(trace: Trace, batch: int, dtype: str, workspace: Workspace) -> int:
+    return max(training_candidates(trace, batch, dtype, workspace))
+
+
+def inference_activation_peak(trace: Trace, batch: int, dtype: str, workspace: Workspace) -> int:
+    return max(inference_candidates(trace, batch, dtype, workspace))
