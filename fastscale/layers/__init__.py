@@ -1,0 +1,20 @@
+"""The layer vocabulary every model family is written in.
+
+Each layer is a small frozen dataclass that knows, side by side, its analytic ``complexity``
+(pure Python, used by the planner and the API), its ``trace`` (the per-operation accounting of
+``fastscale.trace`` that the memory model and the runtime predictor read), and how to ``build``
+itself as a torch module (torch imported only inside ``build``). Keeping them on one class is what
+makes the analytic figures and the built module agree by construction; ``fastscale.verify`` and
+``fastscale.memory.groundtruth`` check it.
+
+Composite nodes (``Seq``, ``Repeat``, ``Residual``, ``SE``) nest layers into blocks, stages and
+networks.
+"""
+
+from __future__ import annotations
+
+from fastscale.layers.composite import SE, Repeat, Residual, Seq
+from fastscale.layers.primitives import ACTIVATIONS, Act, Conv, GlobalPool, Linear, MaxPool, Norm, _out
+
+__all__ = ["ACTIVATIONS", "SE", "Act", "Conv", "GlobalPool", "Linear", "MaxPool", "Norm", "Repeat",
+           "Residual", "Seq", "_out"]

@@ -1,0 +1,145 @@
+"""The memory model's public API: predicted peak memory per mode, and the largest batch that fits.
+
+``predict_memory`` returns the ``memory`` object the service reports (public JSON names:
+``inference.predicted_bytes``, ``training.predicted_bytes``, ``training.saved_activation_bytes``),
+with the parts it is made of beside them:
+
+- ``predicted_bytes``: the peak the profiler measures (CUDA: ``max_memory_allocated`` over
+  warm-up and timing, cuDNN's benchmark workspace included; CPU: the worker's RSS growth,
+  host overhead included).
+- ``required_bytes``: what must fit for the step to run: ``predicted_bytes`` less the benchmark
+  workspace, which cuDNN only takes when it is free. The 422 guard and the largest batch use it.
+- ``activation_bytes``: the activation peak alone (saved set and transients, or eval's live set);
+  ``persistent_bytes``: weights, optimizer state, copies and the input batch;
+  ``workspace_bytes``; ``overhead_bytes``: allocator rounding (CUDA) or host objects (CPU);
+  ``host_overhead_bytes``: the host-side objects of the worker process in either case.
+"""
+
+from __future__ import annotations
+
+from fastscale.errors import ScalingError
+from fastscale.memory import overhead
+from fastscale.memory.dtypes import check_dtype
+from fastscale.memory.peaks import inference_candidates, saved_bytes, training_candidates
+from fastscale.memory.walk import Trace, trace
+
+MODES = ("inference", "training")
+DEVICES = ("cuda", "cpu")
+MAX_BATCH = 1 << 24
+CANDIDATES = {"inference": inference_candidates, "training": training_candidates}
+
+
+def _spec(arch):
+    if isinstance(arch, dict):
+        from fastscale.families import spec_from_dict
+
+        return spec_from_dict(arch, "arch")
+    return arch
+
+
+def _check(batch_size, dtype: str, device: str) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= MAX_BATCH:
+        raise ScalingError("profile.batch_size", f"must be an integer from 1 to {MAX_BATCH}, got {batch_size!r}")
+    check_dtype(dtype)
+    if device not in DEVICES:
+        raise ScalingError("profile.device", f"unknown device {device!r}", ", ".join(DEVICES))
+
+
+def saved_activation_bytes(tr: Trace, batch_size: int, dtype: str) -> int:
+    """Bytes of the unique non-parameter storages autograd saves in one training forward."""
+    return sum(saved_bytes(op, batch_size, dtype) * n for op, n in zip(tr.ops, tr.counts))
+
+
+def _fixed_bytes(tr: Trace, resolution: int, batch: int, dtype: str, device: str, mode: str) -> tuple[int, int, int]:
+    """(persistent, overhead, host) bytes: what the step holds beside its activations."""
+    persistent = overhead.persistent_bytes(tr, resolution, batch, dtype, mode)
+    host = overhead.host_bytes(tr, mode)
+    extra = overhead.rounding_bytes(tr, dtype, mode, device) if device == "cuda" else host
+    return persistent, extra, host
+
+
+def _mode_memory(tr: Trace, resolution: int, batch: int, dtype: str, channels_last: bool, device: str,
+                 mode: str) -> dict:
+    scratch = overhead.scratch_fn(batch, dtype, device)
+    workspace = overhead.workspace_fn(batch, dtype, channels_last, device)
+    with_ws = max(CANDIDATES[mode](tr, batch, dtype, lambda op: scratch(op) + workspace(op)))
+    activations = max(CANDIDATES[mode](tr, batch, dtype, scratch))
+    persistent, extra, host = _fixed_bytes(tr, resolution, batch, dtype, device, mode)
+    required = activations + persistent + extra
+    return {
+        "predicted_bytes": required + with_ws - activations,
+        "required_bytes": required,
+        "activation_bytes": activations,
+        "persistent_bytes": persistent,
+        "workspace_bytes": with_ws - activations,
+        "overhead_bytes": extra,
+        "host_overhead_bytes": host,
+    }
+
+
+def predict_memory(arch, resolution: int, batch_size: int, dtype: str = "float32", channels_last: bool = False,
+                   device: str = "cuda") -> dict:
+    """Predicted peak memory of eval inference and of one training step (bytes).
+
+    ``arch``: a family spec (``plan.arch``) or its JSON form. ``device``: ``cuda`` (device memory
+    as ``max_memory_allocated`` reports it) or ``cpu`` (process memory).
+    """
+    _check(batch_size, dtype, device)
+    tr = trace(_spec(arch), resolution)
+    out = {"batch_size": batch_size, "dtype": dtype, "channels_last": channels_last, "device": device}
+    for mode in MODES:
+        out[mode] = _mode_memory(tr, resolution, batch_size, dtype, channels_last, device, mode)
+    out["training"]["saved_activation_bytes"] = saved_activation_bytes(tr, batch_size, dtype)
+    return out
+
+
+def _required_candidates(arch, resolution: int, batch: int, dtype: str, mode: str, channels_last: bool,
+                         device: str) -> list[int]:
+    """Required bytes if the peak fell at each step; each is affine in the batch."""
+    if mode not in MODES:
+        raise ScalingError("mode", f"unknown mode {mode!r}", ", ".join(MODES))
+    _check(batch, dtype, device)
+    tr = trace(_spec(arch), resolution)
+    persistent, extra, _ = _fixed_bytes(tr, resolution, batch, dtype, device, mode)
+    scratch = overhead.scratch_fn(batch, dtype, device)
+    return [live + persistent + extra for live in CANDIDATES[mode](tr, batch, dtype, scratch)]
+
+
+def required_bytes(arch, resolution: int, batch_size: int, dtype: str, mode: str, channels_last: bool = False,
+                   device: str = "cuda") -> int:
+    """What must fit for one step of ``mode`` at ``batch_size`` (the guard's figure)."""
+    return max(_required_candidates(arch, resolution, batch_size, dtype, mode, channels_last, device))
+
+
+def largest_batch(arch, resolution: int, dtype: str, mode: str, budget_bytes: float, channels_last: bool = False,
+                  device: str = "cuda") -> int:
+    """Largest batch whose ``required_bytes`` fit in ``budget_bytes`` (0 if not even batch 1).
+
+    Every candidate peak is affine in the batch (activations and inputs scale with it; weights,
+    statistics and host objects do not), so two evaluations give each line and the answer is
+    the smallest of their crossings with the budget: exact, and no trial steps.
+    """
+    if isinstance(budget_bytes, bool) or not isinstance(budget_bytes, (int, float)) or not budget_bytes >= 0:
+        raise ScalingError("budget_bytes", f"must be a non-negative number, got {budget_bytes!r}")
+    one = _required_candidates(arch, resolution, 1, dtype, mode, channels_last, device)
+    two = _required_candidates(arch, resolution, 2, dtype, mode, channels_last, device)
+    best = MAX_BATCH
+    for at1, at2 in zip(one, two):
+        slope, at0 = at2 - at1, 2 * at1 - at2
+        if slope <= 0:
+            best = best if at1 <= budget_bytes else 0
+        else:
+            best = min(best, int((budget_bytes - at0) // slope))
+    return max(0, best)
+
+
+def largest_batch_bracket(arch, resolution: int, dtype: str, mode: str, budget_bytes: int, tolerance: float = 0.15,
+                          channels_last: bool = False, device: str = "cuda") -> tuple[int, int]:
+    """(lo, hi): the largest batch if the model over- or under-predicts by ``tolerance``.
+
+    The worker's find_max_batch can trust lo to fit and hi to fail (within the model's stated
+    error) and bisect between them: log2(hi - lo) trial steps instead of a doubling from 1.
+    """
+    lo = largest_batch(arch, resolution, dtype, mode, budget_bytes / (1 + tolerance), channels_last, device)
+    hi = largest_batch(arch, resolution, dtype, mode, budget_bytes / max(1e-9, 1 - tolerance), channels_last, device)
+    return lo, hi + 1

@@ -1,0 +1,160 @@
+"""Per-operation accounting walk (no torch): what each layer saves, keeps alive, moves and launches.
+
+``Cx`` carries the three totals the planner needs and stays as cheap as it is; ``Tracer`` is the
+separate, richer walk that the memory model and the runtime predictor use. Each layer's
+``trace(tr)`` (beside its ``complexity(cx)``) records one ``Op`` per torch operation it runs,
+in forward order, with counts per sample (batch 1) and in elements, so that one walk serves every
+batch size and dtype: ``fastscale.memory`` turns elements into bytes.
+
+Tensors are ``Ten`` objects whose identity stands for a storage, so that an activation saved by
+two operations (a ReLU's output that the next conv saves as its input; a block input saved by the
+main path's conv and by the projection) is counted once, as torch keeps it once.
+
+``Repeat`` records a stage's identical blocks once and marks the ops as a group of ``times``
+copies, so the walk stays O(stages), not O(blocks), even for specs with 100k-block stages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(eq=False, slots=True)
+class Ten:
+    """An activation tensor: elements per sample; the object's identity stands for its storage."""
+
+    elems: int
+    network_input: bool = False  # the float32 batch the caller passes in (never cast in place)
+    saved: bool = False  # already saved for backward by an earlier op
+
+
+@dataclass(slots=True)
+class Op:
+    """One torch operation of the forward pass. Per-sample element counts unless said otherwise.
+
+    reads/writes: activation elements read and written in the forward pass (weights apart).
+    saved: activation elements (compute dtype) this op is the first to save for backward.
+    saved_f32 / saved_i64: per-sample elements saved in float32 (log-softmax) / int64 (indices,
+    targets) whatever the compute dtype. saved_stats: batch-independent float32 elements saved
+    (batch-norm mean and inverse std, the loss's total weight). saved_buffers: persistent float32
+    buffers an op saves (batch norm's running mean and var): in the saved set, not new memory.
+    saved_casts: weight elements saved
+    as low-precision copies (only under autocast). saved_input: elements of the network input
+    saved (the float32 batch itself, or its autocast copy). saved_tensors: storages newly saved.
+    live / live_i64: activation elements alive while the op runs in eval inference (the inputs of
+    every enclosing module are held by their callers). grads: activation-gradient elements alive
+    while its backward runs (grad of output and input, plus gradients waiting at residual joins).
+    workspace: elements whose size sets the cuDNN workspace (a conv's input plus output).
+    planes: a conv's filter planes (input channels per group x output channels): what a
+    frequency-domain (FFT) algorithm transforms, whatever the kernel size.
+    casts: tensors autocast converts for this op. kernels_fwd: kernels of eval forward;
+    kernels_bwd: kernels of its backward plus any training-only forward work (SiLU's clone).
+    """
+
+    kind: str
+    flops: int = 0
+    weights: int = 0
+    reads: int = 0
+    writes: int = 0
+    saved: int = 0
+    saved_f32: int = 0
+    saved_i64: int = 0
+    saved_stats: int = 0
+    saved_buffers: int = 0
+    saved_casts: int = 0
+    saved_input: int = 0
+    saved_tensors: int = 0
+    live: int = 0
+    live_i64: int = 0
+    grads: int = 0
+    workspace: int = 0
+    planes: int = 0
+    casts: int = 0
+    kernels_fwd: int = 0
+    kernels_bwd: int = 0
+
+
+@dataclass(slots=True)
+class Tracer:
+    """Spatial size, the current tensor, the held inputs of enclosing modules, and the op list."""
+
+    h: int
+    w: int
+    cur: Ten = None
+    held: list = field(default_factory=list)
+    pending: int = 0  # gradient elements waiting at enclosing residual joins during backward
+    ops: list = field(default_factory=list)
+    groups: list = field(default_factory=list)  # (start, stop, times): ops[start:stop] run `times` times
+    modules: int = 0  # torch modules built
+    param_tensors: int = 0  # parameter tensors (each gets a gradient and a momentum buffer)
+    buffer_tensors: int = 0  # batch-norm running statistics and counters
+    buffer_elems: int = 0
+    in_repeat: bool = False
+
+    @classmethod
+    def start(cls, resolution: int) -> "Tracer":
+        return cls(resolution, resolution, Ten(3 * resolution * resolution, network_input=True))
+
+    def op(self, kind: str, ins: tuple, outs: tuple, **counts) -> Op:
+        """Record an op reading ``ins`` and writing ``outs`` (in-place ops list the tensor in both)."""
+        op = Op(kind, **counts)
+        op.reads = op.reads or sum(t.elems for t in ins)
+        op.writes = op.writes or sum(t.elems for t in outs)
+        op.live = self.live(ins + outs)
+        needs_grad = sum(t.elems for t in ins if not t.network_input)
+        op.grads = sum(t.elems for t in outs) + needs_grad + self.pending
+        self.ops.append(op)
+        return op
+
+    def live(self, extra: tuple) -> int:
+        seen, total = set(), 0
+        for t in (*self.held, *extra):
+            if id(t) not in seen and not t.network_input:
+                seen.add(id(t))
+                total += t.elems
+        return total
+
+    def save(self, op: Op, t: Ten) -> None:
+        """``op`` saves ``t`` for backward; a storage already saved by an earlier op counts once."""
+        if t.saved:
+            return
+        t.saved = True
+        op.saved_tensors += 1
+        if t.network_input:
+            op.saved_input += t.elems
+        else:
+            op.saved += t.elems
+
+    def repeat(self, node, times: int) -> None:
+        """Trace ``times`` copies of a shape-preserving block, recording copies 2.. as one group.
+
+        Copy 1 is traced on its own: its input is the enclosing Repeat's input, which later
+        copies find already held (and maybe saved). Copy 2 stands for every later copy: each
+        starts from its predecessor's output, and every block of the vocabulary leaves its output
+        saved or not as it found its input, so copies 2..times record the same ops.
+        """
+        if self.in_repeat:
+            raise ValueError("nested Repeat is not supported by the trace")
+        self.in_repeat = True
+        node.trace(self)
+        if times > 1:
+            start, counters = len(self.ops), self._counters()
+            node.trace(self)
+            self.groups.append((start, len(self.ops), times - 1))
+            self._scale_counters(counters, times - 1)
+        self.in_repeat = False
+
+    def _counters(self) -> tuple:
+        return self.modules, self.param_tensors, self.buffer_tensors, self.buffer_elems
+
+    def _scale_counters(self, before: tuple, times: int) -> None:
+        now = self._counters()
+        m, p, b, e = (before[i] + times * (now[i] - before[i]) for i in range(4))
+        self.modules, self.param_tensors, self.buffer_tensors, self.buffer_elems = m, p, b, e
+
+    def multiplicities(self) -> list[int]:
+        """How many times each recorded op runs in one forward pass."""
+        counts = [1] * len(self.ops)
+        for start, stop, times in self.groups:
+            counts[start:stop] = [times] * (stop - start)
+        return counts
