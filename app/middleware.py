@@ -1,7 +1,7 @@
 """The API's two middlewares, both pure ASGI (cheaper than BaseHTTPMiddleware on every request).
 
-``MetricsMiddleware`` (outermost): a request id for every request (``X-Request-ID``, or one is
-made), echoed on the response and put in the logs' context; counts and latency per route.
+``MetricsMiddleware`` (outermost): a request id for every request (``X-Request-ID`` when it is a
+short printable token, else one is made), echoed on the response and put in the logs' context; counts and latency per route.
 
 ``GuardMiddleware``, the front door: body size, API keys, request rate.
 - Bodies over ``max_body_bytes`` get 413 (by Content-Length, or while streaming).
@@ -16,11 +16,10 @@ Rejections are the same problem+json documents the exception handlers send (serv
 from __future__ import annotations
 
 import time
-import uuid
 
 from service.auth import key_allowed, key_identity
 from service.errors import BodyTooLarge, RateLimited, ServiceError, Unauthorized, encode, render
-from service.logs import request_id as request_id_var
+from service.logs import clean_request_id, request_id as request_id_var
 from service.ratelimit import count_request, retry_after_s
 
 OPEN_PATHS = {"/healthz", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"}
@@ -46,7 +45,7 @@ class MetricsMiddleware:
         started = time.perf_counter()
         status = {"code": 500}
         headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        request_id = clean_request_id(headers.get(b"x-request-id"))
         token = request_id_var.set(request_id)
 
         async def send_wrapper(message):

@@ -9,12 +9,23 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
+import uuid
 from datetime import datetime, timezone
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
+REQUEST_ID = re.compile(r"[A-Za-z0-9._~:+=/-]{1,64}")  # a token: no spaces, quotes, controls, non-ASCII
+
 FIELDS = ("request_id", "profile_id", "run", "attempt", "device_class", "route", "status", "duration_ms")
+
+
+def clean_request_id(raw: bytes | None) -> str:
+    """The client's X-Request-ID if it is a short printable token, else a fresh id: the value is
+    echoed in a response header and written into logs, so nothing else is let through."""
+    text = (raw or b"").decode("latin-1")
+    return text if REQUEST_ID.fullmatch(text) else uuid.uuid4().hex
 
 
 class JsonFormatter(logging.Formatter):

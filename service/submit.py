@@ -78,7 +78,7 @@ def submit(c: Services, plan: dict, profile_req: dict, force: bool = False) -> S
     device_class = resolve_device_class(profile_req["device"], live)
     check_limits(plan, profile, device_class, c)
     pid = profile_id(plan, profile, device_class)
-    base = {"plan": plan, "profile": profile, "device_class": device_class, "request_id": request_id.get()}
+    base = {"plan": plan, "profile": profile, "device_class": device_class}
     record, enqueue = c.store.claim(pid, base, force=force)
     if record["status"] == "finished" and not enqueue:
         c.store.count("cache_hits")
@@ -101,7 +101,7 @@ def _enqueue(c: Services, record: dict, live) -> None:
                         "(FASTSCALE_MAX_QUEUE_DEPTH); retry later")
     c.store.count("cache_misses")
     try:
-        enqueue_record(c.redis, c.settings, record)
+        enqueue_record(c.redis, c.settings, record, request_id.get())
     except Exception:
         c.store.forget(pid, run)
         raise

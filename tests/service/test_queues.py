@@ -57,11 +57,11 @@ def test_a_job_is_json_data_built_from_its_record(settings):
     r = redis.Redis.from_url(settings.redis_url)
     record = {"id": "a" * 32, "run": 2, "attempt": 3, "plan": {"arch": {}}, "profile": {"batch_size": 2},
               "device_class": "cpu-a", "request_id": "req-1", "status": "queued", "links": {}}
-    assert job_from_record(record) == {k: record[k] for k in JOB_FIELDS}
-    job = enqueue_record(r, settings, record)
+    assert job_from_record(record) == {**{k: record[k] for k in JOB_FIELDS}, "request_id": None}
+    job = enqueue_record(r, settings, record, "req-2")
     assert job.id == f"{'a' * 32}-r2-a3" and job.timeout == settings.job_timeout_s
     queue = get_queue(r, settings.key_prefix, "cpu-a")
     assert queue.name == f"{settings.key_prefix}:cpu-a" and queue.count == 1
     assert queue.serializer is JSONSerializer or queue.serializer.__name__ == "JSONSerializer"
     func, _instance, args, kwargs = json.loads(zlib.decompress(r.hget(f"rq:job:{job.id}", "data")).decode())
-    assert func == JOB_FUNCTION and args == [job_from_record(record)] and kwargs == {}
+    assert func == JOB_FUNCTION and args == [job_from_record(record, "req-2")] and kwargs == {}
