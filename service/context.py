@@ -15,6 +15,7 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from service import plan_cache
 from service.keys import Keys
 from service.prediction import Predictor
 from service.record_cache import RecordCache
@@ -47,6 +48,7 @@ class Services:
         aclient = aredis.Redis.from_url(settings.redis_url, retry=AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), 2),
                                         **opts)
         store = ProfileStore(client, settings.key_prefix, settings.result_ttl_s, settings.failure_ttl_s)
+        plan_cache.configure(settings)
         return cls(settings, client, aclient, store, RecordCache(), Predictor(store.points))
 
     async def aclose(self) -> None:

@@ -116,6 +116,18 @@ class NoWorker(ServiceError):
     status, title, retry_after = 503, "No worker for this device", 30
 
 
+class PlanningBusy(ServiceError):
+    """Every planning slot is taken: the request was not started (a burst of uncached plans)."""
+
+    status, title, retry_after = 429, "Planning at capacity", 1
+
+
+class PlanningTimeout(ServiceError):
+    """A plan did not finish within FASTSCALE_PLAN_TIMEOUT_S (waiting included)."""
+
+    status, title, retry_after = 503, "Planning timed out", 5
+
+
 class QueueFull(ServiceError):
     status, title, retry_after = 503, "Queue full", 60
 

@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     worker_memory_limit_bytes: int = Field(
         0, description="CPU workers: cap on address space (RLIMIT_AS), so a huge job fails as out-of-memory "
                        "instead of taking the host down; 0 = no cap. Not applied to CUDA workers.")
+    plan_workers: int = Field(2, ge=1, description="Threads per API process that compute uncached plans.")
+    plan_backlog: int = Field(8, ge=0, description="Uncached plans that may wait for a planning thread; "
+                                                   "more at once are answered 429 at once.")
+    plan_timeout_s: float = Field(10.0, gt=0, description="A plan not done this long after it was asked for "
+                                                          "(waiting included) is answered 503.")
+    plan_cache_bytes: int = Field(64 * 2**20, ge=0, description="Memory (JSON bytes) the plan cache of one "
+                                                                "API process may hold.")
 
 
     @field_validator("api_key_hashes", mode="before")
