@@ -27,6 +27,14 @@ from workers.supervisor import Supervisor, plan_workers
 log = logging.getLogger("fastscale.serve")
 
 
+def proxy_options(settings) -> dict:
+    """Believe X-Forwarded-For/-Proto only from FASTSCALE_TRUSTED_PROXIES. uvicorn's own default
+    trusts them from 127.0.0.1, so a client on the host (or any client, behind a proxy that passes
+    the header through) could pick its address, and with it its rate-limit identity."""
+    trusted = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or ""}
+
+
 def serve(host: str | None, port: int | None, data_dir: Path | None, workers: int | None, device: str | None) -> None:
     settings = get_settings()
     setup_logging(settings.log_json)
@@ -51,7 +59,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, workers: in
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda signum, _frame: log.info("signal %s: shutting down", signum))
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                    timeout_graceful_shutdown=30, log_config=None)
+                    timeout_graceful_shutdown=30, log_config=None, **proxy_options(settings))
     finally:
         if supervisor is not None:
             supervisor.stop()

@@ -56,6 +56,13 @@ class Settings(BaseSettings):
                                                           "(waiting included) is answered 503.")
     plan_cache_bytes: int = Field(64 * 2**20, ge=0, description="Memory (JSON bytes) the plan cache of one "
                                                                 "API process may hold.")
+    trusted_proxies: str = Field("", description="Comma-separated addresses (or CIDRs) of reverse proxies whose "
+                                                 "X-Forwarded-For/-Proto `fastscale serve` believes; empty: none, "
+                                                 "the peer address is the client.")
+    auth_failures_per_minute: int = Field(20, ge=0, description="Wrong API keys one address may send per minute "
+                                                              "before every request from it gets 429; 0: off.")
+    redis_max_connections: int = Field(64, ge=4, description="Pooled async Redis connections per API process; "
+                                                             "a request waits up to 2 s for one.")
 
 
     @field_validator("api_key_hashes", mode="before")
