@@ -19,7 +19,9 @@ ENV FASTSCALE_HOST=0.0.0.0 FASTSCALE_PORT=8000
 EXPOSE 8000
 USER nobody
 HEALTHCHECK --interval=10s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
-CMD ["sh", "-c", "uvicorn app.main:create_app --factory --host ${FASTSCALE_HOST} --port ${FASTSCALE_PORT} --timeout-graceful-shutdown 30"]
+# `fastscale serve` (not bare uvicorn): the same header/keep-alive timeouts, connection caps and
+# proxy trust as everywhere else, from the FASTSCALE_* settings. No local workers in this image.
+CMD ["fastscale", "serve", "--workers", "0"]
 
 FROM base AS worker
 # CUDA 12.8 build of PyTorch (runs on CPU too); override TORCH_INDEX for another CUDA version.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import signal
 import threading
 from pathlib import Path
@@ -19,12 +20,14 @@ from pathlib import Path
 import uvicorn
 
 from app.main import create_app
+from cli.http_protocol import guarded_protocol
 from service.embedded_redis import EmbeddedRedis
 from service.logs import setup_logging
 from service.settings import get_settings
 from workers.supervisor import Supervisor, plan_workers
 
 log = logging.getLogger("fastscale.serve")
+FD_RESERVE = 256  # descriptors kept for Redis pools, planning processes, logs and the listener
 
 
 def proxy_options(settings) -> dict:
@@ -33,6 +36,26 @@ def proxy_options(settings) -> dict:
     the header through) could pick its address, and with it its rate-limit identity."""
     trusted = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
     return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or ""}
+
+
+def connection_cap(wanted: int) -> int:
+    """``wanted`` connections, or fewer if the descriptor limit (raised to its hard limit first)
+    would run out before them: a refused connection is cheap, an exhausted process is not."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        soft = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        except (ValueError, OSError):
+            soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return max(16, min(wanted, soft - FD_RESERVE))
+
+
+def server_options(settings) -> dict:
+    """uvicorn's options from the settings: proxies, keep-alive, and the guarded h11 protocol."""
+    protocol = guarded_protocol(settings.header_timeout_s, connection_cap(settings.max_connections),
+                                settings.max_connections_per_client)
+    return {**proxy_options(settings), "timeout_keep_alive": settings.keep_alive_timeout_s, "http": protocol}
 
 
 def serve(host: str | None, port: int | None, data_dir: Path | None, workers: int | None, device: str | None) -> None:
@@ -59,7 +82,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, workers: in
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda signum, _frame: log.info("signal %s: shutting down", signum))
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                    timeout_graceful_shutdown=30, log_config=None, **proxy_options(settings))
+                    timeout_graceful_shutdown=30, log_config=None, **server_options(settings))
     finally:
         if supervisor is not None:
             supervisor.stop()

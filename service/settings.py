@@ -63,6 +63,14 @@ class Settings(BaseSettings):
                                                               "before every request from it gets 429; 0: off.")
     redis_max_connections: int = Field(64, ge=4, description="Pooled async Redis connections per API process; "
                                                              "a request waits up to 2 s for one.")
+    header_timeout_s: float = Field(10.0, gt=0, description="`fastscale serve` closes a connection whose request "
+                                                          "head is not complete this long after it opened.")
+    keep_alive_timeout_s: int = Field(5, ge=1, description="`fastscale serve` closes an idle keep-alive connection "
+                                                         "after this long.")
+    max_connections: int = Field(2048, ge=16, description="Open connections `fastscale serve` accepts (also held "
+                                                         "under the file descriptor limit); more are closed at once.")
+    max_connections_per_client: int = Field(256, ge=0, description="Open connections from one address; 0: no cap "
+                                                                  "(set 0 behind a reverse proxy, the one peer).")
 
 
     @field_validator("api_key_hashes", mode="before")

@@ -4,6 +4,7 @@ uvicorn options as production) against a test Redis, logging to a file."""
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -17,7 +18,7 @@ from tests.service_helpers import ROOT
 
 
 class LiveApi:
-    def __init__(self, redis_url: str, env: dict | None = None):
+    def __init__(self, redis_url: str, env: dict | None = None, nofile: int | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.prefix = f"live{uuid.uuid4().hex[:8]}"
@@ -25,7 +26,9 @@ class LiveApi:
         env = {**os.environ, "REDIS_URL": redis_url, "FASTSCALE_KEY_PREFIX": self.prefix, "PYTHONPATH": str(ROOT),
                "FASTSCALE_LOG_JSON": "true", **(env or {})}
         cmd = [sys.executable, "-m", "cli.main", "serve", "--port", str(self.port), "--workers", "0"]
-        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))) if nofile else None
+        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+                                     preexec_fn=limit)
 
     def wait_ready(self, timeout: float = 60) -> "LiveApi":
         deadline = time.monotonic() + timeout
