@@ -111,7 +111,8 @@ class RateLimited(ServiceError):
 
 
 class NoWorker(ServiceError):
-    """No live worker serves the device class, so nothing could measure the request."""
+    """No live worker serves the device class right now, but one was seen lately (a restart, a
+    deploy): worth retrying, so 503 with Retry-After."""
 
     status, title, retry_after = 503, "No worker for this device", 30
 
@@ -126,6 +127,13 @@ class PlanningTimeout(ServiceError):
     """A plan did not finish within FASTSCALE_PLAN_TIMEOUT_S (waiting included)."""
 
     status, title, retry_after = 503, "Planning timed out", 5
+
+
+class UnknownDevice(ServiceError):
+    """No worker of the asked device has been seen lately: waiting would not help, so 422 (a 503
+    with Retry-After made clients that honour it loop for ever)."""
+
+    status, title = 422, "No such device"
 
 
 class QueueFull(ServiceError):

@@ -17,6 +17,7 @@ that says which part it fills (ids are validated before they get here).
   <p>:recommend-lease:<id>  held while a process drives that recommendation
   <p>:rate:<who>:<minute>   POST count of one client in one minute (rate limit)
   <p>:device_memory         hash device class -> bytes one job may use (published by workers)
+  <p>:device_seen           hash device class -> unix time a worker of it was last seen alive
   <p>:<device class>        the RQ queue of that device class (cpu-..., cuda-...)
 """
 
@@ -84,6 +85,10 @@ class Keys:
     @property
     def device_memory(self) -> str:
         return f"{self.prefix}:device_memory"
+
+    @property
+    def device_seen(self) -> str:
+        return f"{self.prefix}:device_seen"
 
     def queue(self, device_class: str) -> str:
         return f"{self.prefix}:{device_class}"

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
                                                          "under the file descriptor limit); more are closed at once.")
     max_connections_per_client: int = Field(256, ge=0, description="Open connections from one address; 0: no cap "
                                                                   "(set 0 behind a reverse proxy, the one peer).")
+    worker_seen_window_s: int = Field(900, ge=0, description="A device class with no live worker answers 503 "
+                                                           "(retry) if one was seen this recently, else 422.")
 
 
     @field_validator("api_key_hashes", mode="before")

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from fastscale.errors import ScalingError
 from fastscale.memory import predict_memory_bytes
 from service.context import Services
-from service.errors import LimitExceeded, NoWorker, QueueFull
+from service.errors import LimitExceeded, QueueFull
 from service.ids import profile_id
 from service.jobs import enqueue_record
 from service.logs import request_id
-from service.queues import get_queue, resolve_device_class, workers_by_class
+from service.queues import get_queue, mark_seen, no_worker, resolve_device_class, seen_within, workers_by_class
 from service.settings import Settings
 
 
@@ -75,7 +75,10 @@ def submit(c: Services, plan: dict, profile_req: dict, force: bool = False) -> S
     """Claim the measurement of ``plan`` under ``profile_req`` and queue it unless cached or in flight."""
     profile = profile_settings(profile_req, c.settings)
     live = workers_by_class(c.redis, c.settings.key_prefix)
-    device_class = resolve_device_class(profile_req["device"], live)
+    mark_seen(c.redis, c.settings.key_prefix, list(live))
+    window = c.settings.worker_seen_window_s
+    seen = seen_within(c.redis, c.settings.key_prefix, window) | set(live)
+    device_class = resolve_device_class(profile_req["device"], live, seen, window)
     check_limits(plan, profile, device_class, c)
     pid = profile_id(plan, profile, device_class)
     base = {"plan": plan, "profile": profile, "device_class": device_class}
@@ -84,17 +87,16 @@ def submit(c: Services, plan: dict, profile_req: dict, force: bool = False) -> S
         c.store.count("cache_hits")
         return Submitted(pid, record, device_class, cached=True, enqueued=False)
     if enqueue:
-        _enqueue(c, record, live)
+        _enqueue(c, record, live, seen)
     return Submitted(pid, record, device_class, cached=False, enqueued=enqueue)
 
 
-def _enqueue(c: Services, record: dict, live) -> None:
+def _enqueue(c: Services, record: dict, live, seen) -> None:
     """Queue the claimed record's job, or undo the claim and say why not."""
     pid, run, device_class = record["id"], record["run"], record["device_class"]
     if not live.get(device_class):
         c.store.forget(pid, run)
-        raise NoWorker(f"no live worker serves device class {device_class!r}", "profile.device",
-                       f"auto, cpu, cuda or a live class: {', '.join(sorted(live)) or 'none right now'}")
+        raise no_worker(device_class, live, seen, c.settings.worker_seen_window_s)
     if get_queue(c.redis, c.settings.key_prefix, device_class).count >= c.settings.max_queue_depth:
         c.store.forget(pid, run)
         raise QueueFull(f"{c.settings.max_queue_depth} jobs are already queued for {device_class} "

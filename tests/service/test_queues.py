@@ -47,10 +47,10 @@ def test_device_classes_resolve(requested, workers, expected):
     assert resolve_device_class(requested, Counter(workers)) == expected
 
 
-def test_no_worker_of_a_kind_is_a_503_naming_the_field():
+def test_no_worker_of_a_kind_seen_lately_is_a_503_naming_the_field():
     with pytest.raises(NoWorker) as err:
-        resolve_device_class("cuda", Counter({"cpu-a": 1}))
-    assert err.value.status == 503 and err.value.field == "profile.device" and "cuda" in str(err.value)
+        resolve_device_class("cuda", Counter({"cpu-a": 1}), seen={"cpu-a", "cuda-h100"})
+    assert err.value.status == 503 and err.value.field == "profile.device" and "cuda-h100" in str(err.value)
 
 
 def test_a_job_is_json_data_built_from_its_record(settings):
