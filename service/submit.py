@@ -41,9 +41,30 @@ def profile_settings(p: dict, s: Settings) -> dict:
             "time_budget_s": float(budget), "cuda_graphs": p["cuda_graphs"], "find_max_batch": p["find_max_batch"]}
 
 
+def arch_blocks(arch: dict) -> int:
+    """Blocks in all stages of an architecture's JSON: AnyNet and EffNet list depths, RegNet has one.
+    (Once the core's specs carry ``total_blocks``, that is the same figure.)"""
+    depths = arch.get("depths")
+    return int(sum(depths)) if depths is not None else int(arch.get("depth") or 0)
+
+
+def check_blocks(plan: dict, most: int) -> None:
+    """Every block is a handful of torch modules whose overhead the memory prediction cannot see
+    (262,152 blocks of width 1 were predicted at 26 MB and grew a worker to 3.5 GB)."""
+    blocks = arch_blocks(plan["arch"])
+    if blocks > most:
+        base = arch_blocks(plan["base"]["arch"])
+        field = "spec.depths" if base > most else "factor"
+        raise LimitExceeded(f"the model to build has {blocks} blocks, over the limit", field,
+                            f"at most {most} blocks (FASTSCALE_MAX_BUILD_BLOCKS)" + (
+                                "" if field != "factor" else f"; the base has {base}: a smaller factor or a "
+                                                             "strategy that scales depth less"))
+
+
 def check_limits(plan: dict, profile: dict, device_class: str, c: Services) -> None:
     """Refuse, before anything is queued, what the target device cannot or should not run."""
     s = c.settings
+    check_blocks(plan, s.max_build_blocks)
     if plan["resolution"] > s.max_resolution:
         raise LimitExceeded(f"the scaled resolution {plan['resolution']} is over the limit", "factor",
                             f"a factor or strategy keeping resolution <= {s.max_resolution} (FASTSCALE_MAX_RESOLUTION)")
