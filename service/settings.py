@@ -47,8 +47,10 @@ class Settings(BaseSettings):
     memory_headroom: float = Field(0.9, description="Share of a device's memory a job's predicted peak may use.")
     log_json: bool = Field(True, description="Structured JSON logs (with request ids) instead of plain text.")
     worker_memory_limit_bytes: int = Field(
-        0, description="CPU workers: cap on address space (RLIMIT_AS), so a huge job fails as out-of-memory "
-                       "instead of taking the host down; 0 = no cap. Not applied to CUDA workers.")
+        0, description="Host memory one job may add to a warmed-up worker, CPU and CUDA workers alike (RLIMIT_DATA, "
+                       "and cgroup v2 memory.max where writable), so a huge job fails as out-of-memory instead of "
+                       "taking the host down; 0: 80% of the host's memory shared among a supervisor's workers; "
+                       "-1: no cap.")
     plan_workers: int = Field(2, ge=1, description="Threads per API process that compute uncached plans.")
     plan_backlog: int = Field(8, ge=0, description="Uncached plans that may wait for a planning thread; "
                                                    "more at once are answered 429 at once.")
@@ -73,6 +75,8 @@ class Settings(BaseSettings):
                                                                   "(set 0 behind a reverse proxy, the one peer).")
     worker_seen_window_s: int = Field(900, ge=0, description="A device class with no live worker answers 503 "
                                                            "(retry) if one was seen this recently, else 422.")
+    max_build_blocks: int = Field(16384, ge=1, description="Most blocks (in all stages) of a model a worker is "
+                                                          "asked to build; each costs memory the prediction cannot see.")
 
 
     @field_validator("api_key_hashes", mode="before")
