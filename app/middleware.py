@@ -5,8 +5,8 @@ short printable token, else one is made), echoed on the response and put in the 
 
 ``GuardMiddleware``, the front door: body size, API keys, request rate.
 - Bodies over ``max_body_bytes`` get 413 (by Content-Length, or while streaming).
-- With ``api_key_hashes`` configured, every route except /healthz (and /metrics when public, and
-  the schema pages) needs ``X-API-Key`` (service.auth compares digests). Missing or wrong: 401.
+- With ``api_key_hashes`` configured, every route except /healthz and /readyz (and /metrics when
+  public, and the schema pages) needs ``X-API-Key``; /readyz lists workers only to a valid key (service.auth compares digests). Missing or wrong: 401.
 - POST requests are rate-limited per key (per client address without auth) in Redis
   (service.ratelimit): 429 with Retry-After. GETs are exempt: they are cheap, mostly served from
   memory, and polled by clients waiting for results. Wrong API keys are limited per address, on
@@ -24,7 +24,7 @@ from service.errors import BodyTooLarge, RateLimited, ServiceError, Unauthorized
 from service.logs import clean_request_id, request_id as request_id_var
 from service.ratelimit import RateLimiter, retry_after_s
 
-OPEN_PATHS = {"/healthz", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"}
+OPEN_PATHS = {"/healthz", "/readyz", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"}
 
 
 async def send_problem(send, exc: ServiceError) -> None:
@@ -103,6 +103,10 @@ class GuardMiddleware:
             return BodyTooLarge(f"the body may be at most {settings.max_body_bytes} bytes (FASTSCALE_MAX_BODY_BYTES)")
         path = scope["path"]
         if path in OPEN_PATHS or (path == "/metrics" and settings.metrics_public):
+            # /readyz is open for health checks (which carry no key) but shows the fleet only to a key.
+            key = headers.get(b"x-api-key")
+            scope.setdefault("state", {})["authenticated"] = not settings.api_key_hashes or bool(
+                key and key_allowed(key.decode("latin-1"), settings.api_key_hashes))
             return None
         if settings.api_key_hashes and (refusal := await self._key_refusal(scope, headers, settings)):
             return refusal

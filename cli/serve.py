@@ -10,6 +10,7 @@ both the API and the workers, so the API never imports the worker supervisor.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import resource
@@ -28,6 +29,26 @@ from workers.supervisor import Supervisor, plan_workers
 
 log = logging.getLogger("fastscale.serve")
 FD_RESERVE = 256  # descriptors kept for Redis pools, planning processes, logs and the listener
+
+
+def is_loopback(address: str) -> bool:
+    if address.strip("[]") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: assume reachable
+
+
+def exposure_problem(settings) -> str | None:
+    """Why serving with these settings would expose an API anyone can use, or None. Without API
+    keys every route is open, so that is fine only on loopback (or when explicitly allowed)."""
+    address = settings.public_address or settings.host
+    if settings.api_key_hashes or is_loopback(address):
+        return None
+    return (f"refusing to serve without API keys on {address} (not loopback): anyone who can reach it could "
+            "queue jobs on your GPUs. Set FASTSCALE_API_KEY_HASHES (see `fastscale hash-key`), bind to 127.0.0.1, "
+            "or set FASTSCALE_ALLOW_NO_AUTH=true to accept the risk")
 
 
 def proxy_options(settings) -> dict:
@@ -64,6 +85,10 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, workers: in
     updates = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir, "local_workers": workers,
                                  "worker_device": device}.items() if v is not None}
     settings = settings.model_copy(update=updates)
+    if problem := exposure_problem(settings):
+        if not settings.allow_no_auth:
+            raise SystemExit(f"error: {problem}")
+        log.warning("WARNING: %s; serving anyway (FASTSCALE_ALLOW_NO_AUTH)", problem.split(":")[0])
     embedded = None
     if not settings.redis_url:
         embedded = EmbeddedRedis(settings.data_dir).start()

@@ -51,8 +51,9 @@ class Settings(BaseSettings):
                        "and cgroup v2 memory.max where writable), so a huge job fails as out-of-memory instead of "
                        "taking the host down; 0: 80% of the host's memory shared among a supervisor's workers; "
                        "-1: no cap.")
-    plan_workers: int = Field(2, ge=1, description="Threads per API process that compute uncached plans.")
-    plan_backlog: int = Field(8, ge=0, description="Uncached plans that may wait for a planning thread; "
+    plan_workers: int = Field(2, ge=1, description="Processes per API process that compute uncached plans "
+                                                   "(killed and replaced past the timeout).")
+    plan_backlog: int = Field(8, ge=0, description="Uncached plans that may wait for a planning process; "
                                                    "more at once are answered 429 at once.")
     plan_timeout_s: float = Field(10.0, gt=0, description="A plan not done this long after it was asked for "
                                                           "(waiting included) is answered 503.")
@@ -77,6 +78,12 @@ class Settings(BaseSettings):
                                                            "(retry) if one was seen this recently, else 422.")
     max_build_blocks: int = Field(16384, ge=1, description="Most blocks (in all stages) of a model a worker is "
                                                           "asked to build; each costs memory the prediction cannot see.")
+    worker_heartbeat_dir: Path = Field(Path("/tmp/fastscale-workers"), description="Where workers keep the "
+                                       "heartbeat files `fastscale worker --check` reads (a container's health check).")
+    public_address: str = Field("", description="The address clients reach the API on, if not the bind address (a "
+                                                "container's published port); decides whether it is exposed.")
+    allow_no_auth: bool = Field(False, description="Let `fastscale serve` run without API keys on an address that is "
+                                                   "not loopback (it refuses by default).")
 
 
     @field_validator("api_key_hashes", mode="before")

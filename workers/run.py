@@ -21,6 +21,8 @@ import os
 import sys
 import time
 
+from pathlib import Path
+
 import redis
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
@@ -29,6 +31,7 @@ from service.keys import Keys
 from service.logs import setup_logging
 from service.queues import get_queue, mark_seen
 from service.settings import get_settings
+from workers.health import write_beat
 from workers.job import EXIT_RECYCLE, needs_fresh_process
 from workers.limits import cap_memory, default_cap
 from workers.warmup import warm_up
@@ -42,10 +45,14 @@ class ProfilingWorker(SimpleWorker):
 
     device_class = ""
     prefix = "fastscale"
+    beat_dir: Path | None = None
+    slot = ""
 
     def heartbeat(self, timeout=None, pipeline=None):
         super().heartbeat(timeout, pipeline)
         mark_seen(pipeline if pipeline is not None else self.connection, self.prefix, [self.device_class])
+        if self.beat_dir is not None:  # for the container's health check (fastscale worker --check)
+            write_beat(self.beat_dir, self.slot, time.time() + (timeout or self.worker_ttl + 60))
 
     def execute_job(self, job, queue):
         super().execute_job(job, queue)
@@ -105,7 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     worker = ProfilingWorker([queue], connection=conn, serializer=JSONSerializer, name=name,
                              worker_ttl=settings.worker_ttl_s, default_result_ttl=settings.rq_result_ttl_s)
     worker.device_class, worker.prefix = args.device_class, settings.key_prefix
-    worker.work(burst=args.burst, with_scheduler=False, logging_level="INFO")
+    worker.beat_dir, worker.slot = settings.worker_heartbeat_dir, os.environ.get("FASTSCALE_WORKER_SLOT", name)
+    try:
+        worker.work(burst=args.burst, with_scheduler=False, logging_level="INFO")
+    finally:
+        (settings.worker_heartbeat_dir / worker.slot).unlink(missing_ok=True)  # gone, not silently stale
     return EXIT_RECYCLE if needs_fresh_process() else 0
 
 

@@ -70,7 +70,7 @@ class Supervisor:
     def _spawn(self, i: int) -> None:
         spec = self.specs[i]
         self.started_at[i] = time.monotonic()
-        env = {**os.environ, **self.env, **spec.env, "REDIS_URL": self.redis_url}
+        env = {**os.environ, **self.env, **spec.env, "REDIS_URL": self.redis_url, "FASTSCALE_WORKER_SLOT": spec.name}
         cmd = [sys.executable, "-m", "workers.run", "--device-class", spec.device_class, "--kind", spec.kind,
                "--name", f"{spec.name}.{int(time.time() * 1000) % 100000}"]
         self.procs[i] = subprocess.Popen(cmd, env=env, preexec_fn=die_with_parent)
