@@ -18,13 +18,21 @@ FROM base AS api
 ENV FASTSCALE_HOST=0.0.0.0 FASTSCALE_PORT=8000
 EXPOSE 8000
 USER nobody
-HEALTHCHECK --interval=10s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
-CMD ["sh", "-c", "uvicorn app.main:create_app --factory --host ${FASTSCALE_HOST} --port ${FASTSCALE_PORT} --timeout-graceful-shutdown 30"]
+# /readyz: the process answers and Redis is reachable (open to health checks; the fleet needs a key).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=15s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4)"
+# `fastscale serve` (not bare uvicorn): the same header/keep-alive timeouts, connection caps and
+# proxy trust as everywhere else, from the FASTSCALE_* settings. No local workers in this image.
+# Without FASTSCALE_API_KEY_HASHES it refuses to start unless FASTSCALE_PUBLIC_ADDRESS is loopback.
+CMD ["fastscale", "serve", "--workers", "0"]
 
 FROM base AS worker
-# CUDA 12.8 build of PyTorch (runs on CPU too); override TORCH_INDEX for another CUDA version.
+# The same torch as the Makefile's TORCH pin, as the CUDA 12.8 build (runs on CPU too);
+# override TORCH_VERSION / TORCH_INDEX together for another CUDA version.
+ARG TORCH_VERSION=2.13.0
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cu128
-RUN pip install --index-url ${TORCH_INDEX} "torch>=2.4"
+RUN pip install --index-url ${TORCH_INDEX} "torch==${TORCH_VERSION}"
 USER nobody
+# Healthy while every worker process here keeps its heartbeat file fresh (warm-up takes a while).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=180s CMD ["fastscale", "worker", "--check"]
 # One worker process per visible GPU (CUDA_VISIBLE_DEVICES pins them), CPU workers without GPUs.
 CMD ["fastscale", "worker", "--device", "auto"]

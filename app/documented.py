@@ -19,8 +19,8 @@ WHEN = {
     409: "Not finished yet (poll the resource until it is), or already final (nothing to cancel)",
     413: "Request body over FASTSCALE_MAX_BODY_BYTES",
     422: "Invalid request, or over a limit: the problem names the field and what is allowed",
-    429: "Over FASTSCALE_RATE_LIMIT_PER_MINUTE POST requests; see Retry-After",
-    503: "Redis unreachable, no live worker for the device, or the queue full; see Retry-After",
+    429: "Over FASTSCALE_RATE_LIMIT_PER_MINUTE POST requests, or every planning slot taken; see Retry-After",
+    503: "Redis unreachable, no live worker for the device, the queue full, or planning timed out; see Retry-After",
 }
 
 # Every guarded POST may be refused by the front door before it is read.

@@ -10,6 +10,20 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from service.queues import queue_depths, workers_by_class
 
+# Label values come from these fixed sets only: a client chooses the method token and, through
+# errors, the status, and every distinct label value is a new time series kept forever.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+STATUSES = frozenset({200, 201, 202, 204, 304, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429,
+                      500, 502, 503, 504})
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
+
+
+def status_label(status: int) -> str:
+    return str(status) if status in STATUSES else f"{status // 100}xx" if 100 <= status < 600 else "other"
+
 
 class Metrics:
     def __init__(self) -> None:
@@ -21,7 +35,9 @@ class Metrics:
                                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
 
     def observe(self, route: str, method: str, status: int, started: float) -> None:
-        self.requests.labels(route, method, str(status)).inc()
+        """Count one request; ``route`` must be a route template (or "unmatched"), never a raw path."""
+        method = method_label(method)
+        self.requests.labels(route, method, status_label(status)).inc()
         self.latency.labels(route, method).observe(time.perf_counter() - started)
 
     def attach_redis(self, client, prefix: str, store) -> None:

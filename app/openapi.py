@@ -5,7 +5,8 @@ FastAPI's generated schema is corrected in three ways:
 - errors are ``application/problem+json`` with the ``Problem`` schema (app.documented declares
   them per route), not FastAPI's ``HTTPValidationError``, which is never what clients get;
 - the ``X-API-Key`` header is declared as an apiKey security scheme, required everywhere except
-  /healthz (and optional on /metrics, which is public unless configured otherwise);
+  /healthz (and optional on /readyz, which shows the fleet only to a key, and on /metrics, which
+  is public unless configured otherwise);
 - non-JSON answers carry their real content types (set by the routes' response classes).
 """
 
@@ -48,6 +49,7 @@ def _declare_security(schema: dict) -> None:
         "description": "Required when FASTSCALE_API_KEY_HASHES is set (see `fastscale hash-key`)."}}
     schema["security"] = [{SCHEME: []}]
     schema["paths"]["/healthz"]["get"]["security"] = []
+    schema["paths"]["/readyz"]["get"]["security"] = [{}, {SCHEME: []}]  # open; the fleet only with a key
     schema["paths"]["/metrics"]["get"]["security"] = [{}, {SCHEME: []}]
 
 

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fastscale.errors import ScalingError
-from service.errors import MEDIA_TYPE, InvalidRequest, ServiceError, problem, render
+from service.errors import MEDIA_TYPE, InvalidRequest, ServiceError, clip, problem, render
 
 log = logging.getLogger("fastscale.api")
 
@@ -39,16 +39,20 @@ def respond(exc: BaseException) -> JSONResponse:
 
 def field_path(loc) -> str:
     """pydantic's error location as the dotted path clients send: profile.modes[0] (a query
-    parameter by its name: limit)."""
+    parameter by its name: limit).
+
+    A location can hold a client's own key (an unknown field's name), so every part is clipped.
+    """
     out = ""
-    for p in (str(p) for i, p in enumerate(loc) if p != "body" and not (i == 0 and p in ("query", "path", "header"))):
+    parts = (p for i, p in enumerate(loc) if p != "body" and not (i == 0 and p in ("query", "path", "header")))
+    for p in (clip(str(p), 40) for p in parts):
         out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
-    return out or "body"
+    return clip(out, 100) or "body"
 
 
 def validation_problem(exc: RequestValidationError) -> JSONResponse:
-    errors = [{"field": field_path(e.get("loc", ())), "message": e.get("msg", "invalid"),
-               "allowed": FIXES.get(e.get("type"))} for e in exc.errors()]
+    errors = [{"field": field_path(e.get("loc", ())), "message": clip(str(e.get("msg", "invalid")), 200),
+               "allowed": FIXES.get(e.get("type"))} for e in exc.errors()[:20]]
     detail = "; ".join(f"{e['field']}: {e['message']}" + (f" ({e['allowed']})" if e["allowed"] else "")
                        for e in errors[:5])
     body = problem(InvalidRequest.status, InvalidRequest.title, detail or "invalid request", errors)
@@ -59,11 +63,14 @@ def http_problem(req: Request, exc: StarletteHTTPException) -> JSONResponse:
     """Starlette's own errors (unknown path, wrong method, unreadable body) as problems."""
     if isinstance(exc.__cause__, ServiceError):  # e.g. BodyTooLarge raised while the body streamed in
         return respond(exc.__cause__)
+    if isinstance(exc.__cause__, RecursionError):  # json.loads gave up on a body nested too deeply
+        return respond(InvalidRequest("the JSON body nests too deeply to read", "body",
+                                      "a request nests objects and arrays a few levels deep"))
     detail = str(exc.detail)
     if exc.status_code == 404 and detail == "Not Found":
-        detail = f"no endpoint at {req.url.path[:120]!r}; the API is described at /docs"
+        detail = f"no endpoint at {clip(req.url.path, 100)!r}; the API is described at /docs"
     elif exc.status_code == 405:
-        detail = f"{req.method} is not allowed on {req.url.path[:120]!r}; see /docs"
+        detail = f"{clip(req.method, 20)} is not allowed on {clip(req.url.path, 100)!r}; see /docs"
     return JSONResponse(problem(exc.status_code, "Request failed", detail), status_code=exc.status_code,
                         media_type=MEDIA_TYPE, headers=getattr(exc, "headers", None))
 
@@ -88,6 +95,7 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(ScalingError, known)
     app.add_exception_handler(ServiceError, known)
+    app.add_exception_handler(RecursionError, known)  # here, not as a 500: see service.errors.render
     app.add_exception_handler(redis.RedisError, redis_down)
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -10,8 +10,10 @@ both the API and the workers, so the API never imports the worker supervisor.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import resource
 import signal
 import threading
 from pathlib import Path
@@ -19,12 +21,62 @@ from pathlib import Path
 import uvicorn
 
 from app.main import create_app
+from cli.http_protocol import guarded_protocol
 from service.embedded_redis import EmbeddedRedis
 from service.logs import setup_logging
 from service.settings import get_settings
 from workers.supervisor import Supervisor, plan_workers
 
 log = logging.getLogger("fastscale.serve")
+FD_RESERVE = 256  # descriptors kept for Redis pools, planning processes, logs and the listener
+
+
+def is_loopback(address: str) -> bool:
+    if address.strip("[]") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: assume reachable
+
+
+def exposure_problem(settings) -> str | None:
+    """Why serving with these settings would expose an API anyone can use, or None. Without API
+    keys every route is open, so that is fine only on loopback (or when explicitly allowed)."""
+    address = settings.public_address or settings.host
+    if settings.api_key_hashes or is_loopback(address):
+        return None
+    return (f"refusing to serve without API keys on {address} (not loopback): anyone who can reach it could "
+            "queue jobs on your GPUs. Set FASTSCALE_API_KEY_HASHES (see `fastscale hash-key`), bind to 127.0.0.1, "
+            "or set FASTSCALE_ALLOW_NO_AUTH=true to accept the risk")
+
+
+def proxy_options(settings) -> dict:
+    """Believe X-Forwarded-For/-Proto only from FASTSCALE_TRUSTED_PROXIES. uvicorn's own default
+    trusts them from 127.0.0.1, so a client on the host (or any client, behind a proxy that passes
+    the header through) could pick its address, and with it its rate-limit identity."""
+    trusted = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or ""}
+
+
+def connection_cap(wanted: int) -> int:
+    """``wanted`` connections, or fewer if the descriptor limit (raised to its hard limit first)
+    would run out before them: a refused connection is cheap, an exhausted process is not."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        soft = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        except (ValueError, OSError):
+            soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return max(16, min(wanted, soft - FD_RESERVE))
+
+
+def server_options(settings) -> dict:
+    """uvicorn's options from the settings: proxies, keep-alive, and the guarded h11 protocol."""
+    protocol = guarded_protocol(settings.header_timeout_s, connection_cap(settings.max_connections),
+                                settings.max_connections_per_client)
+    return {**proxy_options(settings), "timeout_keep_alive": settings.keep_alive_timeout_s, "http": protocol}
 
 
 def serve(host: str | None, port: int | None, data_dir: Path | None, workers: int | None, device: str | None) -> None:
@@ -33,6 +85,10 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, workers: in
     updates = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir, "local_workers": workers,
                                  "worker_device": device}.items() if v is not None}
     settings = settings.model_copy(update=updates)
+    if problem := exposure_problem(settings):
+        if not settings.allow_no_auth:
+            raise SystemExit(f"error: {problem}")
+        log.warning("WARNING: %s; serving anyway (FASTSCALE_ALLOW_NO_AUTH)", problem.split(":")[0])
     embedded = None
     if not settings.redis_url:
         embedded = EmbeddedRedis(settings.data_dir).start()
@@ -51,7 +107,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, workers: in
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda signum, _frame: log.info("signal %s: shutting down", signum))
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                    timeout_graceful_shutdown=30, log_config=None)
+                    timeout_graceful_shutdown=30, log_config=None, **server_options(settings))
     finally:
         if supervisor is not None:
             supervisor.stop()

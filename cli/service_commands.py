@@ -33,12 +33,20 @@ def worker(
     device: Annotated[str, typer.Option("--device", help="auto: one worker per visible GPU, else CPU workers.")] = "auto",
     cpu_workers: Annotated[int, typer.Option("--cpu-workers", help="CPU workers when there is no GPU.")] = 1,
     grace: Annotated[float, typer.Option("--grace", help="Seconds a worker may take to finish its job on SIGTERM.")] = 300.0,
+    check: Annotated[bool, typer.Option("--check", help="Health check: exit 0 if every worker here is alive.")] = False,
 ) -> None:
     """Run workers only (GPU hosts): one process per GPU, pinned with CUDA_VISIBLE_DEVICES."""
     import logging
 
     from service.settings import get_settings
     from workers.supervisor import run_workers
+
+    if check:
+        from workers.health import check as check_beats
+
+        healthy, lines = check_beats(get_settings().worker_heartbeat_dir)
+        typer.echo("\n".join(lines))
+        raise typer.Exit(0 if healthy else 1)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     url = get_settings().redis_url

@@ -15,6 +15,7 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from service import plan_cache
 from service.keys import Keys
 from service.prediction import Predictor
 from service.record_cache import RecordCache
@@ -44,9 +45,14 @@ class Services:
         opts = {"socket_timeout": 5, "socket_connect_timeout": 2, "health_check_interval": 10,
                 "retry_on_error": [redis.ConnectionError, redis.TimeoutError]}
         client = redis.Redis.from_url(settings.redis_url, retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2), **opts)
-        aclient = aredis.Redis.from_url(settings.redis_url, retry=AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), 2),
-                                        **opts)
+        # A bounded pool that waits for a free connection: a burst queues briefly instead of
+        # opening connections until Redis or the file descriptors run out.
+        pool = aredis.BlockingConnectionPool.from_url(
+            settings.redis_url, retry=AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+            max_connections=settings.redis_max_connections, timeout=2, **opts)
+        aclient = aredis.Redis.from_pool(pool)
         store = ProfileStore(client, settings.key_prefix, settings.result_ttl_s, settings.failure_ttl_s)
+        plan_cache.configure(settings)
         return cls(settings, client, aclient, store, RecordCache(), Predictor(store.points))
 
     async def aclose(self) -> None:

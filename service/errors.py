@@ -11,6 +11,7 @@ never a bare status code; the class name is also what a failed record stores as 
 from __future__ import annotations
 
 import json
+import re
 from typing import ClassVar
 
 import redis
@@ -18,6 +19,18 @@ import redis
 from fastscale.errors import ScalingError
 
 MEDIA_TYPE = "application/problem+json"
+
+
+FIELD_CHARS, MESSAGE_CHARS, WORD_CHARS = 100, 300, 100  # what an error may echo: never a whole value
+_LONG_WORD = re.compile(r"\S{%d,}" % (WORD_CHARS + 1))
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, and every unbroken run of characters (an echoed value)
+    to WORD_CHARS, marked with an ellipsis: errors echo what a client sent, and a client can send
+    megabytes."""
+    text = _LONG_WORD.sub(lambda m: m.group()[:WORD_CHARS - 1] + "\u2026", text[:limit + WORD_CHARS])
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
 
 
 def problem(status: int, title: str, detail: str, errors: list | None = None) -> dict:
@@ -39,10 +52,12 @@ class ServiceError(Exception):
 
     def __init__(self, message: str, field: str | None = None, allowed: str | None = None,
                  headers: dict[str, str] | None = None):
-        self.message, self.field, self.allowed = message, field, allowed
+        self.message = clip(str(message), MESSAGE_CHARS)
+        self.field = clip(str(field), FIELD_CHARS) if field is not None else None
+        self.allowed = clip(str(allowed), MESSAGE_CHARS) if allowed is not None else None
         self.extra_headers = headers or {}
-        text = f"{field}: {message}" if field else message
-        super().__init__(text + (f" (allowed: {allowed})" if allowed else ""))
+        text = f"{self.field}: {self.message}" if field else self.message
+        super().__init__(text + (f" (allowed: {self.allowed})" if allowed else ""))
 
     @property
     def detail(self) -> str:
@@ -102,9 +117,29 @@ class RateLimited(ServiceError):
 
 
 class NoWorker(ServiceError):
-    """No live worker serves the device class, so nothing could measure the request."""
+    """No live worker serves the device class right now, but one was seen lately (a restart, a
+    deploy): worth retrying, so 503 with Retry-After."""
 
     status, title, retry_after = 503, "No worker for this device", 30
+
+
+class PlanningBusy(ServiceError):
+    """Every planning slot is taken: the request was not started (a burst of uncached plans)."""
+
+    status, title, retry_after = 429, "Planning at capacity", 1
+
+
+class PlanningTimeout(ServiceError):
+    """A plan did not finish within FASTSCALE_PLAN_TIMEOUT_S (waiting included)."""
+
+    status, title, retry_after = 503, "Planning timed out", 5
+
+
+class UnknownDevice(ServiceError):
+    """No worker of the asked device has been seen lately: waiting would not help, so 422 (a 503
+    with Retry-After made clients that honour it loop for ever)."""
+
+    status, title = 422, "No such device"
 
 
 class QueueFull(ServiceError):
@@ -137,6 +172,8 @@ def render(exc: BaseException) -> tuple[int, dict, dict[str, str]]:
     """(status, problem body, headers) for any exception; unknown ones are a 500 without details."""
     if isinstance(exc, redis.RedisError):
         exc = StorageUnavailable("Redis is unreachable; the request was not accepted, retry later")
+    if isinstance(exc, RecursionError):  # a request value nested past what any code path can walk
+        exc = InvalidRequest("nests too deeply to process", "body", "a request a few levels deep")
     if isinstance(exc, ScalingError):
         exc = InvalidRequest(exc.message, exc.field, exc.allowed)
     if not isinstance(exc, ServiceError):

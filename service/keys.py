@@ -18,6 +18,7 @@ that says which part it fills (ids are validated before they get here).
   <p>:recommend-lease:<id>  held while a process drives that recommendation
   <p>:rate:<who>:<minute>   POST count of one client in one minute (rate limit)
   <p>:device_memory         hash device class -> bytes one job may use (published by workers)
+  <p>:device_seen           hash device class -> unix time a worker of it was last seen alive
   <p>:<device class>        the RQ queue of that device class (cpu-..., cuda-...)
   <p>:idx:<kind>:<f>:<v>    sorted set of ids by created time with field f = v (listing; service.indexes)
   <p>:idx:<kind>            sorted set of every indexed id by created time
@@ -100,6 +101,10 @@ class Keys:
     @property
     def device_memory(self) -> str:
         return f"{self.prefix}:device_memory"
+
+    @property
+    def device_seen(self) -> str:
+        return f"{self.prefix}:device_seen"
 
     def queue(self, device_class: str) -> str:
         return f"{self.prefix}:{device_class}"

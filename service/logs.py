@@ -9,12 +9,25 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
+import threading
+import time
+import uuid
 from datetime import datetime, timezone
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
+REQUEST_ID = re.compile(r"[A-Za-z0-9._~:+=/-]{1,64}")  # a token: no spaces, quotes, controls, non-ASCII
+
 FIELDS = ("request_id", "profile_id", "run", "attempt", "device_class", "route", "status", "duration_ms")
+
+
+def clean_request_id(raw: bytes | None) -> str:
+    """The client's X-Request-ID if it is a short printable token, else a fresh id: the value is
+    echoed in a response header and written into logs, so nothing else is let through."""
+    text = (raw or b"").decode("latin-1")
+    return text if REQUEST_ID.fullmatch(text) else uuid.uuid4().hex
 
 
 class JsonFormatter(logging.Formatter):
@@ -37,8 +50,42 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
+class RepeatLimit(logging.Filter):
+    """At most ``burst`` lines per ``interval_s`` of each message template (logger, level, format
+    string); the first line after a quiet spell says how many were dropped. A flood of one error
+    (asyncio's failed accepts under a connection flood wrote 52 MB in 35 s) then costs a few lines,
+    while distinct messages all get through. Access lines, one per request by design, are exempt."""
+
+    EXEMPT = ("uvicorn.access",)
+
+    def __init__(self, burst: int = 10, interval_s: float = 10.0, max_templates: int = 10_000):
+        super().__init__()
+        self.burst, self.interval_s, self.max_templates = burst, interval_s, max_templates
+        self.seen: dict[tuple, list] = {}  # template -> [window start, lines in it, dropped]
+        self.lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name in self.EXEMPT:
+            return True
+        key, now = (record.name, record.levelno, str(record.msg)[:200]), time.monotonic()
+        with self.lock:
+            if len(self.seen) >= self.max_templates and key not in self.seen:
+                self.seen.clear()
+            state = self.seen.setdefault(key, [now, 0, 0])
+            if now - state[0] >= self.interval_s:
+                dropped, state[:] = state[2], [now, 0, 0]
+                if dropped:
+                    record.msg = f"{record.msg} ({dropped} similar lines dropped in the last {self.interval_s:g} s)"
+            state[1] += 1
+            if state[1] > self.burst:
+                state[2] += 1
+                return False
+        return True
+
+
 def setup_logging(json_logs: bool = True, level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RepeatLimit())
     handler.setFormatter(JsonFormatter() if json_logs else
                          logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     root = logging.getLogger()

@@ -1,23 +1,180 @@
-"""Plans for the service, memoised by canonical request: a plan is a pure function of its request.
+"""Plans for the service, memoised by the canonical request: a plan is a pure function of the
+parsed base architecture, the strategy, the factor and the rounding.
 
-The core's ``fastscale.planner.make_plan`` does the work; this cache keeps the JSON of recent
-plans so repeated and concurrent requests (sweeps, recommendations, clients polling) cost a
-lookup. Callers share the cached dicts: treat them as read-only.
+The key is built from what the core parsed (the base model's name, architecture and resolution),
+never from the raw request: a pycls config may carry any number of keys the plan ignores, and
+keyed on the raw text 590 requests with a 255 KB ignored key grew the API by 143 MB. The pycls
+config a custom spec came from is the request's own; it is attached to the answer, never cached.
+The cache holds at most ``plan_cache_bytes`` of plan JSON (least recently used out first), and
+identical plans asked for at the same time are computed once. Uncached plans run on the bounded
+planning executor (service.planning). Callers share the cached dicts: treat them as read-only.
 """
 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future
+from dataclasses import dataclass
 
 from fastscale.errors import ScalingError
-from fastscale.planner import make_plan
-from service.ids import canonical_json
+from fastscale.planner import make_plan, make_strategy, resolve_base
+from service.ids import canonical_json, content_id
+from service.planning import PlanningExecutor
+from service.settings import get_settings
+
+STRATEGY_FIELDS = ("strategy", "alpha", "exponents")
+TARGET_FIELDS = ("factor", "target_flops", "rounding")
 
 
-@lru_cache(maxsize=4096)
-def _plan(key: str) -> dict:
-    return make_plan(**json.loads(key)).to_dict()
+@dataclass(frozen=True)
+class Canonical:
+    key: str
+    kwargs: dict  # the make_plan arguments as given
+    source: dict | None  # the pycls config of a custom spec (the request's own)
+
+
+def canonical(kwargs: dict) -> Canonical:
+    """Parse the request's base model and strategy (validating them) into the cache key."""
+    base = resolve_base(kwargs.get("model"), kwargs.get("spec"), kwargs.get("resolution"))
+    strategy = make_strategy(*(kwargs.get(k) for k in STRATEGY_FIELDS))
+    material = {"base": base.name, "arch": base.spec.to_dict(), "resolution": base.resolution,
+                "strategy": strategy.to_dict(), **{k: kwargs.get(k) for k in TARGET_FIELDS}}
+    try:
+        key = content_id(material)
+    except ValueError as exc:  # NaN/Infinity where the schema did not look (a pycls config)
+        raise ScalingError("spec", "contains NaN or Infinity", "finite numbers only") from exc
+    return Canonical(key, kwargs, base.source)
+
+
+def needs_parsing(kwargs: dict) -> bool:
+    """Whether the key costs real parsing (pycls YAML text or config), so is made on a planning thread."""
+    spec = kwargs.get("spec")
+    return isinstance(spec, str) or (isinstance(spec, dict) and "MODEL" in spec)
+
+
+class PlanCache:
+    """Plan JSON by key, least recently used out first, within ``max_bytes``; thread-safe."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes, self.bytes = max_bytes, 0
+        self.items: OrderedDict[str, tuple[dict, int]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str) -> dict | None:
+        with self.lock:
+            item = self.items.get(key)
+            if item is not None:
+                self.items.move_to_end(key)
+            return item[0] if item else None
+
+    def put(self, key: str, plan: dict, size: int) -> None:
+        if size > self.max_bytes // 4:  # one huge plan must not flush everything else
+            return
+        with self.lock:
+            old = self.items.pop(key, None)
+            self.bytes += size - (old[1] if old else 0)
+            self.items[key] = (plan, size)
+            while self.bytes > self.max_bytes:
+                _key, (_plan, dropped) = self.items.popitem(last=False)
+                self.bytes -= dropped
+
+    def stats(self) -> dict:
+        return {"entries": len(self.items), "bytes": self.bytes, "max_bytes": self.max_bytes}
+
+
+def with_source(plan: dict, source: dict | None) -> dict:
+    return plan if source is None else {**plan, "base": {**plan["base"], "pycls_config": source}}
+
+
+def compute_plan(kwargs: dict) -> tuple[dict, int]:
+    """In a planning process: the plan without the request's own pycls config, and its JSON size."""
+    plan = make_plan(**kwargs).to_dict()
+    plan["base"]["pycls_config"] = None  # the request's own: attached per answer
+    return plan, len(canonical_json(plan))
+
+
+class Planner:
+    """One process's plan cache, planning executor, and plans in flight."""
+
+    def __init__(self, workers: int, backlog: int, timeout_s: float, cache_bytes: int):
+        self.config = (workers, backlog, timeout_s, cache_bytes)
+        self.cache = PlanCache(cache_bytes)
+        self.executor = PlanningExecutor(workers, backlog, timeout_s)
+        self.inflight: dict[str, Future] = {}
+        self.lock = threading.RLock()
+
+    def _future(self, c: Canonical) -> Future:
+        """The computation of ``c``'s plan: the one already in flight for its key, or a new one."""
+        with self.lock:
+            future = self.inflight.get(c.key)
+            if future is None:
+                future = self.executor.submit(compute_plan, c.kwargs)
+                self.inflight[c.key] = future
+                future.add_done_callback(lambda done: self._settled(c.key, done))
+        return future
+
+    def _settled(self, key: str, future: Future) -> None:
+        """Cache the answer, or the core's refusal (a spec too large to plan costs its CPU once,
+        not on every retry); never a timeout or a crash, which say nothing about the request."""
+        with self.lock:
+            if self.inflight.get(key) is future:
+                del self.inflight[key]
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is None:
+            self.cache.put(key, *future.result())
+        elif isinstance(error, ScalingError):
+            self.cache.put(key, error, len(str(error)))
+
+    def _cached(self, c: Canonical) -> dict | None:
+        found = self.cache.get(c.key)
+        if isinstance(found, ScalingError):
+            raise ScalingError(found.field, found.message, found.allowed)  # a fresh one per raise
+        return with_source(found, c.source) if found is not None else None
+
+    def plan(self, kwargs: dict) -> dict:
+        """The plan, from any thread but the event loop's."""
+        c = canonical(kwargs)
+        return self._cached(c) or with_source(self.executor.wait(self._future(c))[0], c.source)
+
+    async def aplan(self, kwargs: dict) -> dict:
+        """The plan, awaited on the event loop: parsing a pycls config and planning run in planning
+        processes; a zoo name or a JSON spec is parsed here (cheap) to find a cached plan at once."""
+        c = await self.executor.arun(canonical, kwargs) if needs_parsing(kwargs) else canonical(kwargs)
+        return self._cached(c) or with_source((await self.executor.await_(self._future(c)))[0], c.source)
+
+
+_planner: Planner | None = None
+_configuring = threading.Lock()
+
+
+def configure(settings) -> Planner:
+    """The process's planner for these settings (a new one only when they change)."""
+    global _planner
+    config = (settings.plan_workers, settings.plan_backlog, settings.plan_timeout_s, settings.plan_cache_bytes)
+    with _configuring:
+        if _planner is None or _planner.config != config:
+            old, _planner = _planner, Planner(*config)
+            if old is not None:
+                old.executor.shutdown()
+        return _planner
+
+
+def planner() -> Planner:
+    return _planner or configure(get_settings())
+
+
+def plan_for(kwargs: dict) -> dict:
+    """The plan JSON for these make_plan arguments (blocking). Treat the returned dict as read-only."""
+    return planner().plan(kwargs)
+
+
+async def aplan_for(kwargs: dict) -> dict:
+    """The plan JSON for these make_plan arguments, awaited. Treat the returned dict as read-only."""
+    return await planner().aplan(kwargs)
 
 
 def plan_strategy(req: dict, strategy: str, alpha, factor: float | None = None, target_flops: float | None = None) -> dict:
@@ -30,12 +187,3 @@ def plan_strategy(req: dict, strategy: str, alpha, factor: float | None = None, 
 def strategy_items(entries: list) -> list[tuple[str, float | None]]:
     """(strategy, alpha) pairs from a request's list of names or {strategy, alpha} objects."""
     return [(e, None) if isinstance(e, str) else (e["strategy"], e.get("alpha")) for e in entries]
-
-
-def plan_for(kwargs: dict) -> dict:
-    """The plan JSON for these make_plan arguments. Treat the returned dict as read-only."""
-    try:
-        key = canonical_json(kwargs)
-    except ValueError as exc:  # NaN/Infinity inside a free-form spec
-        raise ScalingError("spec", "contains NaN or Infinity", "finite numbers only") from exc
-    return _plan(key)

@@ -8,13 +8,14 @@ of hardware are queued, stored and served only under that kind's class.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import redis
 from rq import Queue, Worker
 from rq.serializers import JSONSerializer
 
-from service.errors import NoWorker
+from service.errors import NoWorker, UnknownDevice
 from service.keys import Keys
 
 JOB_FUNCTION = "workers.job.profile_job"
@@ -40,11 +41,41 @@ def queue_depths(client: redis.Redis, prefix: str, classes) -> dict[str, int]:
     return {c: get_queue(client, prefix, c).count for c in classes}
 
 
-def resolve_device_class(requested: str, workers: Counter) -> str:
+def mark_seen(client: redis.Redis, prefix: str, classes, now: float | None = None) -> None:
+    """Record that workers of ``classes`` are alive now (workers on every heartbeat, the API
+    whenever it counts live workers)."""
+    if classes:
+        client.hset(Keys(prefix).device_seen, mapping={c: int(time.time() if now is None else now) for c in classes})
+
+
+def seen_within(client: redis.Redis, prefix: str, window_s: float, now: float | None = None) -> set[str]:
+    """Device classes with a worker alive at some moment of the last ``window_s`` seconds."""
+    now = time.time() if now is None else now
+    return {c.decode() for c, t in client.hgetall(Keys(prefix).device_seen).items() if now - float(t) <= window_s}
+
+
+def no_worker(requested: str, live: Counter, seen, window_s: float) -> Exception:
+    """Why nothing can run ``requested`` now: 503 if its workers were seen lately, else 422."""
+    def serves(c: str) -> bool:
+        return c == requested or requested == "auto" or (requested in ("cpu", "cuda") and c.split("-")[0] == requested)
+
+    recent = sorted(c for c in seen if serves(c))
+    if recent:
+        return NoWorker(f"no {requested} worker is live right now, but {recent[0]} had one in the last "
+                        f"{window_s:g} s; retry shortly", field="profile.device")
+    known = sorted(set(live) | set(seen))
+    return UnknownDevice(f"no {requested} worker has been seen in the last {window_s:g} s "
+                         "(FASTSCALE_WORKER_SEEN_WINDOW_S)", "profile.device",
+                         f"a device class that exists: {', '.join(known)}" if known else
+                         "none exist: start a worker with `fastscale worker`")
+
+
+def resolve_device_class(requested: str, workers: Counter, seen=(), window_s: float = 900) -> str:
     """Pick the concrete device class for ``auto``, ``cpu``, ``cuda`` or an explicit class name.
 
     ``auto`` prefers GPUs. Among several classes of one kind, the one with most workers wins
-    (ties by name), so the choice is stable while the fleet is.
+    (ties by name), so the choice is stable while the fleet is. With no live worker of the kind:
+    NoWorker (503) if one was ``seen`` within ``window_s``, else UnknownDevice (422).
     """
     if requested not in ("auto", "cpu", "cuda"):
         # An explicit class resolves even with no live worker: its cached results stay servable;
@@ -55,8 +86,7 @@ def resolve_device_class(requested: str, workers: Counter) -> str:
         classes = sorted((c for c in workers if c.split("-")[0] == kind), key=lambda c: (-workers[c], c))
         if classes:
             return classes[0]
-    raise NoWorker(f"no {'' if requested == 'auto' else requested + ' '}worker is registered; "
-                   "start one with `fastscale worker`", field="profile.device")
+    raise no_worker(requested, workers, seen, window_s)
 
 
 def enqueue_profile(client: redis.Redis, prefix: str, job: dict, *, timeout: int, result_ttl: int, failure_ttl: int,

@@ -65,6 +65,8 @@ class RecordCache:
                 await pubsub.subscribe(channel)
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
+                    if asyncio.current_task().cancelling():  # a cancel redis-py swallowed
+                        raise asyncio.CancelledError
                     if message is None:
                         continue
                     if message["type"] == "subscribe":

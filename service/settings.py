@@ -47,8 +47,10 @@ class Settings(BaseSettings):
     memory_headroom: float = Field(0.9, description="Share of a device's memory a job's predicted peak may use.")
     log_json: bool = Field(True, description="Structured JSON logs (with request ids) instead of plain text.")
     worker_memory_limit_bytes: int = Field(
-        0, description="CPU workers: cap on address space (RLIMIT_AS), so a huge job fails as out-of-memory "
-                       "instead of taking the host down; 0 = no cap. Not applied to CUDA workers.")
+        0, description="Host memory one job may add to a warmed-up worker, CPU and CUDA workers alike (RLIMIT_DATA, "
+                       "and cgroup v2 memory.max where writable), so a huge job fails as out-of-memory instead of "
+                       "taking the host down; 0: 80% of the host's memory shared among a supervisor's workers; "
+                       "-1: no cap.")
     warmup_cap_s: float = Field(60.0, description="Wall-clock cap on one mode's warm-up (cuDNN autotuning "
                                                   "included); the timed budget starts after warm-up.")
     mode_cap_s: float = Field(300.0, description="Hard wall-clock cap on one mode, warm-up included: the "
@@ -71,6 +73,39 @@ class Settings(BaseSettings):
     outbox_poll_s: float = Field(0.5, gt=0, description="How often each API process looks for due callbacks.")
     index_prune_interval_s: float = Field(60.0, gt=0, description="How often listing indexes drop expired records.")
     events_heartbeat_s: float = Field(15.0, gt=0, description="Seconds between SSE heartbeats on /events streams.")
+    plan_workers: int = Field(2, ge=1, description="Processes per API process that compute uncached plans "
+                                                   "(killed and replaced past the timeout).")
+    plan_backlog: int = Field(8, ge=0, description="Uncached plans that may wait for a planning process; "
+                                                   "more at once are answered 429 at once.")
+    plan_timeout_s: float = Field(10.0, gt=0, description="A plan not done this long after it was asked for "
+                                                          "(waiting included) is answered 503.")
+    plan_cache_bytes: int = Field(64 * 2**20, ge=0, description="Memory (JSON bytes) the plan cache of one "
+                                                                "API process may hold.")
+    trusted_proxies: str = Field("", description="Comma-separated addresses (or CIDRs) of reverse proxies whose "
+                                                 "X-Forwarded-For/-Proto `fastscale serve` believes; empty: none, "
+                                                 "the peer address is the client.")
+    auth_failures_per_minute: int = Field(20, ge=0, description="Wrong API keys one address may send per minute "
+                                                              "before every request from it gets 429; 0: off.")
+    redis_max_connections: int = Field(64, ge=4, description="Pooled async Redis connections per API process; "
+                                                             "a request waits up to 2 s for one.")
+    header_timeout_s: float = Field(10.0, gt=0, description="`fastscale serve` closes a connection whose request "
+                                                          "head is not complete this long after it opened.")
+    keep_alive_timeout_s: int = Field(5, ge=1, description="`fastscale serve` closes an idle keep-alive connection "
+                                                         "after this long.")
+    max_connections: int = Field(2048, ge=16, description="Open connections `fastscale serve` accepts (also held "
+                                                         "under the file descriptor limit); more are closed at once.")
+    max_connections_per_client: int = Field(256, ge=0, description="Open connections from one address; 0: no cap "
+                                                                  "(set 0 behind a reverse proxy, the one peer).")
+    worker_seen_window_s: int = Field(900, ge=0, description="A device class with no live worker answers 503 "
+                                                           "(retry) if one was seen this recently, else 422.")
+    max_build_blocks: int = Field(16384, ge=1, description="Most blocks (in all stages) of a model a worker is "
+                                                          "asked to build; each costs memory the prediction cannot see.")
+    worker_heartbeat_dir: Path = Field(Path("/tmp/fastscale-workers"), description="Where workers keep the "
+                                       "heartbeat files `fastscale worker --check` reads (a container's health check).")
+    public_address: str = Field("", description="The address clients reach the API on, if not the bind address (a "
+                                                "container's published port); decides whether it is exposed.")
+    allow_no_auth: bool = Field(False, description="Let `fastscale serve` run without API keys on an address that is "
+                                                   "not loopback (it refuses by default).")
 
     @field_validator("callback_allowed_hosts", mode="before")
     @classmethod
@@ -78,7 +113,6 @@ class Settings(BaseSettings):
         if isinstance(v, str):
             v = [h.strip() for h in v.split(",") if h.strip()]
         return [h.lower() for h in v]
-
 
     @field_validator("api_key_hashes", mode="before")
     @classmethod

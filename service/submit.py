@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from fastscale.errors import ScalingError
 from fastscale.memory import predict_memory_bytes
 from service.context import Services
-from service.errors import LimitExceeded, NoWorker, QueueFull
+from service.errors import LimitExceeded, QueueFull
 from service.ids import profile_id
 from service.jobs import enqueue_record
 from service.logs import request_id
-from service.queues import get_queue, resolve_device_class, workers_by_class
+from service.queues import get_queue, mark_seen, no_worker, resolve_device_class, seen_within, workers_by_class
 from service.settings import Settings
 
 
@@ -42,9 +42,30 @@ def profile_settings(p: dict, s: Settings) -> dict:
             "time_budget_s": float(budget), "cuda_graphs": p["cuda_graphs"], "find_max_batch": p["find_max_batch"]}
 
 
+def arch_blocks(arch: dict) -> int:
+    """Blocks in all stages of an architecture's JSON: AnyNet and EffNet list depths, RegNet has one.
+    (Once the core's specs carry ``total_blocks``, that is the same figure.)"""
+    depths = arch.get("depths")
+    return int(sum(depths)) if depths is not None else int(arch.get("depth") or 0)
+
+
+def check_blocks(plan: dict, most: int) -> None:
+    """Every block is a handful of torch modules whose overhead the memory prediction cannot see
+    (262,152 blocks of width 1 were predicted at 26 MB and grew a worker to 3.5 GB)."""
+    blocks = arch_blocks(plan["arch"])
+    if blocks > most:
+        base = arch_blocks(plan["base"]["arch"])
+        field = "spec.depths" if base > most else "factor"
+        raise LimitExceeded(f"the model to build has {blocks} blocks, over the limit", field,
+                            f"at most {most} blocks (FASTSCALE_MAX_BUILD_BLOCKS)" + (
+                                "" if field != "factor" else f"; the base has {base}: a smaller factor or a "
+                                                             "strategy that scales depth less"))
+
+
 def check_limits(plan: dict, profile: dict, device_class: str, c: Services) -> None:
     """Refuse, before anything is queued, what the target device cannot or should not run."""
     s = c.settings
+    check_blocks(plan, s.max_build_blocks)
     if plan["resolution"] > s.max_resolution:
         raise LimitExceeded(f"the scaled resolution {plan['resolution']} is over the limit", "factor",
                             f"a factor or strategy keeping resolution <= {s.max_resolution} (FASTSCALE_MAX_RESOLUTION)")
@@ -86,10 +107,13 @@ def claim(c: Services, plan: dict, profile_req: dict, force: bool = False) -> tu
     all their rows in one step this way (service.jobs.enqueue_all_or_none)."""
     profile = profile_settings(profile_req, c.settings)
     live = workers_by_class(c.redis, c.settings.key_prefix)
-    device_class = resolve_device_class(profile_req["device"], live)
+    mark_seen(c.redis, c.settings.key_prefix, list(live))
+    window = c.settings.worker_seen_window_s
+    seen = seen_within(c.redis, c.settings.key_prefix, window) | set(live)
+    device_class = resolve_device_class(profile_req["device"], live, seen, window)
     check_limits(plan, profile, device_class, c)
     pid = profile_id(plan, profile, device_class)
-    base = {"plan": plan, "profile": profile, "device_class": device_class, "request_id": request_id.get()}
+    base = {"plan": plan, "profile": profile, "device_class": device_class}
     record, enqueue = c.store.claim(pid, base, force=force)
     if record["status"] == "finished" and not enqueue:
         c.store.count("cache_hits")
@@ -97,19 +121,21 @@ def claim(c: Services, plan: dict, profile_req: dict, force: bool = False) -> tu
     return Submitted(pid, record, device_class, cached=False, enqueued=enqueue), live
 
 
-def require_worker(device_class: str, live: Counter) -> None:
-    """NoWorker unless a live worker serves ``device_class`` (checked before anything is queued)."""
+def require_worker(c: Services, device_class: str, live: Counter) -> None:
+    """Unless a live worker serves ``device_class`` (checked before anything is queued): NoWorker
+    (503) for a class seen lately, UnknownDevice (422) for one not seen within the window."""
     if not live.get(device_class):
-        raise NoWorker(f"no live worker serves device class {device_class!r}", "profile.device",
-                       f"auto, cpu, cuda or a live class: {', '.join(sorted(live)) or 'none right now'}")
+        window = c.settings.worker_seen_window_s
+        seen = seen_within(c.redis, c.settings.key_prefix, window) | set(live)
+        raise no_worker(device_class, live, seen, window)
 
 
-def _enqueue(c: Services, record: dict, live) -> None:
+def _enqueue(c: Services, record: dict, live: Counter) -> None:
     """Queue the claimed record's job, or undo the claim and say why not."""
     pid, run, device_class = record["id"], record["run"], record["device_class"]
     try:
-        require_worker(device_class, live)
-    except NoWorker:
+        require_worker(c, device_class, live)
+    except Exception:
         c.store.forget(pid, run)
         raise
     if get_queue(c.redis, c.settings.key_prefix, device_class).count >= c.settings.max_queue_depth:
@@ -118,7 +144,7 @@ def _enqueue(c: Services, record: dict, live) -> None:
                         "(FASTSCALE_MAX_QUEUE_DEPTH); retry later")
     c.store.count("cache_misses")
     try:
-        enqueue_record(c.redis, c.settings, record)
+        enqueue_record(c.redis, c.settings, record, request_id.get())
     except Exception:
         c.store.forget(pid, run)
         raise

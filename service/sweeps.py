@@ -70,7 +70,7 @@ def create_sweep(c: Services, req: dict) -> dict:
     jobs = [sub.record for sub in subs if sub.enqueued]
     try:
         if jobs:
-            require_worker(device_class, live)
+            require_worker(c, device_class, live)
         enqueue_all_or_none(c.redis, c.settings, device_class, jobs, prepare=stage_new(c, record, req["profile"]),
                             watch=(c.keys.sweep(sid),))
     except BaseException:

@@ -29,13 +29,52 @@ def settings_for(url: str, prefix: str | None = None, **extra) -> Settings:
     return Settings(redis_url=url, key_prefix=prefix or f"fst{uuid.uuid4().hex[:8]}", data_dir=Path("/tmp"), **extra)
 
 
+def worker_env(settings: Settings, extra: dict | None = None) -> dict:
+    return {**os.environ, "REDIS_URL": settings.redis_url, "FASTSCALE_KEY_PREFIX": settings.key_prefix,
+            "FASTSCALE_WORKER_TTL_S": "10", "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": str(ROOT),
+            "OMP_NUM_THREADS": "1", **(extra or {})}
+
+
+class Supervised:
+    """Real worker processes under the real supervisor (workers.supervisor), as `fastscale worker` runs them."""
+
+    def __init__(self, settings: Settings, device_class: str = "cpu-test", env: dict | None = None):
+        import threading
+
+        from workers.supervisor import Supervisor, WorkerSpec
+
+        spec = WorkerSpec(device_class, "cpu", {"CUDA_VISIBLE_DEVICES": ""}, f"{device_class}.test")
+        self.settings = settings
+        self.sup = Supervisor([spec], settings.redis_url, grace_s=20, env=worker_env(settings, env)).start()
+        threading.Thread(target=self.sup.run, daemon=True, name="test-supervisor").start()
+
+    @property
+    def proc(self) -> subprocess.Popen:
+        return self.sup.procs[0]
+
+    def registered(self) -> bool:
+        """Whether the current worker process is registered (the supervisor names it spec.<ms>, and
+        only one lives at a time)."""
+        client = redis.Redis.from_url(self.settings.redis_url)
+        prefix = self.sup.specs[0].name + "."
+        alive = self.proc.poll() is None
+        return alive and any(w.name.startswith(prefix) and w.pid == self.proc.pid
+                             for w in Worker.all(connection=client, serializer=JSONSerializer))
+
+    def wait_registered(self, timeout: float = 90) -> "Supervised":
+        wait_until(self.registered, bool, timeout, what="supervised worker registration")
+        return self
+
+    def stop(self) -> None:
+        self.sup.stopping.set()
+        self.sup.stop()
+
+
 class WorkerProcess:
     """A real worker process (python -m workers.run) on one device class."""
 
     def __init__(self, settings: Settings, device_class: str = "cpu-test", burst: bool = False, env: dict | None = None):
-        env = {**os.environ, "REDIS_URL": settings.redis_url, "FASTSCALE_KEY_PREFIX": settings.key_prefix,
-               "FASTSCALE_WORKER_TTL_S": "10", "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": str(ROOT),
-               "OMP_NUM_THREADS": "1", **(env or {})}
+        env = worker_env(settings, env)
         cmd = [sys.executable, "-m", "workers.run", "--device-class", device_class, "--kind", "cpu"]
         if burst:
             cmd.append("--burst")

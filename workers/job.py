@@ -5,23 +5,41 @@ the plan from its JSON, refusing one whose figures were tampered with, builds th
 the requested modes with progress updates, adds the analytic memory prediction beside the
 measured peak, and writes the result in one atomic step. Any failure is recorded with its type
 and message before RQ sees the exception.
+
+Every progress report goes through the job's lease (service.leases): an attempt that was handed
+on while its worker was paused stops at its next report (``Superseded``) and writes nothing.
+
+After a timeout or any crash other than running out of memory, the process is not trusted with
+another job (an interrupted import leaves torch half initialised; an interrupted CUDA kernel
+leaves the context in an unknown state): ``needs_fresh_process`` tells the worker to exit once
+the job is recorded, and its supervisor starts a fresh one.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import threading
 
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
+from fastscale.errors import ScalingError
 from service.cancel import JobCancelled, finish_cancelled, raise_if_cancelled
 from service.errors import JobTimeout
-from service.leases import Lease
+from service.leases import Lease, Superseded
 from service.settings import get_settings
-from service.store import ProfileStore
+from service.store import ProfileStore, now_iso
 
 log = logging.getLogger("fastscale.worker")
+_tainted = threading.Event()
+EXIT_RECYCLE = 75  # a worker's exit code for "start me again" (EX_TEMPFAIL): see needs_fresh_process
+
+
+def needs_fresh_process() -> bool:
+    """Whether a job of this process ended in a way that leaves the process untrustworthy."""
+    return _tainted.is_set()
 
 
 def _store(connection) -> ProfileStore:
@@ -39,20 +57,25 @@ def profile_job(job: dict) -> dict:
         log.info("profile is no longer queued for this attempt; skipping", extra=extra)
         return {"id": pid, "run": run, "skipped": True}
     log.info("profile started", extra=extra)
-    with Lease(store.r, store.keys, pid, run, attempt, worker):
+    with Lease(store.r, store.keys, pid, run, attempt, worker) as lease:
         try:
-            result = _measure(job, store)
+            result = _measure(job, lease, store)
+        except Superseded:
+            log.warning("profile superseded: a newer attempt holds the job; stopped", extra=extra)
+            return {"id": pid, "run": run, "superseded": True}
         except JobTimeoutException as exc:
-            timeout = rq_job.timeout
-            store.fail(pid, run, JobTimeout.code, f"the job ran past its {timeout} s limit "
+            _tainted.set()
+            store.fail(pid, run, JobTimeout.code, f"the job ran past its {rq_job.timeout} s limit "
                        f"(FASTSCALE_JOB_TIMEOUT_S) and was stopped: {exc}", attempt=attempt)
-            log.warning("profile timed out", extra=extra)
+            log.warning("profile timed out; this worker will be replaced", extra=extra)
             raise
         except JobCancelled:
             finish_cancelled(store, pid, run, attempt, get_settings().failure_ttl_s)
             log.info("profile cancelled", extra=extra)
             return {"id": pid, "run": run, "cancelled": True}
         except Exception as exc:
+            if not _harmless(exc):
+                _tainted.set()
             store.fail(pid, run, type(exc).__name__, str(exc), attempt=attempt)
             log.warning("profile failed: %s", exc, extra=extra)
             raise
@@ -63,17 +86,52 @@ def profile_job(job: dict) -> dict:
     return {"id": pid, "run": run, "status": "finished"}
 
 
-def _measure(job: dict, store: ProfileStore) -> dict:
-    # torch and the core's builder load here, in the worker process only.
+def _harmless(exc: BaseException) -> bool:
+    """Failures that leave the process sound: running out of memory (released, and recorded as
+    such) and a plan refused before anything was built."""
+    from workers.profiler import ProfileOOM
+
+    return isinstance(exc, (ProfileOOM, ScalingError))
+
+
+def _reporter(lease: Lease, store: ProfileStore, job: dict):
+    """The profiler's progress callback (every timing chunk): the report goes through the lease
+    (Superseded if another attempt holds it), then the cancel check (JobCancelled if asked)."""
+    attempt = job.get("attempt", 1)
+
+    def progress(phase: str, **details) -> None:
+        lease.report(json.dumps({"phase": phase, "at": now_iso(), "attempt": attempt, **details}))
+        raise_if_cancelled(store, job["id"], job["run"])
+
+    return progress
+
+
+def _build(plan):
+    """The torch model of ``plan``; running out of memory while building is an OOM like any other."""
     from fastscale.builder import build_plan
+    from workers.profiler import ProfileOOM
+    from workers.profiler.memory import is_oom
+
+    try:
+        return build_plan(plan)
+    except Exception as exc:  # noqa: BLE001 - only OOM is translated
+        if not is_oom(exc):
+            raise
+        message = (f"building the model ran out of memory ({type(exc).__name__}): it is larger than this "
+                   "worker may hold (FASTSCALE_WORKER_MEMORY_LIMIT_BYTES)")
+    raise ProfileOOM(message)  # outside the except block: the failed build's frames are released
+
+
+def _measure(job: dict, lease: Lease, store: ProfileStore) -> dict:
+    # torch and the core's builder load here, in the worker process only (warmed up at start).
     from fastscale.memory import predict_memory_bytes
     from fastscale.planner import Plan
     import torch
 
     from workers.profiler import ProfileConfig, pick_device, profile_model, release_memory
 
-    pid = job["id"]
-    store.progress(pid, "building model")
+    progress = _reporter(lease, store, job)
+    progress("building model")
     plan = Plan.from_dict(job["plan"])
     prof = job["profile"]
     cfg = ProfileConfig(
@@ -90,12 +148,7 @@ def _measure(job: dict, store: ProfileStore) -> dict:
     )
     device = pick_device(os.environ.get("FASTSCALE_WORKER_KIND", "cpu"))
     torch.manual_seed(cfg.seed)  # the same weights every time this plan is measured
-    model = build_plan(plan)
-
-    def progress(phase: str, **details) -> None:
-        store.progress(pid, phase, **details)
-        raise_if_cancelled(store, pid, job["run"])
-
+    model = _build(plan)
     try:
         result = profile_model(model, plan.resolution, device, cfg, progress)
     finally:

@@ -7,14 +7,21 @@ job in this process, so CUDA is initialised once, stays warm, and no fork ever f
 price is that a crashing job takes the worker down; the supervisor restarts it and the job's
 lease expiry marks it abandoned. One such process per GPU, pinned with CUDA_VISIBLE_DEVICES by
 the supervisor, gives exactly one job at a time per GPU.
+
+Before taking a job the worker imports torch and warms up (workers.warmup), then caps the host
+memory jobs may add (workers.limits). After a job that timed out or crashed (not out of memory),
+it stops taking jobs and exits with EXIT_RECYCLE; the supervisor starts a fresh process at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
-import resource
 import sys
+import time
+
+from pathlib import Path
 
 import redis
 from rq import SimpleWorker
@@ -22,47 +29,95 @@ from rq.serializers import JSONSerializer
 
 from service.keys import Keys
 from service.logs import setup_logging
-from service.queues import get_queue
+from service.queues import get_queue, mark_seen
 from service.settings import get_settings
+from workers.health import write_beat
+from workers.job import EXIT_RECYCLE, needs_fresh_process
+from workers.limits import cap_memory, default_cap
+from workers.warmup import warm_up
+
+log = logging.getLogger("fastscale.worker")
 
 
-def device_memory_bytes(kind: str, settings) -> int:
-    """What one job may use: the GPU's memory, or the CPU worker's cap (else the host's memory)."""
+class ProfilingWorker(SimpleWorker):
+    """SimpleWorker that records its device class as seen on every heartbeat, and stops taking
+    jobs after one that left the process untrustworthy."""
+
+    device_class = ""
+    prefix = "fastscale"
+    beat_dir: Path | None = None
+    slot = ""
+
+    def heartbeat(self, timeout=None, pipeline=None):
+        super().heartbeat(timeout, pipeline)
+        mark_seen(pipeline if pipeline is not None else self.connection, self.prefix, [self.device_class])
+        if self.beat_dir is not None:  # for the container's health check (fastscale worker --check)
+            write_beat(self.beat_dir, self.slot, time.time() + (timeout or self.worker_ttl + 60))
+
+    def execute_job(self, job, queue):
+        super().execute_job(job, queue)
+        if needs_fresh_process():
+            self.log.warning("Worker %s: the last job timed out or crashed; exiting for a fresh process", self.name)
+            self._stop_requested = True
+
+
+def memory_cap(settings) -> int:
+    """Bytes of host memory one job may add: the setting, or a share of the host (one worker)."""
+    limit = settings.worker_memory_limit_bytes
+    return default_cap(1) if limit == 0 else max(0, limit)
+
+
+def device_memory_bytes(kind: str, cap: int) -> int:
+    """What one job may use: the GPU's memory, or the CPU worker's host-memory cap."""
     if kind == "cuda":
         import torch
 
         return torch.cuda.get_device_properties(0).total_memory
-    if settings.worker_memory_limit_bytes > 0:
-        return max(0, settings.worker_memory_limit_bytes - 1024 * 2**20)  # torch itself takes ~1 GiB of it
-    with open("/proc/meminfo") as fh:
-        return next(int(line.split()[1]) * 1024 for line in fh if line.startswith("MemTotal"))
+    return cap
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description="Run one fastscale worker process")
     ap.add_argument("--device-class", required=True)
     ap.add_argument("--kind", choices=("cpu", "cuda"), required=True)
     ap.add_argument("--name", default=None)
     ap.add_argument("--burst", action="store_true", help="exit when the queue is empty")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def prepare(kind: str, settings) -> int:
+    """Warm up, then cap host memory (after, so the start-up mappings are not the job's); the cap."""
+    os.environ["FASTSCALE_WORKER_KIND"] = kind
+    warm_up(kind)
+    cap = memory_cap(settings)
+    if settings.worker_memory_limit_bytes >= 0:
+        cap_memory(cap)
+    return cap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
     settings = get_settings()
     setup_logging(settings.log_json)
     if not settings.redis_url:
         print("error: REDIS_URL is not set", file=sys.stderr)
         return 2
-    os.environ["FASTSCALE_WORKER_KIND"] = args.kind
-    if args.kind == "cpu" and settings.worker_memory_limit_bytes > 0:
-        # CUDA reserves huge virtual ranges, so the cap is for CPU workers only.
-        resource.setrlimit(resource.RLIMIT_AS, (settings.worker_memory_limit_bytes, resource.RLIM_INFINITY))
+    cap = prepare(args.kind, settings)
     name = args.name or f"{args.device_class}.{os.uname().nodename}.{os.getpid()}"
     os.environ["FASTSCALE_WORKER_NAME"] = name
     conn = redis.Redis.from_url(settings.redis_url)
-    conn.hset(Keys(settings.key_prefix).device_memory, args.device_class, device_memory_bytes(args.kind, settings))
+    conn.hset(Keys(settings.key_prefix).device_memory, args.device_class, device_memory_bytes(args.kind, cap))
+    mark_seen(conn, settings.key_prefix, [args.device_class], time.time())
     queue = get_queue(conn, settings.key_prefix, args.device_class)
-    worker = SimpleWorker([queue], connection=conn, serializer=JSONSerializer, name=name,
-                          worker_ttl=settings.worker_ttl_s, default_result_ttl=settings.rq_result_ttl_s)
-    worker.work(burst=args.burst, with_scheduler=False, logging_level="INFO")
-    return 0
+    worker = ProfilingWorker([queue], connection=conn, serializer=JSONSerializer, name=name,
+                             worker_ttl=settings.worker_ttl_s, default_result_ttl=settings.rq_result_ttl_s)
+    worker.device_class, worker.prefix = args.device_class, settings.key_prefix
+    worker.beat_dir, worker.slot = settings.worker_heartbeat_dir, os.environ.get("FASTSCALE_WORKER_SLOT", name)
+    try:
+        worker.work(burst=args.burst, with_scheduler=False, logging_level="INFO")
+    finally:
+        (settings.worker_heartbeat_dir / worker.slot).unlink(missing_ok=True)  # gone, not silently stale
+    return EXIT_RECYCLE if needs_fresh_process() else 0
 
 
 if __name__ == "__main__":

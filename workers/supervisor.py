@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 from service.embedded_redis import die_with_parent
 from workers.device import cpu_class, cuda_class, list_gpus
+from workers.job import EXIT_RECYCLE
+from workers.limits import default_cap
 
 log = logging.getLogger("fastscale.supervisor")
 
@@ -46,19 +48,29 @@ def plan_workers(device: str = "auto", cpu_workers: int = 1) -> list[WorkerSpec]
     return [WorkerSpec(cls, "cpu", {"CUDA_VISIBLE_DEVICES": ""}, f"{cls}.{host}.cpu{i}") for i in range(cpu_workers)]
 
 
+def memory_env(workers: int) -> dict:
+    """FASTSCALE_WORKER_MEMORY_LIMIT_BYTES for each worker: the setting, or (0, the default) an
+    equal share of 80% of the host's memory among this supervisor's workers."""
+    if int(os.environ.get("FASTSCALE_WORKER_MEMORY_LIMIT_BYTES", "0")) != 0:
+        return {}
+    return {"FASTSCALE_WORKER_MEMORY_LIMIT_BYTES": str(default_cap(workers))}
+
+
 class Supervisor:
     def __init__(self, specs: list[WorkerSpec], redis_url: str, grace_s: float = 30.0, env: dict | None = None):
         self.specs = specs
         self.redis_url = redis_url
         self.grace_s = grace_s
-        self.env = env or {}
+        self.env = {**memory_env(len(specs)), **(env or {})}
         self.procs: dict[int, subprocess.Popen] = {}
         self.restarts: dict[int, int] = {}
+        self.started_at: dict[int, float] = {}
         self.stopping = threading.Event()
 
     def _spawn(self, i: int) -> None:
         spec = self.specs[i]
-        env = {**os.environ, **self.env, **spec.env, "REDIS_URL": self.redis_url}
+        self.started_at[i] = time.monotonic()
+        env = {**os.environ, **self.env, **spec.env, "REDIS_URL": self.redis_url, "FASTSCALE_WORKER_SLOT": spec.name}
         cmd = [sys.executable, "-m", "workers.run", "--device-class", spec.device_class, "--kind", spec.kind,
                "--name", f"{spec.name}.{int(time.time() * 1000) % 100000}"]
         self.procs[i] = subprocess.Popen(cmd, env=env, preexec_fn=die_with_parent)
@@ -70,10 +82,16 @@ class Supervisor:
         return self
 
     def poll(self) -> None:
-        """Restart workers that died (with back-off), unless stopping."""
+        """Restart workers that exited: at once when one asked for a fresh process (EXIT_RECYCLE,
+        after a job timed out or crashed), else with back-off that resets after a minute of health."""
         for i, proc in list(self.procs.items()):
             if proc.poll() is not None and not self.stopping.is_set():
-                n = self.restarts.get(i, 0) + 1
+                if proc.returncode == EXIT_RECYCLE:
+                    log.info("worker %s asked for a fresh process; starting one", self.specs[i].name)
+                    self._spawn(i)
+                    continue
+                healthy = time.monotonic() - self.started_at.get(i, 0.0) > 60
+                n = 1 if healthy else self.restarts.get(i, 0) + 1
                 self.restarts[i] = n
                 log.warning("worker %s exited with %s; restart #%d", self.specs[i].name, proc.returncode, n)
                 time.sleep(min(30.0, 0.5 * 2 ** min(n, 6)))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from app.deps import Ctx
 from app.documented import POST_GUARD, problems
 from app.schemas import Accepted, ProfileRecord, ScaleRequest
-from service.plan_cache import plan_for
+from service.plan_cache import aplan_for
 from service.prediction import predicted_for
 from service.callbacks import subscribe, validate_url
 from service.submit import submit
@@ -27,11 +28,17 @@ def links(pid: str) -> dict:
     response_model=Accepted,
     summary="Scale a model and queue its profiling",
     responses={200: {"model": ProfileRecord, "description": "Cached result; nothing was queued"},
-               **problems(*POST_GUARD, 422, 503)},
+               **problems(*POST_GUARD, 422, 429, 503)},
 )
-def scale(req: ScaleRequest, response: Response, c: Ctx):
-    callback = validate_url(req.callback_url, c.settings) if req.callback_url else None
-    plan = plan_for(req.plan_kwargs())
+async def scale(req: ScaleRequest, response: Response, c: Ctx):
+    # A callback URL is checked first (it may resolve a name, so off the event loop), then the plan
+    # is made on the planning executor, not a request thread.
+    callback = await run_in_threadpool(validate_url, req.callback_url, c.settings) if req.callback_url else None
+    plan = await aplan_for(req.plan_kwargs())
+    return await run_in_threadpool(_submit, req, plan, callback, response, c)
+
+
+def _submit(req: ScaleRequest, plan: dict, callback, response: Response, c: Ctx):
     sub = submit(c, plan, req.profile.model_dump(mode="json"), req.force)
     if callback:
         subscribe(c, "profile", sub.id, callback)

@@ -6,11 +6,37 @@ refused, so a typo fails loudly instead of silently changing what is measured.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+MAX_SPEC_DEPTH = 16  # a pycls config nests 3 levels, a JSON spec 2; deeper is an attack, not a model
+
+
+def nesting_depth(value) -> int:
+    """How deep lists and objects nest in ``value``, found without recursion (a deep value cannot
+    exhaust the stack here, where it would in json.dumps, model_dump or copy.deepcopy later)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, depth)
+            if depth > MAX_SPEC_DEPTH:
+                break
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+def _shallow(value):
+    depth = nesting_depth(value)
+    if depth > MAX_SPEC_DEPTH:
+        raise ValueError(f"nests more than {MAX_SPEC_DEPTH} levels deep; a model spec or pycls config "
+                         f"needs at most 4")
+    return value
+
+
+SpecField = Annotated[dict[str, Any] | str | None, AfterValidator(_shallow)]
 
 SPEC_DESCRIPTION = (
     "A custom base architecture instead of a zoo model: {'family': 'anynet'|'regnet'|'effnet', ...}. "
@@ -33,7 +59,7 @@ class PlanRequest(BaseModel):
         {"model": "EfficientNet-B0", "strategy": "dWr", "alpha": 0.8, "factor": 4}]})
 
     model: str | None = Field(None, max_length=64, description="Zoo model name (case-insensitive), e.g. RegNetY-400MF.")
-    spec: dict[str, Any] | str | None = Field(None, max_length=200_000, description=SPEC_DESCRIPTION +
+    spec: SpecField = Field(None, max_length=200_000, description=SPEC_DESCRIPTION +
                                               " Or a pycls YAML config (text), or its parsed form (with MODEL).")
     strategy: str = Field("dWr", max_length=64, description="d w r dw dr wr dwr dWr, or a weight string like d1_w8_g8_r1.")
     alpha: float | None = Field(None, description="alpha of dWr (default 0.8).")
@@ -95,7 +121,7 @@ class SweepRequest(BaseModel):
          "factors": [1, 2, 4], "profile": {"batch_size": 64}}]})
 
     model: str | None = Field(None, max_length=64)
-    spec: dict[str, Any] | str | None = Field(None, max_length=200_000, description=SPEC_DESCRIPTION)
+    spec: SpecField = Field(None, max_length=200_000, description=SPEC_DESCRIPTION)
     strategies: list[str | StrategyItem] = Field(..., min_length=1, max_length=12)
     factors: list[float] = Field(..., min_length=1, max_length=16)
     rounding: Literal["nearest", "pycls"] = "nearest"
@@ -111,7 +137,7 @@ class RecommendRequest(BaseModel):
         {"model": "RegNetY-400MF", "latency_budget_ms": 40, "strategy": "dWr", "mode": "training"}]})
 
     model: str | None = Field(None, max_length=64)
-    spec: dict[str, Any] | str | None = Field(None, max_length=200_000, description=SPEC_DESCRIPTION)
+    spec: SpecField = Field(None, max_length=200_000, description=SPEC_DESCRIPTION)
     rounding: Literal["nearest", "pycls"] = "nearest"
     profile: ProfileRequest = Field(default_factory=ProfileRequest)
     mode: Literal["inference", "training"] = Field("training", description="Which measured time the constraint is on.")

@@ -275,5 +275,6 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready", "unavailable"]
     redis: str
-    workers: dict[str, int] = Field(description="Live workers per device class.")
+    workers: dict[str, int] | None = Field(None, description="Live workers per device class (with a valid API key "
+                                                            "when keys are configured).")
     queue_depth: dict[str, int] | None = Field(None, description="Queued jobs per device class.")

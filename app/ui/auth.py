@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 
 from service.auth import key_allowed
+from service.ratelimit import RateLimiter
 
 COOKIE = "fastscale_key"
 
@@ -58,3 +59,24 @@ def signed_out() -> RedirectResponse:
     response = RedirectResponse("/ui/login", status_code=303)
     response.delete_cookie(COOKIE, path="/ui")
     return response
+
+
+def _limiter(services) -> tuple[RateLimiter, int]:
+    return RateLimiter(services.aredis, services.keys), services.settings.auth_failures_per_minute
+
+
+def _address(request: Request) -> str:
+    return (request.scope.get("client") or ("?",))[0]
+
+
+async def too_many_failures(request: Request, services) -> bool:
+    """The login form is a way to guess keys too: it shares the guard's per-address budget of
+    wrong keys (FASTSCALE_AUTH_FAILURES_PER_MINUTE), checked before the key is."""
+    limiter, most = _limiter(services)
+    return most > 0 and await limiter.count("authfail", _address(request), by=0) >= most
+
+
+async def count_failure(request: Request, services) -> None:
+    limiter, most = _limiter(services)
+    if most > 0:
+        await limiter.count("authfail", _address(request))

@@ -128,8 +128,13 @@ def login_form(request: Request):
 @router.post("/login")
 async def login(request: Request):
     key = await auth.submitted_key(request)
-    hashes = request.app.state.services.settings.api_key_hashes
+    services = request.app.state.services
+    hashes = services.settings.api_key_hashes
+    if hashes and await auth.too_many_failures(request, services):
+        body = {"title": "Too many requests", "detail": "too many wrong API keys from this address; retry in a minute"}
+        return page("login.html", 429, problem=body, needed=True)
     if hashes and not (key and key_allowed(key, hashes)):
+        await auth.count_failure(request, services)
         body = {"title": "Unauthorized", "detail": "that key is not one of this server's keys"}
         return page("login.html", 401, problem=body, needed=True)
     return auth.signed_in(request, key)

@@ -55,7 +55,7 @@ CASES = [
     ("spec family null", "POST", "/plan", {"spec": {**TINY_SPEC, "family": None}, "factor": 2}, None, 422, "spec.family"),
     ("spec as list", "POST", "/plan", {"spec": [1, 2], "factor": 2}, None, 422, "spec"),
     ("spec with NaN inside", "POST", "/plan", '{"spec": {"family": "anynet", "depths": [1], "widths": [8], "se_r": NaN}, "factor": 2}', None, 422, "spec"),
-    ("deeply nested JSON", "POST", "/plan", '{"spec": ' + NESTED + ', "factor": 2}', None, 400, ""),
+    ("deeply nested JSON", "POST", "/plan", '{"spec": ' + NESTED + ', "factor": 2}', None, 422, "nests too deeply"),
     ("invalid JSON", "POST", "/plan", "{", None, 422, "JSON"),
     ("empty body", "POST", "/plan", "", None, 422, ""),
     ("JSON array body", "POST", "/plan", "[1, 2]", None, 422, ""),

@@ -9,7 +9,7 @@ import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from service.queues import enqueue_profile, get_queue
+from service.queues import enqueue_profile, get_queue, mark_seen
 from tests.service_helpers import TINY_PROFILE, TINY_SPEC, WorkerProcess, register_idle_worker, wait_status
 
 
@@ -127,19 +127,27 @@ def test_queue_uses_json_serializer_and_jobs_carry_data_only(service):
     assert args[0]["plan"]["arch"]["family"] == "anynet" and args[0]["profile"]["batch_size"] == 2
 
 
-def test_no_worker_for_device_is_503(service):
+def test_no_worker_for_a_device_seen_lately_is_503(service):
+    """Issue 13, item 11: 503 + Retry-After only when the device's workers were seen lately."""
+    mark_seen(redis.Redis.from_url(service.settings.redis_url), service.settings.key_prefix, ["cuda-a100"])
     r = service.post("/scale", json=scale_body(profile={**TINY_PROFILE, "device": "cuda"}))
     assert r.status_code == 503 and "cuda" in r.json()["detail"] and r.headers["retry-after"]
 
 
-def test_explicit_device_class_without_a_live_worker_is_503_too(service):
-    """One status for "no worker" wherever it is found (issue 9; it was 422 for an explicit class)."""
+def test_explicit_device_class_without_a_live_worker(service):
+    """Never seen: 422 naming the classes that exist (a 503 sent clients honouring Retry-After into a
+    loop); seen lately: 503 + Retry-After, with the same title wherever "no worker" is found."""
     register_idle_worker(service.settings, "cpu-test")
-    r = service.post("/scale", json=scale_body(profile={**TINY_PROFILE, "device": "cuda-imaginary-gpu"}))
-    assert r.status_code == 503 and r.headers["retry-after"] == "30"
+    body = scale_body(profile={**TINY_PROFILE, "device": "cuda-imaginary-gpu"})
+    r = service.post("/scale", json=body)
+    assert r.status_code == 422 and "retry-after" not in r.headers
     problem = r.json()
-    assert problem["title"] == "No worker for this device" and problem["errors"][0]["field"] == "profile.device"
+    assert problem["errors"][0]["field"] == "profile.device"
     assert "cpu-test" in problem["errors"][0]["allowed"]  # the live classes, so the client can pick one
+    mark_seen(redis.Redis.from_url(service.settings.redis_url), service.settings.key_prefix, ["cuda-imaginary-gpu"])
+    r = service.post("/scale", json=body)
+    assert r.status_code == 503 and r.headers["retry-after"] == "30"
+    assert r.json()["title"] == "No worker for this device" and r.json()["errors"][0]["field"] == "profile.device"
 
 
 def test_unknown_profile_is_404(service):

@@ -90,10 +90,10 @@ def test_a_search_that_cannot_measure_stably_says_so_and_that_answer_is_kept(api
 
 def test_a_failure_of_the_service_is_not_cached(api):
     service = api()
-    body = {**LATENCY, "profile": profile("cpu-later")}  # no worker serves this class yet: NoWorker
+    body = {**LATENCY, "profile": profile("cpu-later")}  # no worker has served this class yet: UnknownDevice
     first = service.post("/recommend", json=body)
     s = wait_recommendation(service, first.json()["id"])
-    assert s["status"] == "failed" and s["error"]["type"] == "NoWorker" and s["retryable"]
+    assert s["status"] == "failed" and s["error"]["type"] == "UnknownDevice" and s["retryable"]
     ttl = redis_lib.Redis.from_url(service.settings.redis_url).ttl(f"{service.settings.key_prefix}:recommend:{s['id']}")
     assert 0 < ttl <= 60
     register_idle_worker(service.settings, "cpu-later")

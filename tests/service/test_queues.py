@@ -47,21 +47,21 @@ def test_device_classes_resolve(requested, workers, expected):
     assert resolve_device_class(requested, Counter(workers)) == expected
 
 
-def test_no_worker_of_a_kind_is_a_503_naming_the_field():
+def test_no_worker_of_a_kind_seen_lately_is_a_503_naming_the_field():
     with pytest.raises(NoWorker) as err:
-        resolve_device_class("cuda", Counter({"cpu-a": 1}))
-    assert err.value.status == 503 and err.value.field == "profile.device" and "cuda" in str(err.value)
+        resolve_device_class("cuda", Counter({"cpu-a": 1}), seen={"cpu-a", "cuda-h100"})
+    assert err.value.status == 503 and err.value.field == "profile.device" and "cuda-h100" in str(err.value)
 
 
 def test_a_job_is_json_data_built_from_its_record(settings):
     r = redis.Redis.from_url(settings.redis_url)
     record = {"id": "a" * 32, "run": 2, "attempt": 3, "plan": {"arch": {}}, "profile": {"batch_size": 2},
               "device_class": "cpu-a", "request_id": "req-1", "status": "queued", "links": {}}
-    assert job_from_record(record) == {k: record[k] for k in JOB_FIELDS}
-    job = enqueue_record(r, settings, record)
+    assert job_from_record(record) == {**{k: record[k] for k in JOB_FIELDS}, "request_id": None}
+    job = enqueue_record(r, settings, record, "req-2")
     assert job.id == f"{'a' * 32}-r2-a3" and job.timeout == settings.job_timeout_s
     queue = get_queue(r, settings.key_prefix, "cpu-a")
     assert queue.name == f"{settings.key_prefix}:cpu-a" and queue.count == 1
     assert queue.serializer is JSONSerializer or queue.serializer.__name__ == "JSONSerializer"
     func, _instance, args, kwargs = json.loads(zlib.decompress(r.hget(f"rq:job:{job.id}", "data")).decode())
-    assert func == JOB_FUNCTION and args == [job_from_record(record)] and kwargs == {}
+    assert func == JOB_FUNCTION and args == [job_from_record(record, "req-2")] and kwargs == {}

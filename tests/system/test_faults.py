@@ -15,7 +15,10 @@ from app.main import create_app
 from service import polling as poll
 from service.embedded_redis import EmbeddedRedis, free_port
 from service.store import ProfileStore
-from tests.service_helpers import TINY_PROFILE, TINY_SPEC, WorkerProcess, register_idle_worker, settings_for, wait_status
+from tests.service_helpers import (
+    TINY_PROFILE, TINY_SPEC, Supervised, WorkerProcess, register_idle_worker, settings_for, wait_status,
+)
+from workers.job import EXIT_RECYCLE
 
 
 @pytest.fixture
@@ -122,18 +125,27 @@ def test_a_job_whose_worker_keeps_dying_fails_after_bounded_attempts(own_redis):
         assert "lost 1 time" in failed["error"]["message"]
 
 
-def test_job_timeout_fails_clearly_and_the_worker_serves_the_next_job(own_redis):
+def test_job_timeout_fails_clearly_and_a_fresh_worker_serves_the_next_job(own_redis):
+    """Issue 13, item 9: the worker imports torch and warms up before its first job, so the
+    timeout lands in the measurement; then the worker exits and the supervisor starts a fresh one
+    (a process interrupted mid-job is not trusted with another)."""
     with client_for(own_redis, job_timeout_s=2) as api:
-        w = WorkerProcess(api.settings).wait_registered()
+        workers = Supervised(api.settings).wait_registered()
         try:
+            first = workers.proc
             slow = api.post("/scale", json=body(time_budget_s=10)).json()["id"]
             failed = wait_status(api, slow, timeout=60)
             assert failed["status"] == "failed" and failed["error"]["type"] == "JobTimeout"
             assert "2 s limit" in failed["error"]["message"] and "FASTSCALE_JOB_TIMEOUT_S" in failed["error"]["message"]
+            assert first.wait(30) == EXIT_RECYCLE  # it asked to be replaced
+            wait_until(lambda: workers.proc is not first, 30)
+            workers.wait_registered()
             quick = api.post("/scale", json=body(time_budget_s=0.3, modes=["inference"])).json()["id"]
-            assert wait_status(api, quick, timeout=60)["status"] == "finished"
+            done = wait_status(api, quick, timeout=90)
+            assert done["status"] == "finished", done.get("error")
+            assert workers.proc.pid != first.pid and done["worker"] != failed["worker"]  # a fresh process
         finally:
-            w.stop()
+            workers.stop()
 
 
 @pytest.mark.parametrize("how", ["shutdown", "sigkill"])
