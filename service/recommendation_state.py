@@ -16,6 +16,7 @@ import redis
 from service import indexes
 from service.errors import AlreadyDone, NotFound, NoWorker, ServiceError
 from service.outbox import add_event
+from service.leases import RELEASE
 from service.queues import resolve_device_class, workers_by_class
 from service.store import now_iso
 
@@ -66,6 +67,11 @@ def save(c, state: dict, req: dict, lease_s: int, token: str | None = None, ttl:
         except redis.WatchError:
             return False
     return True
+
+
+def release_lease(c, rid: str, token: str) -> None:
+    """Drop the search's lease if it still holds ``token`` (a claimant that could not start)."""
+    c.redis.eval(RELEASE, 1, c.keys.recommendation_lease(rid), token)
 
 
 def _write(pipe, c, state: dict, lease: str, holder: str, lease_s: int, ttl: int) -> None:

@@ -35,6 +35,7 @@ from service.plan_cache import plan_strategy, strategy_items
 from service.store import now_iso
 from service.submit import profile_settings
 from service.recommendation_state import RecommendationCancelled
+from service.recommendation_state import release_lease
 from service.recommendation_state import save as save_state
 
 log = logging.getLogger("fastscale.recommend")
@@ -171,26 +172,26 @@ def start_or_resume(c: Services, req: dict) -> dict:
     if state is not None:
         return state
     _check_request(c, req)
-    slots = slots_for(c.settings.key_prefix, c.settings.max_running_recommendations)
-    if not slots.take():
-        raise RateLimited(f"{c.settings.max_running_recommendations} recommendations are running in this process "
-                          "(FASTSCALE_MAX_RUNNING_RECOMMENDATIONS); retry later",
-                          headers={"Retry-After": str(RETRY_AFTER_S)})
     run = Run(c, rid, req, uuid.uuid4().hex)
     lease = c.keys.recommendation_lease(rid)
-    claimed = False
-    try:
-        claimed = bool(c.redis.set(lease, run.token, nx=True, ex=LEASE_S))
-        if claimed:
-            run.save()
-    except BaseException:
-        slots.give_back()
-        if claimed:
-            with contextlib.suppress(Exception):
-                c.redis.delete(lease)
-        raise
-    if not claimed:  # another request claimed it first: answer with its state
-        slots.give_back()
+    # Claim first, then take a slot: identical concurrent requests join the one claimant instead
+    # of each holding a slot for a moment (which turned a burst of duplicates into 429s).
+    if not c.redis.set(lease, run.token, nx=True, ex=LEASE_S):
         return _settled(c, rid) or run.state
+    slots = slots_for(c.settings.key_prefix, c.settings.max_running_recommendations)
+    try:
+        if not slots.take():
+            raise RateLimited(f"{c.settings.max_running_recommendations} recommendations are running in this "
+                              "process (FASTSCALE_MAX_RUNNING_RECOMMENDATIONS); retry later",
+                              headers={"Retry-After": str(RETRY_AFTER_S)})
+        try:
+            run.save()
+        except BaseException:
+            slots.give_back()
+            raise
+    except BaseException:
+        with contextlib.suppress(Exception):
+            release_lease(c, rid, run.token)
+        raise
     slots.start(run.run)
     return run.state
