@@ -4,6 +4,11 @@ Bounded candidate sets keep every valid request's plan well under a second; the 
 backstop that turns anything that would still run long into a clear ScalingError (a 422 at the
 API) instead of a busy thread. It counts this thread's CPU time, so a loaded machine does not
 make an ordinary plan fail.
+
+Reading a thread's CPU clock is a system call (no vDSO fast path), and on a loaded VM it cost
+about 0.2 ms a call: checked on every bisection step, it made a 1 ms plan take 4-5 ms. So the
+clock is read on the first call of ``check()`` and then every CHECK_EVERY calls; one step of the planner is tens of
+microseconds, so the budget is still enforced to within a few milliseconds.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import time
 from fastscale.errors import ScalingError
 
 DEFAULT_PLAN_BUDGET_S = 1.0
+CHECK_EVERY = 64
 
 
 class Budget:
@@ -21,8 +27,12 @@ class Budget:
     def __init__(self, seconds: float | None = DEFAULT_PLAN_BUDGET_S, field: str = "spec"):
         self.seconds, self.field = seconds, field
         self.deadline = None if seconds is None else time.thread_time() + seconds
+        self.calls = 0
 
     def check(self) -> None:
-        if self.deadline is not None and time.thread_time() > self.deadline:
+        if self.deadline is None:
+            return
+        self.calls += 1
+        if self.calls % CHECK_EVERY == 1 and time.thread_time() > self.deadline:
             raise ScalingError(self.field, f"is too large to plan within the {self.seconds:g} s planning budget",
                                "fewer or narrower stages, or a smaller factor")
