@@ -38,6 +38,13 @@ from fastscale.memory.walk import trace
 from fastscale.nnls import nnls
 
 TERMS = ("kernels", "bytes", "flops", "dw_flops", "vec_bytes")
+TERM_DOCS = {
+    "kernels": "kernel launches per pass (inference) or step (training)",
+    "bytes": "bytes read and written by every op: inputs, outputs, weights (training: gradients, optimizer)",
+    "flops": "multiply-adds of dense and grouped convolutions and linear layers",
+    "dw_flops": "multiply-adds of depthwise convolutions",
+    "vec_bytes": "bytes moved by matrix products on 1x1 maps (squeeze-excitation convs, the classifier)",
+}
 MODES = ("inference", "training")
 MIN_FIT_POINTS = 3
 RANGE_SLACK = 1e-9  # relative: a term equal to a measured extreme is inside the range
@@ -46,9 +53,9 @@ RANGE_SLACK = 1e-9  # relative: a term equal to a measured extreme is inside the
 @lru_cache(maxsize=2048)
 def terms(arch, resolution: int, batch_size: int, dtype: str = "float32") -> dict:
     """The model's terms per mode for ``arch`` at ``resolution`` (memoised: specs are frozen)."""
-    totals = runtime_features(arch, resolution, batch_size, dtype)
     ops = trace(arch, resolution).ops
     layers = layer_features(arch, resolution, batch_size, dtype)
+    totals = runtime_features(arch, resolution, batch_size, dtype, layers)
     out = {}
     for mode, passes in (("inference", ("forward",)), ("training", ("forward", "backward"))):
         dw = vec = 0

@@ -11,7 +11,7 @@ that says which part it fills (ids are validated before they get here).
   <p>:started               set of ids whose job is running (the reaper checks their leases)
   <p>:changed               channel: the id of every record transition (record cache eviction)
   <p>:stats                 hash of counters (jobs and seconds by outcome, cache hits/misses)
-  <p>:points:<sig>          hash id -> [acts, flops, ms] of one device signature (prediction)
+  <p>:points:<sig>          hash id -> {ms, family, arch, terms} of one device signature (prediction)
   <p>:sweep:<id>            JSON record of one sweep (its rows' profile ids)
   <p>:sweep-plot:<id>:<fmt> hash: the sweep's rendered figure and the version of rows it shows
   <p>:recommend:<id>        JSON state of one recommendation
