@@ -50,6 +50,10 @@ class RuntimePoints:
             point = {"ms": rec["result"][mode]["median_ms"], "family": plan["base"]["family"], "arch": network,
                      "terms": per_mode[mode]}
             pipe.hset(key, rec["id"], json.dumps(point))
+        pipe.incr(self.keys.points_version)
+
+    def version(self) -> bytes | None:
+        return self.r.get(self.keys.points_version)
 
     def signature_keys(self) -> list[str]:
         return sorted(k.decode() for k in self.r.scan_iter(self.keys.points_pattern, count=500))

@@ -9,8 +9,9 @@ else ``model``, with ``expected_error`` (median and p90 of the fit's leave-one-o
 errors), ``n``, the ``features`` and whether the plan lies outside the measured range
 (``extrapolated``). A family with fewer than MIN_POINTS measured networks predicts nothing.
 
-Redis is read at most every FRESH_S seconds, and a family's model is refitted only when its
-points changed, so /plan stays fast; a plan's terms are memoised in the core.
+Each call reads one counter (service.points raises it with every change); the points are read
+again only when it moved (or after FRESH_S seconds), and a family's model is refitted only when
+its points changed, so /plan stays fast. A plan's terms are memoised in the core.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from fastscale.runtime_model import RuntimeFit, fit_runtime
 from service.points import RuntimePoints, point_terms
 
 MIN_POINTS = 5
-FRESH_S = 5.0
+FRESH_S = 60.0
 NO_MODEL = {"status": "no model yet", "entries": [],
             "detail": f"needs at least {MIN_POINTS} stably measured models of one family, device class, dtype and "
                       "batch size (or this very model measured)"}
@@ -61,13 +62,15 @@ class Predictor:
         self.points = points
         self._signatures: list[Signature] = []
         self._fits: dict = {}  # (signature key, family) -> (fingerprint, Model | None)
-        self._at = -FRESH_S
+        self._at, self._version = -FRESH_S, None
         self._lock = threading.Lock()
 
     def signatures(self) -> list[Signature]:
+        version = self.points.version()
         with self._lock:
-            if time.monotonic() - self._at > FRESH_S:
-                self._signatures, self._at = [self._load(key) for key in self.points.signature_keys()], time.monotonic()
+            if version != self._version or time.monotonic() - self._at > FRESH_S:
+                self._signatures = [self._load(key) for key in self.points.signature_keys()]
+                self._version, self._at = version, time.monotonic()
             return self._signatures
 
     def _load(self, key: str) -> Signature:
