@@ -15,13 +15,13 @@ from fastapi import FastAPI
 from app import docs, openapi, problems, ui
 from app.metrics import Metrics
 from app.middleware import GuardMiddleware, MetricsMiddleware
-from app.routers import cancel, catalog, events, listing, ops, plan, profiles, recommendations, scale, sweeps
+from app.routers import cancel, catalog, events, listing, ops, plan, predictors, profiles, recommendations, scale, sweeps
 from service.completion import index_sweep_loop, outbox_loop
 from service.context import Services
 from service.recovery import reaper_loop
 from service.settings import Settings, get_settings
 
-ROUTERS = (plan, scale, profiles, sweeps, recommendations, listing, events, cancel, catalog, ops)
+ROUTERS = (plan, predictors, scale, profiles, sweeps, recommendations, listing, events, cancel, catalog, ops)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

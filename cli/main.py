@@ -1,6 +1,7 @@
 """The ``fastscale`` command line: the top floor, which may use every layer below it.
 
-Core commands (``plan``, ``models``, cli.core_commands) need only the scaling core. Service
+Core commands (``plan``, ``models``, cli.core_commands; ``predictor-eval``, cli.eval_commands)
+need only the scaling core. Service
 commands (``serve``, ``worker``, ``hash-key``, cli.service_commands) and client commands
 (``scale``, ``sweep``, ``recommend``, ``profiles``, ``cancel``, cli.client_commands, through the
 public client fastscale_client) import what they need when run, so ``fastscale plan`` works
@@ -11,12 +12,13 @@ from __future__ import annotations
 
 import typer
 
-from cli import client_commands, core_commands, service_commands
+from cli import client_commands, core_commands, eval_commands, service_commands
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Scale CNNs the way 'Fast and Accurate Model Scaling' prescribes.")
 
 app.command()(core_commands.plan)
 app.command()(core_commands.models)
+app.command("predictor-eval")(eval_commands.predictor_eval)
 app.command()(service_commands.serve)
 app.command()(service_commands.worker)
 app.command()(client_commands.scale)

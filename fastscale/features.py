@@ -70,10 +70,11 @@ def _sum(layers: list[dict], passes: tuple) -> dict:
     return {k: sum(layer["count"] * layer[p][k] for layer in layers for p in passes) for k in COUNTS}
 
 
-def runtime_features(arch, resolution: int, batch_size: int, dtype: str = "float32") -> dict:
-    """Feature totals of eval inference and of one training step (forward, backward, SGD step)."""
+def runtime_features(arch, resolution: int, batch_size: int, dtype: str = "float32", layers: list | None = None) -> dict:
+    """Feature totals of eval inference and of one training step (forward, backward, SGD step).
+    ``layers``: this arch's ``layer_features`` when the caller has them already (one walk, not two)."""
     tr = trace(arch, resolution)
-    layers = layer_features(arch, resolution, batch_size, dtype)
+    layers = layers if layers is not None else layer_features(arch, resolution, batch_size, dtype)
     inference, training = _sum(layers, ("forward",)), _sum(layers, ("forward", "backward"))
     params = tr.total("weights")
     launches = SGD_FOREACH_OPS * ceil(tr.param_tensors / FOREACH_TENSORS)

@@ -46,7 +46,8 @@ class Op:
     while its backward runs (grad of output and input, plus gradients waiting at residual joins).
     workspace: elements whose size sets the cuDNN workspace (a conv's input plus output).
     planes: a conv's filter planes (input channels per group x output channels): what a
-    frequency-domain (FFT) algorithm transforms, whatever the kernel size.
+    frequency-domain (FFT) algorithm transforms, whatever the kernel size. group_in: a conv's
+    input channels per group (1 for a depthwise conv, whose kernels run at another rate).
     casts: tensors autocast converts for this op. kernels_fwd: kernels of eval forward;
     kernels_bwd: kernels of its backward plus any training-only forward work (SiLU's clone).
     """
@@ -69,6 +70,7 @@ class Op:
     grads: int = 0
     workspace: int = 0
     planes: int = 0
+    group_in: int = 0
     casts: int = 0
     kernels_fwd: int = 0
     kernels_bwd: int = 0

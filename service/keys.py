@@ -11,7 +11,8 @@ that says which part it fills (ids are validated before they get here).
   <p>:started               set of ids whose job is running (the reaper checks their leases)
   <p>:changed               channel: the id of every record transition (record cache eviction)
   <p>:stats                 hash of counters (jobs and seconds by outcome, cache hits/misses)
-  <p>:points:<sig>          hash id -> [acts, flops, ms] of one device signature (prediction)
+  <p>:points:<sig>          hash id -> {ms, family, arch, terms} of one device signature (prediction)
+  <p>:points-version        counter raised whenever any points hash changes (prediction refits)
   <p>:sweep:<id>            JSON record of one sweep (its rows' profile ids)
   <p>:sweep-plot:<id>:<fmt> hash: the sweep's rendered figure and the version of rows it shows
   <p>:recommend:<id>        JSON state of one recommendation
@@ -71,6 +72,11 @@ class Keys:
     # ------------------------------------------------------------------ runtime points
     def points(self, device_class: str, dtype: str, batch_size: int, mode: str) -> str:
         return f"{self.prefix}:points:{device_class}:{dtype}:{batch_size}:{mode}"
+
+    @property
+    def points_version(self) -> str:
+        """Counter raised with every change of any signature's points (predictors refit on change)."""
+        return f"{self.prefix}:points-version"
 
     @property
     def points_pattern(self) -> str:

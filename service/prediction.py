@@ -1,63 +1,137 @@
-"""Runtime prediction from cached measurements: time ~ c0 + c1*acts + c2*flops.
+"""Runtime prediction from stored measurements, with an honest error bar (issue 11.1).
 
-One least-squares model per device signature (device class, dtype, batch size) and mode, fitted
-on every finished profile of that signature. Fits are memoised for a few seconds so /plan stays
-fast; a signature needs at least MIN_POINTS measured models (and acts and flops that vary
-independently) before it predicts anything.
+One model per signature (device class, dtype, batch size, mode) and family, fitted by
+fastscale.runtime_model on the stable points of service.points: non-negative rates over the
+network's kernels, bytes, flops, depthwise flops and 1x1-map traffic. Every entry says where its
+``ms`` comes from (``source``): ``measured`` when this very network was measured on that
+signature (the measurement itself, with ``model_ms``, what the model fitted without it predicts),
+else ``model``, with ``expected_error`` (median and p90 of the fit's leave-one-out relative
+errors), ``n``, the ``features`` and whether the plan lies outside the measured range
+(``extrapolated``). A family with fewer than MIN_POINTS measured networks predicts nothing.
+
+Each call reads one counter (service.points raises it with every change); the points are read
+again only when it moved (or after FRESH_S seconds), and a family's model is refitted only when
+its points changed, so /plan stays fast. A plan's terms are memoised in the core.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from dataclasses import dataclass, field
 
-from fastscale.analysis import least_squares, predict
-from service.points import RuntimePoints
+from fastscale.predictor_eval import arch_key
+from fastscale.runtime_model import RuntimeFit, fit_runtime
+from service.points import RuntimePoints, point_terms
 
 MIN_POINTS = 5
-FRESH_S = 5.0
+FRESH_S = 60.0
 NO_MODEL = {"status": "no model yet", "entries": [],
-            "detail": f"needs at least {MIN_POINTS} measured models of one device class, dtype and batch size"}
+            "detail": f"needs at least {MIN_POINTS} stably measured models of one family, device class, dtype and "
+                      "batch size (or this very model measured)"}
+
+
+@dataclass(frozen=True)
+class Model:
+    family: str
+    fit: RuntimeFit
+    ids: tuple  # point ids in fit order
+
+    def info(self) -> dict:
+        e = self.fit.expected_error
+        return {"family": self.family, "n": self.fit.n, "features": list(self.fit.features),
+                "coefficients": list(self.fit.coefficients), "r2": self.fit.r2,
+                "expected_error": {"median": e["median"], "p90": e["p90"]}}
+
+
+@dataclass
+class Signature:
+    signature: dict
+    measured: dict = field(default_factory=dict)  # arch key -> (point id, point)
+    models: dict = field(default_factory=dict)  # family -> Model
+
+
+def _fit_family(points: dict) -> Model | None:
+    ids = tuple(sorted(points))
+    fit = fit_runtime([points[i]["terms"] for i in ids], [points[i]["ms"] for i in ids]) if len(ids) >= MIN_POINTS else None
+    return Model(points[ids[0]]["family"], fit, ids) if fit else None
 
 
 class Predictor:
     def __init__(self, points: RuntimePoints):
         self.points = points
-        self._fits: dict[str, dict] = {}
-        self._at = 0.0
+        self._signatures: list[Signature] = []
+        self._fits: dict = {}  # (signature key, family) -> (fingerprint, Model | None)
+        self._at, self._version = -FRESH_S, None
+        self._lock = threading.Lock()
 
-    def fits(self) -> dict[str, dict]:
-        if time.monotonic() - self._at > FRESH_S:
-            fits = {}
-            for key in self.points.signature_keys():
-                pts = self.points.of(key)
-                fit = least_squares([[p[0] for p in pts], [p[1] for p in pts]], [p[2] for p in pts], MIN_POINTS)
-                if fit:
-                    fits[key] = fit
-            self._fits, self._at = fits, time.monotonic()
-        return self._fits
+    def signatures(self) -> list[Signature]:
+        version = self.points.version()
+        with self._lock:
+            if version != self._version or time.monotonic() - self._at > FRESH_S:
+                self._signatures = [self._load(key) for key in self.points.signature_keys()]
+                self._version, self._at = version, time.monotonic()
+            return self._signatures
 
-    def entries(self, complexity: dict, match=lambda signature: True) -> dict:
+    def _load(self, key: str) -> Signature:
+        sig = Signature(self.points.keys.point_signature(key))
+        families: dict = {}
+        for pid, point in self.points.of(key).items():
+            sig.measured[point["arch"]] = (pid, point)
+            families.setdefault(point["family"], {})[pid] = point
+        for family, points in families.items():
+            fingerprint = frozenset((pid, p["ms"]) for pid, p in points.items())
+            cached = self._fits.get((key, family))
+            if cached is None or cached[0] != fingerprint:
+                cached = self._fits[(key, family)] = (fingerprint, _fit_family(points))
+            if cached[1]:
+                sig.models[family] = cached[1]
+        return sig
+
+    def models(self) -> list[dict]:
+        """Every signature's models, for GET /predictors."""
+        return [{**s.signature, **m.info(), "loo_max_rel_error": m.fit.loo_max,
+                 "feature_range": m.fit.to_dict()["feature_range"]}
+                for s in self.signatures() for m in s.models.values()]
+
+    def entries(self, plan: dict, match=lambda signature: True) -> dict:
+        family, network = plan["base"]["family"], arch_key(plan["arch"], plan["resolution"])
         out = []
-        for key, fit in self.fits().items():
-            signature = self.points.keys.point_signature(key)
-            if match(signature):
-                out.append({**signature, "ms": predict(fit, complexity["acts"], complexity["flops"]),
-                            "r2": fit["r2"], "n": fit["n"], "coefficients": fit["coefficients"]})
+        for s in self.signatures():
+            if match(s.signature):
+                entry = _entry(s, plan, family, network)
+                if entry:
+                    out.append(entry)
         return {"status": "ok", "entries": out} if out else NO_MODEL
 
 
-def predicted_for(predictor: Predictor, complexity: dict, device_class: str, profile: dict) -> dict:
+def _entry(s: Signature, plan: dict, family: str, network: str) -> dict | None:
+    model, sig = s.models.get(family), s.signature
+    if network in s.measured:
+        pid, point = s.measured[network]
+        entry = {**sig, "family": family, "ms": point["ms"], "source": "measured", "profile_id": pid,
+                 "n": 1, "features": [], "coefficients": [], "expected_error": None, "extrapolated": False}
+        if model and pid in model.ids:
+            entry.update(model.info(), model_ms=model.fit.loo_ms[model.ids.index(pid)])
+        return entry
+    if model is None:
+        return None
+    terms = point_terms(plan, sig["batch_size"], sig["dtype"])[sig["mode"]]
+    return {**sig, **model.info(), **model.fit.predict(terms), "source": "model"}
+
+
+def predicted_for(predictor: Predictor, plan: dict, device_class: str, profile: dict) -> dict:
     """Predictions for one submitted profile's signature and modes."""
     try:
-        return predictor.entries(complexity, lambda s: s["device_class"] == device_class and s["dtype"] == profile["dtype"]
+        return predictor.entries(plan, lambda s: s["device_class"] == device_class and s["dtype"] == profile["dtype"]
                                  and s["batch_size"] == profile["batch_size"] and s["mode"] in profile["modes"])
     except Exception:  # noqa: BLE001 - prediction is advice; never fail a request for it
         return {"status": "unavailable", "entries": []}
 
 
-def predicted_all(predictor: Predictor, complexity: dict) -> dict:
+def predicted_all(predictor: Predictor, plan: dict) -> dict:
     """Predictions for every signature with a model (POST /plan knows no device)."""
     try:
-        return predictor.entries(complexity)
+        return predictor.entries(plan)
     except Exception:  # noqa: BLE001
         return {"status": "unavailable", "entries": []}

@@ -23,5 +23,5 @@ router = APIRouter(tags=["plan"])
              summary="Plan a scaled model (analytic complexity, no profiling)")
 async def plan(req: PlanRequest, c: Ctx) -> dict:
     plan = await aplan_for(req.plan_kwargs())
-    predicted = await run_in_threadpool(predicted_all, c.predictor, plan["complexity"])  # reads Redis
+    predicted = await run_in_threadpool(predicted_all, c.predictor, plan)  # reads Redis
     return {**plan, "predicted": predicted}

@@ -46,6 +46,6 @@ def _submit(req: ScaleRequest, plan: dict, callback, response: Response, c: Ctx)
         return JSONResponse({**sub.record, "links": links(sub.id), "cached": True,
                              "cached_age_s": cached_age_s(sub.record)}, status_code=200)
     response.headers["Location"] = f"/profile/{sub.id}"
-    predicted = predicted_for(c.predictor, plan["complexity"], sub.device_class, sub.record["profile"])
+    predicted = predicted_for(c.predictor, plan, sub.device_class, sub.record["profile"])
     return {"id": sub.id, "status": sub.record["status"], "device_class": sub.device_class, "plan": sub.record["plan"],
             "predicted": predicted, "links": links(sub.id)}

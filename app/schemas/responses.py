@@ -99,16 +99,31 @@ class StrategyInfo(BaseModel):
     exponents: dict[str, float]
 
 
+class ExpectedError(BaseModel):
+    median: float = Field(description="Median leave-one-out relative error of the signature's fit (0.02 = 2 %).")
+    p90: float = Field(description="90 % bound on the relative error: the ceil(0.9 (n + 1))-th smallest "
+                                   "leave-one-out error (the largest one below 19 points).")
+
+
 class PredictionEntry(BaseModel):
+    """A time for one signature: measured (this very network) or predicted by the family's model."""
+
     model_config = OPEN
     device_class: str
     dtype: str
     batch_size: int
     mode: str
-    ms: float
-    r2: float
-    n: int
-    coefficients: list[float]
+    ms: float = Field(description="Milliseconds per pass (inference) or step (training); never negative.")
+    source: Literal["model", "measured"] = Field("model", description="measured: this network's own stable "
+                                                 "measurement; model: predicted by a fit that does not contain it.")
+    family: str | None = None
+    r2: float | None = Field(None, description="R² of the fit over all its points (absent without a model).")
+    n: int = Field(description="Measured networks the model was fitted on (1 for a measurement without a model).")
+    features: list[str] = Field(default_factory=list, description="The model's terms, in coefficient order.")
+    coefficients: list[float] = Field(description="Milliseconds per unit of each feature (all >= 0).")
+    expected_error: ExpectedError | None = Field(None, description="Leave-one-out relative error of the fit.")
+    extrapolated: bool = Field(False, description="The plan lies outside the measured range of some feature.")
+    model_ms: float | None = Field(None, description="For a measurement: what the model fitted without it predicts.")
 
 
 class Prediction(BaseModel):

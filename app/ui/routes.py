@@ -117,7 +117,7 @@ def plan(c: Ctx, model: Opt = None, strategy: Opt = "dWr", factor: Annotated[Opt
     except (ScalingError, ServiceError) as exc:
         context["problem"] = problem_of(exc)[1]
         return page("plan.html", 422, **context)
-    return page("plan.html", **{**context, "plan": result, "predicted": predicted_all(c.predictor, result["complexity"])})
+    return page("plan.html", **{**context, "plan": result, "predicted": predicted_all(c.predictor, result)})
 
 
 @router.get("/login")

@@ -49,7 +49,7 @@ class Conv:
         bias = self.w_out if self.bias else 0
         op = tr.op("conv", (x,), (y,), flops=weights * tr.h * tr.w + bias, weights=weights + bias,
                    saved_casts=weights, workspace=x.elems + y.elems,
-                   planes=self.w_in // self.groups * self.w_out,
+                   planes=self.w_in // self.groups * self.w_out, group_in=self.w_in // self.groups,
                    casts=1 + bool(bias) + x.network_input, kernels_fwd=1 + bool(bias),
                    kernels_bwd=(not x.network_input) + 1 + bool(bias))
         tr.save(op, x)

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from fastscale.trace import Op, Tracer
 
-SUMMED = tuple(f.name for f in fields(Op) if f.name not in ("kind", "live", "live_i64", "grads", "workspace"))
+SUMMED = tuple(f.name for f in fields(Op) if f.name not in ("kind", "live", "live_i64", "grads", "workspace", "group_in"))
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def test_plan_answers_the_plan_and_its_prediction_unchanged(service, body):
     if kwargs["exponents"]:
         kwargs["exponents"] = {"e_d": 0.0, "e_w": 0.0, "e_r": 0.0, "e_g": 0.0, **kwargs["exponents"]}
     plan = plan_for(kwargs)
-    assert same_json(got, {**plan, "predicted": predicted_all(service.app.state.services.predictor, plan["complexity"])})
+    assert same_json(got, {**plan, "predicted": predicted_all(service.app.state.services.predictor, plan)})
 
 
 def test_catalog_answers_unchanged(service):

@@ -13,7 +13,9 @@ from fastscale import zoo
 from fastscale.analysis import analyse, least_squares, pearson
 from fastscale.planner import make_plan
 from fastscale.pycls_yaml import from_yaml, to_yaml
+from fastscale.runtime_model import TERMS
 from service import sweeps as sweeps_module
+from service.points import point_terms
 from service.store import ProfileStore
 from tests.service_helpers import TINY_PROFILE, TINY_SPEC, register_idle_worker, wait_done, wait_status
 
@@ -192,20 +194,23 @@ def test_runtime_prediction_appears_once_enough_results_exist(service):
     first = service.post("/plan", json=plan_body).json()
     assert first["predicted"]["status"] == "no model yet" and first["predicted"]["entries"] == []
     stop = threading.Event()
-    # Planted law: 2 ms + 1e-6 ms per activation + 1e-9 ms per flop.
-    law = lambda cx: 2 + 1e-6 * cx["acts"] + 1e-9 * cx["flops"]  # noqa: E731
-    planter(service, lambda rec: law(rec["plan"]["complexity"]), stop)
+    # Planted law, physical: ms per kernel launch, per byte moved, per multiply-add (issue 11.1).
+    rates = dict(zip(TERMS, (0.004, 3e-9, 2e-10, 1e-9, 5e-8)))
+    law = lambda plan: sum(r * point_terms(plan, 2, "float32")["inference"][k] for k, r in rates.items())  # noqa: E731
+    planter(service, lambda rec: law(rec["plan"]), stop)
     try:
         s = service.post("/sweep", json={"model": "EfficientNet-B0", "strategies": ["w", "d", "r", "dWr"],
                                          "factors": [0.5, 1, 2], "profile": {**QUICK, "device": "cpu-test"}}).json()
         wait_sweep(service, s["id"], timeout=60)
     finally:
         stop.set()
-    time.sleep(5.1)  # fits are memoised for 5 s
     predicted = service.post("/plan", json=plan_body).json()["predicted"]
     assert predicted["status"] == "ok"
     entry = next(e for e in predicted["entries"] if e["device_class"] == "cpu-test")
     assert entry["mode"] == "inference" and entry["batch_size"] == 2 and entry["n"] >= 5 and entry["r2"] > 0.999
-    assert entry["ms"] == pytest.approx(law(first["complexity"]), rel=1e-6)
+    assert entry["ms"] == pytest.approx(law(first), rel=1e-6) and entry["source"] == "model"
+    assert entry["expected_error"]["p90"] < 1e-6 and entry["features"] == list(TERMS)
+    models = service.get("/predictors").json()["models"]
+    assert [(m["device_class"], m["family"], m["n"]) for m in models] == [("cpu-test", "effnet", entry["n"])]
     scale = service.post("/scale", json={**plan_body, "profile": {**QUICK, "device": "cpu-test"}}).json()
     assert scale["predicted"]["status"] == "ok" and scale["predicted"]["entries"][0]["ms"] == pytest.approx(entry["ms"])

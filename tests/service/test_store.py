@@ -9,14 +9,20 @@ import uuid
 import pytest
 import redis
 
+from fastscale.planner import make_plan
+from fastscale.predictor_eval import arch_key
+from fastscale.runtime_model import terms
 from service.keys import Keys
 from service.leases import LEASE_TTL_S
 from service.store import ProfileStore
 
-PLAN = {"arch": {"family": "anynet"}, "resolution": 32, "complexity": {"flops": 1000, "params": 10, "acts": 100}}
+PLAN = make_plan(model="RegNetX-200MF", strategy="w", factor=1.5).to_dict()
 PROFILE = {"batch_size": 2, "modes": ["inference", "training"], "dtype": "float32"}
 BASE = {"plan": PLAN, "profile": PROFILE, "device_class": "cpu-test", "request_id": "rq-1"}
 RESULT = {"inference": {"median_ms": 1.5, "stable": True}, "training": {"median_ms": 4.0, "stable": True}}
+# A runtime point keeps the network's runtime-model terms (computed once, at write time).
+POINT = {"ms": 4.0, "family": "regnet", "arch": arch_key(PLAN["arch"], PLAN["resolution"]),
+         "terms": terms(make_plan(model="RegNetX-200MF", strategy="w", factor=1.5).arch, PLAN["resolution"], 2)["training"]}
 
 
 @pytest.fixture
@@ -62,7 +68,7 @@ def test_a_run_goes_queued_started_finished_and_writes_points_and_stats(store):
     assert not store.r.sismember(store.keys.started, p)
     assert 0 < store.r.ttl(store.keys.profile(p)) <= 600
     key = store.keys.points("cpu-test", "float32", 2, "training")
-    assert key in store.points.signature_keys() and store.points.of(key) == [[100, 1000, 4.0]]
+    assert key in store.points.signature_keys() and store.points.of(key) == {p: POINT}
     assert store.stats()["jobs_finished"] == 1
 
 
@@ -73,7 +79,7 @@ def test_an_unstable_time_is_no_runtime_point_and_replaces_an_earlier_one(store)
         store.claim(p, BASE, force=run > 1)
         store.start(p, run, "w1")
         store.finish(p, run, {m: {**r, "stable": stable} for m, r in RESULT.items()})
-        assert store.points.of(key) == ([[100, 1000, 4.0]] if stable else [])
+        assert store.points.of(key) == ({p: POINT} if stable else {})
 
 
 def test_a_finished_record_is_a_cache_hit_until_force(store):
