@@ -8,7 +8,11 @@ GET /profile has a genuinely cached result. Then, with a minimal keep-alive HTTP
     plan) and for distinct requests (every plan computed afresh);
   - cached GET /profile/{id} throughput vs the bare constant endpoint, same run, same client.
 Goals (issue #3): /plan p50 <= 5 ms; GET /profile throughput ratio >= 0.7.
-Run: python bench/api_bench.py [--requests 2000] [--seconds 20]
+``--plan-only``: just the issue 11 measurement: 300 distinct POST /plan requests (RegNetY-400MF,
+EfficientNet-B0 and ResNet-50 under dWr at factors 1.5-2.5x, each answer with its memory object)
+from one client to one uvicorn process; goal p50 <= 3 ms. Rate limiting is off
+(FASTSCALE_RATE_LIMIT_PER_MINUTE=0) so no request is refused for arriving fast.
+Run: python bench/api_bench.py [--requests 2000] [--seconds 20] [--plan-only [--distinct 300]]
 """
 
 from __future__ import annotations
@@ -143,6 +147,48 @@ def measure_all(api_port: int, bare_port: int, pid: str, args) -> list[tuple[str
     return rows + [("GET /profile/{id} (cached)", 32, profile), ("bare FastAPI constant", 32, bare)]
 
 
+DISTINCT_MODELS = ("RegNetY-400MF", "EfficientNet-B0", "ResNet-50")
+
+
+def distinct_plan(i: int) -> tuple[str, str, bytes]:
+    """The i-th distinct /plan request: a model in turn, a factor never asked before in 1.5-2.5x."""
+    body = {"model": DISTINCT_MODELS[i % 3], "strategy": "dWr", "factor": 1.5 + (i // 3) * 1e-3 + (i % 3) * 1e-6}
+    return "POST", "/plan", json.dumps(body).encode()
+
+
+def plan_only(env: dict, args) -> list[tuple[str, int, dict]]:
+    """300 distinct POST /plan requests, one client, one uvicorn process (after 20 warm-up plans)."""
+    uv = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log"]
+    port = free_port()
+    proc = subprocess.Popen(uv + ["app.main:create_app", "--factory", "--port", str(port)], env=env, cwd=ROOT)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        warm = asyncio.run(drive(port, lambda i: distinct_plan(10**6 + i), 1, 20, args.seconds))
+        fresh = asyncio.run(drive(port, distinct_plan, 1, args.distinct, args.seconds * 10))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return [("POST /plan (warm-up, distinct)", 1, warm), ("POST /plan (distinct requests)", 1, fresh)]
+
+
+def load_note() -> str:
+    one, five, _ = os.getloadavg()
+    return f"machine: {os.cpu_count()} cores, load average {one:.2f} (1 min) {five:.2f} (5 min)"
+
+
+def print_plan_only(rows: list[tuple[str, int, dict]]) -> None:
+    table = Table("endpoint", "clients", "requests", "errors", "req/s", "p50 ms", "p99 ms",
+                  title="POST /plan, distinct requests, one uvicorn process")
+    for name, clients, r in rows:
+        table.add_row(name, str(clients), str(r["n"]), str(r["errors"]), f"{r['rps']:.0f}", f"{r['p50_ms']:.2f}",
+                      f"{r['p99_ms']:.2f}")
+    console = Console(width=120)
+    console.print(table)
+    p50 = rows[-1][2]["p50_ms"]
+    console.print(f"POST /plan p50, distinct: {p50:.2f} ms (issue 11 goal <= 3 ms): {'met' if p50 <= 3 else 'MISSED'}")
+    console.print(load_note())
+
+
 def print_report(rows: list[tuple[str, int, dict]]) -> None:
     table = Table("endpoint", "clients", "requests", "errors", "req/s", "p50 ms", "p99 ms",
                   title="fastscale API on loopback (one uvicorn process each)")
@@ -156,17 +202,22 @@ def print_report(rows: list[tuple[str, int, dict]]) -> None:
     p50 = max(r["p50_ms"] for name, c, r in rows if name.startswith("POST /plan") and c == 1)
     console.print(f"cached GET /profile / bare constant throughput: {ratio:.2f} (goal >= 0.7): {'met' if ratio >= 0.7 else 'MISSED'}")
     console.print(f"POST /plan p50, 1 client, worst case: {p50:.2f} ms (goal <= 5 ms): {'met' if p50 <= 5 else 'MISSED'}")
-    console.print(f"machine: {os.cpu_count()} cores; {statistics.__name__} client in-process, asyncio keep-alive")
+    console.print(f"{load_note()}; {statistics.__name__} client in-process, asyncio keep-alive")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=2000, help="requests per measurement (bound)")
     ap.add_argument("--seconds", type=float, default=20, help="time cap per measurement")
+    ap.add_argument("--plan-only", action="store_true", help="only distinct POST /plan requests (issue 11)")
+    ap.add_argument("--distinct", type=int, default=300, help="distinct /plan requests with --plan-only")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(tmp) as redis_server:
         env = {**os.environ, "REDIS_URL": redis_server.url, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1",
-               "FASTSCALE_KEY_PREFIX": "bench"}
+               "FASTSCALE_KEY_PREFIX": "bench", "FASTSCALE_RATE_LIMIT_PER_MINUTE": "0"}
+        if args.plan_only:
+            print_plan_only(plan_only(env, args))
+            return
         api_port, bare_port = free_port(), free_port()
         procs = start(env, api_port, bare_port)
         try:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from cli.options import AlphaOpt, FactorOpt, JsonOpt, ModelArg, RoundingOpt, SpecOpt, TargetFlopsOpt, fail, read_spec
+from cli.options import (
+    AlphaOpt, DtypeOpt, FactorOpt, JsonOpt, ModelArg, RoundingOpt, SpecOpt, TargetFlopsOpt, fail, plan_spec, write_text,
+)
 from cli.render import print_models, print_plan
 from fastscale.errors import ScalingError
 
@@ -25,18 +28,27 @@ def plan(
     target_flops: TargetFlopsOpt = None,
     rounding: RoundingOpt = "nearest",
     resolution: Annotated[Optional[int], typer.Option("--resolution", help="Base resolution override.")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", "-b", help="Images per step of the memory prediction.")] = 64,
+    dtype: DtypeOpt = "float32",
+    pycls_yaml: Annotated[Optional[Path], typer.Option(
+        "--pycls-yaml", help="Write the scaled model as a pycls config to this file.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the plan JSON.")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="Build on meta and compare counted with analytic figures.")] = False,
 ) -> None:
-    """Plan a scaled model and show its architecture and analytic complexity."""
+    """Plan a scaled model: its architecture, analytic complexity and predicted memory."""
+    from fastscale.memory import plan_memory
     from fastscale.planner import make_plan
+    from fastscale.pycls import plan_yaml
 
     try:
-        p = make_plan(model=model, spec=read_spec(spec), strategy=strategy, alpha=alpha, factor=factor,
+        p = make_plan(model=model, spec=plan_spec(spec), strategy=strategy, alpha=alpha, factor=factor,
                       target_flops=target_flops, rounding=rounding, resolution=resolution)
+        data = {**p.to_dict(), "memory": plan_memory(p, batch_size, dtype)}
+        exported = plan_yaml(p) if pycls_yaml is not None else None
     except ScalingError as exc:
         fail(str(exc))
-    data = p.to_dict()
+    if exported is not None:
+        write_text(pycls_yaml, exported, "--pycls-yaml")
     verification = None
     if verify:
         from fastscale.verify import verify_plan

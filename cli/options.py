@@ -52,6 +52,22 @@ def read_spec(path: Optional[Path]) -> Optional[dict]:
         fail(f"--spec: {path} is not valid JSON ({exc.msg} at line {exc.lineno})")
 
 
+def plan_spec(path: Optional[Path]):
+    """A spec file for ``plan``: a pycls YAML config as its text (the core reads it as pycls does,
+    and as the API reads the text a client sends), any other file parsed."""
+    parsed = read_spec(path)
+    if path is not None and path.suffix in (".yaml", ".yml") and isinstance(parsed, dict) and "MODEL" in parsed:
+        return path.read_text()
+    return parsed
+
+
+def write_text(path: Path, text: str, option: str) -> None:
+    try:
+        path.write_text(text)
+    except OSError as exc:
+        fail(f"{option}: cannot write {path}: {exc.strerror}")
+
+
 def base_request(model: Optional[str], spec: Optional[Path]) -> dict:
     """The base model part of a sweep or recommend request (a pycls YAML spec is sent as its text)."""
     out = {}

@@ -52,8 +52,18 @@ def print_plan(plan: dict, verification: Optional[dict] = None) -> None:
     console.print(table)
     miss = plan["achieved_factor"] / plan["requested_factor"] - 1
     console.print(f"requested {plan['requested_factor']:.4g}x flops, achieved {plan['achieved_factor']:.4g}x ({miss:+.2%})")
+    if plan.get("memory"):
+        print_memory(plan["memory"])
     if verification is not None:
         console.print(_verification_table(verification))
+
+
+def print_memory(memory: dict) -> None:
+    """The predicted peaks of a plan's ``memory`` object, one line per mode."""
+    inf, train = memory["inference"], memory["training"]
+    console.print(f"predicted memory at batch {memory['batch_size']}, {memory['dtype']} on {memory['device']}: "
+                  f"inference {si(inf['predicted_bytes'], 'B')}, training {si(train['predicted_bytes'], 'B')} "
+                  f"(saved activations {si(train['saved_activation_bytes'], 'B')})")
 
 
 def print_models(rows: list[dict]) -> None:

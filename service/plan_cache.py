@@ -8,6 +8,10 @@ config a custom spec came from is the request's own; it is attached to the answe
 The cache holds at most ``plan_cache_bytes`` of plan JSON (least recently used out first), and
 identical plans asked for at the same time are computed once. Uncached plans run on the bounded
 planning executor (service.planning). Callers share the cached dicts: treat them as read-only.
+
+A plan's ``memory`` object (fastscale.memory.plan_memory, for one batch size, dtype, layout and
+device) is cached beside it under the plan's key and those settings; a plan computed afresh has
+its memory computed in the same planning call, so a new request costs one round trip.
 """
 
 from __future__ import annotations
@@ -19,13 +23,16 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from fastscale.errors import ScalingError
+from fastscale.memory import plan_memory
 from fastscale.planner import make_plan, make_strategy, resolve_base
+from fastscale.pycls import plan_json_yaml
 from service.ids import canonical_json, content_id
 from service.planning import PlanningExecutor
 from service.settings import get_settings
 
 STRATEGY_FIELDS = ("strategy", "alpha", "exponents")
 TARGET_FIELDS = ("factor", "target_flops", "rounding")
+MEMORY_ENTRY_BYTES = 1024  # a memory object's JSON, about: what it counts against the cache
 
 
 @dataclass(frozen=True)
@@ -88,11 +95,22 @@ def with_source(plan: dict, source: dict | None) -> dict:
     return plan if source is None else {**plan, "base": {**plan["base"], "pycls_config": source}}
 
 
-def compute_plan(kwargs: dict) -> tuple[dict, int]:
-    """In a planning process: the plan without the request's own pycls config, and its JSON size."""
+def compute_plan(kwargs: dict, memory: tuple | None = None) -> tuple[dict, int, dict | None, tuple | None]:
+    """In a planning process: the plan without the request's own pycls config, its JSON size, and
+    its memory object for the ``memory`` settings (batch size, dtype, channels_last, device) if asked."""
     plan = make_plan(**kwargs).to_dict()
     plan["base"]["pycls_config"] = None  # the request's own: attached per answer
-    return plan, len(canonical_json(plan))
+    answer = None
+    if memory is not None:
+        try:
+            answer = plan_memory(plan, *memory)
+        except ScalingError:  # the plan stands; the memory call is made again, to raise it, by whoever asked
+            answer = None
+    return plan, len(canonical_json(plan)), answer, memory
+
+
+def memory_key(key: str, memory: tuple) -> str:
+    return f"{key}:memory:" + ":".join(map(str, memory))
 
 
 class Planner:
@@ -105,12 +123,13 @@ class Planner:
         self.inflight: dict[str, Future] = {}
         self.lock = threading.RLock()
 
-    def _future(self, c: Canonical) -> Future:
-        """The computation of ``c``'s plan: the one already in flight for its key, or a new one."""
+    def _future(self, c: Canonical, memory: tuple | None = None) -> Future:
+        """The computation of ``c``'s plan (and memory, if asked): the one already in flight for
+        its key, or a new one."""
         with self.lock:
             future = self.inflight.get(c.key)
             if future is None:
-                future = self.executor.submit(compute_plan, c.kwargs)
+                future = self.executor.submit(compute_plan, c.kwargs, memory)
                 self.inflight[c.key] = future
                 future.add_done_callback(lambda done: self._settled(c.key, done))
         return future
@@ -125,7 +144,10 @@ class Planner:
             return
         error = future.exception()
         if error is None:
-            self.cache.put(key, *future.result())
+            plan, size, memory, settings = future.result()
+            self.cache.put(key, plan, size)
+            if memory is not None:
+                self.cache.put(memory_key(key, settings), memory, MEMORY_ENTRY_BYTES)
         elif isinstance(error, ScalingError):
             self.cache.put(key, error, len(str(error)))
 
@@ -145,6 +167,24 @@ class Planner:
         processes; a zoo name or a JSON spec is parsed here (cheap) to find a cached plan at once."""
         c = await self.executor.arun(canonical, kwargs) if needs_parsing(kwargs) else canonical(kwargs)
         return self._cached(c) or with_source((await self.executor.await_(self._future(c)))[0], c.source)
+
+    async def aplan_memory(self, kwargs: dict, memory: tuple) -> tuple[dict, dict]:
+        """(plan, memory object) for ``memory`` = (batch size, dtype, channels_last, device), awaited:
+        from the cache, from the plan's own planning call, or from a planning call of its own."""
+        c = await self.executor.arun(canonical, kwargs) if needs_parsing(kwargs) else canonical(kwargs)
+        plan = self._cached(c)
+        if plan is None:
+            bare, _size, answer, asked = await self.executor.await_(self._future(c, memory))
+            plan = with_source(bare, c.source)
+            if answer is not None and asked == memory:
+                return plan, answer
+        key = memory_key(c.key, memory)
+        answer = self.cache.get(key)
+        if answer is None:
+            answer = await self.executor.arun(plan_memory, {"arch": plan["arch"], "resolution": plan["resolution"]},
+                                              *memory)
+            self.cache.put(key, answer, MEMORY_ENTRY_BYTES)
+        return plan, answer
 
 
 _planner: Planner | None = None
@@ -175,6 +215,19 @@ def plan_for(kwargs: dict) -> dict:
 async def aplan_for(kwargs: dict) -> dict:
     """The plan JSON for these make_plan arguments, awaited. Treat the returned dict as read-only."""
     return await planner().aplan(kwargs)
+
+
+async def aplan_memory_for(kwargs: dict, memory: tuple) -> tuple[dict, dict]:
+    """(plan JSON, memory object) for these make_plan arguments and (batch size, dtype,
+    channels_last, device), awaited. Treat the returned dicts as read-only."""
+    return await planner().aplan_memory(kwargs, memory)
+
+
+async def apycls_yaml(plan: dict) -> str:
+    """The pycls config of a plan (its JSON, pycls source attached), written in a planning process:
+    the text ``fastscale plan --pycls-yaml`` writes, GET /profile/{id}/config.yaml serves, and
+    POST /plan returns with ``pycls_yaml: true``."""
+    return await planner().executor.arun(plan_json_yaml, plan)
 
 
 def plan_strategy(req: dict, strategy: str, alpha, factor: float | None = None, target_flops: float | None = None) -> dict:

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from fastscale.errors import ScalingError
-from fastscale.memory import predict_memory_bytes
+from fastscale.memory import largest_batch, required_bytes
 from service.context import Services
 from service.errors import LimitExceeded, QueueFull
 from service.ids import profile_id
@@ -31,10 +31,15 @@ class Submitted:
     enqueued: bool
 
 
+def check_batch_size(batch_size: int, s: Settings) -> None:
+    """A profile's batch size within FASTSCALE_MAX_BATCH_SIZE (POST /scale, /sweep, /recommend and /plan)."""
+    if batch_size > s.max_batch_size:
+        raise LimitExceeded(f"{batch_size} is over the limit", "profile.batch_size", f"1..{s.max_batch_size}")
+
+
 def profile_settings(p: dict, s: Settings) -> dict:
     """The measurement settings of a request's ``profile``, within the configured limits."""
-    if p["batch_size"] > s.max_batch_size:
-        raise LimitExceeded(f"{p['batch_size']} is over the limit", "profile.batch_size", f"1..{s.max_batch_size}")
+    check_batch_size(p["batch_size"], s)
     budget = p["time_budget_s"] if p.get("time_budget_s") is not None else s.default_time_budget_s
     if budget > s.max_time_budget_s:
         raise LimitExceeded(f"{budget:g} s is over the limit", "profile.time_budget_s", f"up to {s.max_time_budget_s:g} s")
@@ -79,18 +84,23 @@ def check_limits(plan: dict, profile: dict, device_class: str, c: Services) -> N
 
 
 def check_memory(plan: dict, profile: dict, device_class: str, c: Services) -> None:
-    """The predicted peak memory against what the class's workers said one job may use."""
+    """What one step needs by the memory model (fastscale.memory.required_bytes) against what the
+    class's workers said one job may use; a refusal names the largest batch that fits instead."""
     raw = c.redis.hget(c.keys.device_memory, device_class)
     if raw is None:
         return
     budget = int(float(raw) * c.settings.memory_headroom)
-    need = max(predict_memory_bytes(plan["complexity"], profile["batch_size"], profile["dtype"], m)
-               for m in profile["modes"])
-    if need > budget:
-        fit = max(0, profile["batch_size"] * budget // need)
-        raise LimitExceeded(f"predicted peak memory {need / 2**30:.1f} GiB exceeds the {budget / 2**30:.1f} GiB "
-                            f"a job may use on {device_class}", "profile.batch_size",
-                            f"a batch size of about {fit} or less" if fit else "a smaller model")
+    device = "cuda" if device_class.startswith("cuda") else "cpu"
+    shape, batch, dtype, layout = (plan["arch"], plan["resolution"]), profile["batch_size"], profile["dtype"], \
+        profile["channels_last"]
+    need = {m: required_bytes(*shape, batch, dtype, m, layout, device) for m in profile["modes"]}
+    mode = max(need, key=need.get)
+    if need[mode] > budget:
+        fit = min(largest_batch(*shape, dtype, m, budget, layout, device) for m in profile["modes"])
+        raise LimitExceeded(f"predicted peak memory ({mode}) {need[mode] / 2**30:.2f} GiB at batch size {batch} "
+                            f"exceeds the {budget / 2**30:.2f} GiB a job may use on {device_class}", "profile.batch_size",
+                            f"a batch size of at most {fit} (the largest that fits, by the memory model)" if fit
+                            else "a smaller model: not even batch size 1 fits")
 
 
 def submit(c: Services, plan: dict, profile_req: dict, force: bool = False) -> Submitted:

@@ -2,9 +2,10 @@
 
 ``profile_job`` is what RQ calls (by dotted path, with JSON-deserialised arguments). It rebuilds
 the plan from its JSON, refusing one whose figures were tampered with, builds the model, profiles
-the requested modes with progress updates, adds the analytic memory prediction beside the
-measured peak, and writes the result in one atomic step. Any failure is recorded with its type
-and message before RQ sees the exception.
+the requested modes with progress updates (the largest-batch search starting at the memory
+model's prediction), adds the memory model's predicted peak beside the measured one, and writes
+the result in one atomic step. Any failure is recorded with its type and message before RQ sees
+the exception.
 
 Every progress report goes through the job's lease (service.leases): an attempt that was handed
 on while its worker was paused stops at its next report (``Superseded``) and writes nothing.
@@ -122,9 +123,32 @@ def _build(plan):
     raise ProfileOOM(message)  # outside the except block: the failed build's frames are released
 
 
+def _batch_predictor(plan, cfg, kind: str):
+    """find_max_batch's start: the memory model's largest batch for a budget, and its bracket."""
+    from fastscale.memory import largest_batch, largest_batch_bracket
+
+    def predict(mode: str, budget: int) -> tuple[int, tuple[int, int]]:
+        args = (plan.arch, plan.resolution, cfg.dtype, mode, budget)
+        layout = {"channels_last": cfg.channels_last, "device": kind}
+        return largest_batch(*args, **layout), largest_batch_bracket(*args, **layout)
+
+    return predict
+
+
+def _predicted_memory(result: dict, plan, cfg, kind: str) -> None:
+    """Each mode's predicted peak (the memory model, for this device kind) beside the measured one."""
+    from fastscale.memory import plan_memory
+
+    memory = plan_memory(plan, cfg.batch_size, cfg.dtype, cfg.channels_last, kind)
+    for mode in cfg.modes:
+        predicted = memory[mode]["predicted_bytes"]
+        measured = result[mode].get("peak_memory_bytes")
+        result[mode]["predicted_memory_bytes"] = predicted
+        result[mode]["memory_ratio"] = measured / predicted if measured else None
+
+
 def _measure(job: dict, lease: Lease, store: ProfileStore) -> dict:
     # torch and the core's builder load here, in the worker process only (warmed up at start).
-    from fastscale.memory import predict_memory_bytes
     from fastscale.planner import Plan
     import torch
 
@@ -150,16 +174,12 @@ def _measure(job: dict, lease: Lease, store: ProfileStore) -> dict:
     torch.manual_seed(cfg.seed)  # the same weights every time this plan is measured
     model = _build(plan)
     try:
-        result = profile_model(model, plan.resolution, device, cfg, progress)
+        result = profile_model(model, plan.resolution, device, cfg, progress,
+                               _batch_predictor(plan, cfg, device.type))
     finally:
         del model
         release_memory(device)
-    complexity = plan.complexity
-    for mode in cfg.modes:
-        predicted = predict_memory_bytes(complexity, cfg.batch_size, cfg.dtype, mode)
-        measured = result[mode].get("peak_memory_bytes")
-        result[mode]["predicted_memory_bytes"] = predicted
-        result[mode]["memory_ratio"] = measured / predicted if measured else None
+    _predicted_memory(result, plan, cfg, device.type)
     result["device_class"] = job["device_class"]
-    result["complexity"] = complexity
+    result["complexity"] = plan.complexity
     return result

@@ -26,7 +26,7 @@ def warm_up(kind: str) -> float:
     import torch
 
     from fastscale.builder import build_plan
-    from fastscale.memory import predict_memory_bytes  # noqa: F401 - the job imports it
+    from fastscale.memory import largest_batch_bracket, plan_memory  # noqa: F401 - the job imports them
     from fastscale.planner import Plan, make_plan
     from workers.profiler import MODES, ProfileConfig, pick_device, profile_model, release_memory
     from workers.profiler.memory import is_oom  # noqa: F401 - the job imports it

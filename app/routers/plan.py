@@ -1,4 +1,5 @@
-"""POST /plan: the analytic answer only; nothing is queued.
+"""POST /plan: the analytic answer only (plan, predicted times, predicted memory for the request's
+``profile``, and with ``pycls_yaml`` the scaled pycls config); nothing is queued.
 
 The route is async: an uncached plan is awaited on the bounded planning executor
 (service.planning), so no web-framework thread waits on it.
@@ -12,8 +13,9 @@ from starlette.concurrency import run_in_threadpool
 from app.deps import Ctx
 from app.documented import POST_GUARD, problems
 from app.schemas import PlanRequest, PlanResponse
-from service.plan_cache import aplan_for
+from service.plan_cache import aplan_memory_for, apycls_yaml
 from service.prediction import predicted_all
+from service.submit import check_batch_size
 
 router = APIRouter(tags=["plan"])
 
@@ -22,6 +24,8 @@ router = APIRouter(tags=["plan"])
              responses=problems(*POST_GUARD, 422, 429, 503),
              summary="Plan a scaled model (analytic complexity, no profiling)")
 async def plan(req: PlanRequest, c: Ctx) -> dict:
-    plan = await aplan_for(req.plan_kwargs())
+    check_batch_size(req.profile.batch_size, c.settings)
+    plan, memory = await aplan_memory_for(req.plan_kwargs(), req.profile.settings())
     predicted = await run_in_threadpool(predicted_all, c.predictor, plan)  # reads Redis
-    return {**plan, "predicted": predicted}
+    exported = {"pycls_yaml": await apycls_yaml(plan)} if req.pycls_yaml else {}
+    return {**plan, "predicted": predicted, "memory": memory, **exported}

@@ -11,9 +11,8 @@ from fastapi.responses import JSONResponse, Response
 from app.deps import Ctx, ProfileId
 from app.documented import YamlResponse, problems
 from app.schemas import ProfileRecord
-from fastscale.families import spec_from_dict
-from fastscale.pycls_yaml import to_yaml
 from service.errors import NotFound
+from service.plan_cache import apycls_yaml
 
 router = APIRouter(tags=["profile"])
 
@@ -52,6 +51,4 @@ async def profile_config(pid: ProfileId, c: Ctx):
     raw = await c.aredis.get(c.keys.profile(pid))
     if raw is None:
         raise _unknown(pid)
-    plan = json.loads(raw)["plan"]
-    arch = spec_from_dict(plan["arch"], "plan.arch")
-    return YamlResponse(to_yaml(arch, plan["resolution"]))
+    return YamlResponse(await apycls_yaml(json.loads(raw)["plan"]))

@@ -4,7 +4,7 @@ from app.schemas.listing import (
     ProfilePage, ProfileSummary, RecommendationPage, RecommendationSummary, SweepPage, SweepSummary,
 )
 from app.schemas.requests import (
-    Exponents, PlanRequest, ProfileRequest, RecommendRequest, ScaleRequest, StrategyItem, SweepRequest,
+    Exponents, PlanFields, PlanProfile, PlanRequest, ProfileRequest, RecommendRequest, ScaleRequest, StrategyItem, SweepRequest,
 )
 from app.schemas.responses import (
     Accepted, Analysis, Health, Links, ModelDetail, ModelSummary, PlanResponse, Problem, ProfileRecord, Readiness,
@@ -12,7 +12,7 @@ from app.schemas.responses import (
 )
 
 __all__ = [
-    "Exponents", "PlanRequest", "ProfileRequest", "RecommendRequest", "ScaleRequest", "StrategyItem", "SweepRequest",
+    "Exponents", "PlanFields", "PlanProfile", "PlanRequest", "ProfileRequest", "RecommendRequest", "ScaleRequest", "StrategyItem", "SweepRequest",
     "Accepted", "Analysis", "Health", "Links", "ModelDetail", "ModelSummary", "PlanResponse", "Problem",
     "ProfileRecord", "Readiness", "Recommendation", "Strategies", "Sweep", "SweepCreated",
     "ProfilePage", "ProfileSummary", "RecommendationPage", "RecommendationSummary", "SweepPage", "SweepSummary",

@@ -10,6 +10,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+# A profile's defaults, as the core's memory model spells them (fastscale.memory.DEFAULT_*; a test
+# holds them equal): not imported, as clients use these models without the core.
+DEFAULT_BATCH_SIZE, DEFAULT_DTYPE = 64, "float32"
+
 STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 MAX_SPEC_DEPTH = 16  # a pycls config nests 3 levels, a JSON spec 2; deeper is an attack, not a model
 
@@ -54,9 +58,10 @@ class Exponents(BaseModel):
     e_g: float = Field(0.0, ge=0, le=1)
 
 
-class PlanRequest(BaseModel):
-    model_config = ConfigDict(**STRICT, json_schema_extra={"examples": [
-        {"model": "EfficientNet-B0", "strategy": "dWr", "alpha": 0.8, "factor": 4}]})
+class PlanFields(BaseModel):
+    """What makes a plan: the base model, the strategy and the target (POST /plan and /scale)."""
+
+    model_config = STRICT
 
     model: str | None = Field(None, max_length=64, description="Zoo model name (case-insensitive), e.g. RegNetY-400MF.")
     spec: SpecField = Field(None, max_length=200_000, description=SPEC_DESCRIPTION +
@@ -77,13 +82,40 @@ class PlanRequest(BaseModel):
         }
 
 
+class PlanProfile(BaseModel):
+    """The settings POST /plan predicts memory for: the memory-relevant part of /scale's profile."""
+
+    model_config = STRICT
+    batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1, description="Images per step (bounded by FASTSCALE_MAX_BATCH_SIZE).")
+    dtype: Literal["float32", "bfloat16", "float16"] = DEFAULT_DTYPE
+    channels_last: bool = False
+    device: Literal["cuda", "cpu"] = Field("cuda", description=(
+        "cuda: device memory as max_memory_allocated reports it; cpu: the worker process's memory growth."))
+
+    def settings(self) -> tuple:
+        """(batch size, dtype, channels_last, device): the memory object's key and arguments."""
+        return self.batch_size, self.dtype, self.channels_last, self.device
+
+
+class PlanRequest(PlanFields):
+    model_config = ConfigDict(**STRICT, json_schema_extra={"examples": [
+        {"model": "EfficientNet-B0", "strategy": "dWr", "alpha": 0.8, "factor": 4},
+        {"model": "RegNetY-400MF", "factor": 2, "profile": {"batch_size": 128, "dtype": "bfloat16"},
+         "pycls_yaml": True}]})
+
+    profile: PlanProfile = Field(default_factory=PlanProfile, description=(
+        "Batch size, dtype, layout and device of the predicted memory (defaults as POST /scale's profile)."))
+    pycls_yaml: bool = Field(False, description=(
+        "Also return the scaled model as a pycls config (the text GET /profile/{id}/config.yaml serves)."))
+
+
 class ProfileRequest(BaseModel):
     model_config = STRICT
     device: str = Field("auto", max_length=96, pattern=r"^(auto|cpu|cuda|(cpu|cuda)-[a-z0-9][a-z0-9-]*)$",
                         description="auto, cpu, cuda, or a device class from GET /readyz (e.g. cuda-nvidia-h100-80gb-hbm3).")
-    batch_size: int = Field(64, ge=1, description="Images per step (bounded by FASTSCALE_MAX_BATCH_SIZE).")
+    batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1, description="Images per step (bounded by FASTSCALE_MAX_BATCH_SIZE).")
     modes: list[Literal["inference", "training"]] = Field(["inference", "training"], min_length=1, max_length=2)
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    dtype: Literal["float32", "bfloat16", "float16"] = DEFAULT_DTYPE
     channels_last: bool = False
     time_budget_s: float | None = Field(None, gt=0, description="Per-mode timing budget in seconds.")
     cuda_graphs: bool = Field(False, description="Also time inference as CUDA graph replay (cuda devices only).")
@@ -97,7 +129,7 @@ class ProfileRequest(BaseModel):
         return [m for m in ("inference", "training") if m in v]
 
 
-class ScaleRequest(PlanRequest):
+class ScaleRequest(PlanFields):
     model_config = ConfigDict(**STRICT, json_schema_extra={"examples": [
         {"model": "RegNetY-400MF", "strategy": "dWr", "factor": 4,
          "profile": {"device": "auto", "batch_size": 64, "modes": ["inference", "training"], "dtype": "float32"}}]})

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.schemas.memory import Memory
+
 OPEN = ConfigDict(extra="allow")
 
 
@@ -134,7 +136,7 @@ class Prediction(BaseModel):
 
 
 class PlanResponse(BaseModel):
-    """A scaled model: its architecture and exact analytic complexity, and predicted times."""
+    """A scaled model: its architecture and exact analytic complexity, predicted times and memory."""
 
     model_config = OPEN
     base: BaseInfo
@@ -148,6 +150,9 @@ class PlanResponse(BaseModel):
     complexity: Complexity
     growth: dict[str, float]
     predicted: Prediction
+    memory: Memory = Field(description="Predicted peak memory per mode for the request's profile (or its defaults).")
+    pycls_yaml: str | None = Field(None, description=(
+        "With pycls_yaml: true, the scaled model as a pycls config: the text GET /profile/{id}/config.yaml serves."))
 
 
 class SweepLinks(BaseModel):

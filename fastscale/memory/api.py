@@ -25,6 +25,7 @@ from fastscale.memory.walk import Trace, trace
 
 MODES = ("inference", "training")
 DEVICES = ("cuda", "cpu")
+DEFAULT_BATCH_SIZE, DEFAULT_DTYPE = 64, "float32"  # a profile's defaults (POST /scale, /plan, the CLI)
 MAX_BATCH = 1 << 24
 CANDIDATES = {"inference": inference_candidates, "training": training_candidates}
 
@@ -91,6 +92,15 @@ def predict_memory(arch, resolution: int, batch_size: int, dtype: str = "float32
         out[mode] = _mode_memory(tr, resolution, batch_size, dtype, channels_last, device, mode)
     out["training"]["saved_activation_bytes"] = saved_activation_bytes(tr, batch_size, dtype)
     return out
+
+
+def plan_memory(plan, batch_size: int = DEFAULT_BATCH_SIZE, dtype: str = DEFAULT_DTYPE, channels_last: bool = False,
+                device: str = "cuda") -> dict:
+    """The ``memory`` object of a plan (a ``Plan`` or its JSON): what POST /plan returns and
+    ``fastscale plan --json`` prints, built here once so both say the same."""
+    if isinstance(plan, dict):
+        return predict_memory(plan["arch"], plan["resolution"], batch_size, dtype, channels_last, device)
+    return predict_memory(plan.arch, plan.resolution, batch_size, dtype, channels_last, device)
 
 
 def _required_candidates(arch, resolution: int, batch: int, dtype: str, mode: str, channels_last: bool,

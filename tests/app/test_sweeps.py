@@ -12,7 +12,7 @@ import yaml
 from fastscale import zoo
 from fastscale.analysis import analyse, least_squares, pearson
 from fastscale.planner import make_plan
-from fastscale.pycls_yaml import from_yaml, to_yaml
+from fastscale.pycls import plan_yaml, read_text
 from fastscale.runtime_model import TERMS
 from service import sweeps as sweeps_module
 from service.points import point_terms
@@ -162,11 +162,11 @@ def test_recommendation_needs_exactly_one_constraint(service):
 @pytest.mark.parametrize("strategy", ["d", "dWr", "d1_w8_g8_r1"])
 def test_pycls_yaml_round_trips(name, strategy):
     plan = make_plan(name, strategy=strategy, factor=3)
-    text = to_yaml(plan.arch, plan.resolution)
+    text = plan_yaml(plan)
     cfg = yaml.safe_load(text)
     assert cfg["MODEL"]["TYPE"] in ("anynet", "effnet") and cfg["TRAIN"]["IM_SIZE"] == plan.resolution
-    spec, resolution = from_yaml(text)
-    assert spec == plan.arch and resolution == plan.resolution
+    source = read_text(text)
+    assert source.spec == plan.arch and source.train_size == plan.resolution
     assert make_plan(spec=text, factor=1).complexity == plan.complexity
 
 

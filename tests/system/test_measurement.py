@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import pytest
 
+from fastscale.memory import largest_batch, plan_memory
 from tests.service_helpers import TINY_PROFILE, TINY_SPEC, WorkerProcess, wait_status
 
 SMALL_REAL = {"model": "RegNetY-400MF", "strategy": "dWr", "factor": 0.25}
+CAP = 1536 * 2**20  # what the capped worker publishes one job may use
 
 
 @pytest.fixture
 def capped_worker(service):
-    w = WorkerProcess(service.settings, env={"FASTSCALE_WORKER_MEMORY_LIMIT_BYTES": str(1536 * 2**20)}).wait_registered()
+    w = WorkerProcess(service.settings, env={"FASTSCALE_WORKER_MEMORY_LIMIT_BYTES": str(CAP)}).wait_registered()
     yield w
     w.stop()
+
+
+@pytest.fixture
+def trusting_service(service_with):
+    """The API's guard would refuse a job the worker cannot hold (required bytes against the published
+    cap); a headroom of 1000x lets it through to the worker, as a misprediction would."""
+    return service_with(memory_headroom=1000.0)
 
 
 def test_predicted_memory_over_the_device_is_refused_before_queueing(service, capped_worker):
@@ -21,30 +30,41 @@ def test_predicted_memory_over_the_device_is_refused_before_queueing(service, ca
     r = service.post("/scale", json=big)
     assert r.status_code == 422
     err = r.json()["errors"][0]
-    assert err["field"] == "profile.batch_size" and "predicted peak memory" in err["message"]
-    assert "batch size of about" in err["allowed"]
+    assert err["field"] == "profile.batch_size" and "predicted peak memory (training)" in err["message"]
+    plan = service.post("/plan", json={"spec": TINY_SPEC, "factor": 1}).json()
+    fit = largest_batch(plan["arch"], plan["resolution"], "float32", "training", int(CAP * 0.9), device="cpu")
+    assert 2 < fit < 1024 and f"a batch size of at most {fit} " in err["allowed"]
+    ok = {**big, "profile": {**big["profile"], "batch_size": fit}}
+    assert service.post("/scale", json=ok).status_code == 202  # the hint is taken
 
 
-def test_out_of_memory_fails_with_a_clear_message_and_the_worker_goes_on(service, capped_worker):
-    # Batch 128 passes the prediction (~306 MiB of ~461) but eager training keeps more than the conv
-    # outputs the prediction counts: a real out-of-memory in the worker.
-    big = {"spec": TINY_SPEC, "factor": 1, "profile": {**TINY_PROFILE, "batch_size": 128, "modes": ["training"]}}
-    pid = service.post("/scale", json=big).json()["id"]
-    failed = wait_status(service, pid)
-    assert failed["status"] == "failed" and failed["error"]["type"] == "ProfileOOM"
-    msg = failed["error"]["message"]
-    assert "batch size 128" in msg and "asked" in msg and "free of" in msg
-    ok = service.post("/scale", json={"spec": TINY_SPEC, "factor": 1, "profile": TINY_PROFILE}).json()["id"]
-    assert wait_status(service, ok)["status"] == "finished"
-    assert capped_worker.proc.poll() is None
+def test_out_of_memory_fails_with_a_clear_message_and_the_worker_goes_on(trusting_service):
+    api = trusting_service
+    w = WorkerProcess(api.settings, env={"FASTSCALE_WORKER_MEMORY_LIMIT_BYTES": str(512 * 2**20)}).wait_registered()
+    try:
+        big = {"spec": TINY_SPEC, "factor": 1, "profile": {**TINY_PROFILE, "batch_size": 1024, "modes": ["training"]}}
+        queued = api.post("/scale", json=big)
+        assert queued.status_code == 202, queued.text  # past the guard: the worker meets it
+        failed = wait_status(api, queued.json()["id"], timeout=120)
+        assert failed["status"] == "failed" and failed["error"]["type"] == "ProfileOOM", failed["error"]
+        msg = failed["error"]["message"]
+        assert "batch size 1024" in msg and "asked" in msg and "free of" in msg, msg
+        ok = api.post("/scale", json={"spec": TINY_SPEC, "factor": 1, "profile": TINY_PROFILE}).json()["id"]
+        done = wait_status(api, ok)
+        assert done["status"] == "finished" and done["worker"] == failed["worker"]
+        assert w.proc.poll() is None
+    finally:
+        w.stop()
 
 
-def test_largest_batch_is_found_by_bisection(service, capped_worker):
+def test_largest_batch_starts_at_the_prediction(service, capped_worker):
     body = {"spec": TINY_SPEC, "factor": 1, "profile": {**TINY_PROFILE, "modes": ["training"], "find_max_batch": True}}
     done = wait_status(service, service.post("/scale", json=body).json()["id"], timeout=300)
     assert done["status"] == "finished", done.get("error")
     best = done["result"]["max_batch_size"]["training"]
-    assert 2 <= best < 1024
+    search = done["result"]["max_batch_search"]["training"]
+    assert 2 <= best < 1024 and search["trials"][0] == search["predicted"] > 2, search
+    assert search["bracket"][0] <= search["predicted"] <= search["bracket"][1]
 
 
 def test_force_remeasures_a_cached_profile_as_a_new_run(service, worker):
@@ -77,8 +97,7 @@ def test_cuda_graphs_need_a_cuda_device(service, worker):
 
 def test_memory_prediction_is_reported_beside_the_measurement(service, worker):
     done = wait_status(service, service.post("/scale", json={"spec": TINY_SPEC, "factor": 1, "profile": TINY_PROFILE}).json()["id"])
-    plan = done["plan"]["complexity"]
-    inf, train = done["result"]["inference"], done["result"]["training"]
-    assert inf["predicted_memory_bytes"] == plan["params"] * 4 + plan["acts"] * 2 * 4
-    assert train["predicted_memory_bytes"] == plan["params"] * 4 * 3 + plan["acts"] * 2 * 4
-    assert inf["memory_ratio"] is None  # peak memory is measured on CUDA only
+    memory = plan_memory(done["plan"], 2, "float32", False, "cpu")
+    for mode in ("inference", "training"):
+        assert done["result"][mode]["predicted_memory_bytes"] == memory[mode]["predicted_bytes"]
+        assert done["result"][mode]["memory_ratio"] is None  # peak memory is measured on CUDA only

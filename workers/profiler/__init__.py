@@ -25,11 +25,14 @@ import torch
 
 from workers.host import cpu_model
 from workers.profiler.config import DTYPES, MODES, ProfileConfig, Progress, no_progress
-from workers.profiler.memory import ProfileOOM, is_oom, largest_batch, oom_message, release_memory
+from workers.profiler.memory import (
+    BatchPredictor, ProfileOOM, find_max_batch, is_oom, largest_batch, oom_message, release_memory, step_budget,
+)
 from workers.profiler.modes import fits, profile_inference, profile_training, random_batch
 from workers.profiler.timing import measure
 
-__all__ = ["DTYPES", "MODES", "ProfileConfig", "ProfileOOM", "device_info", "largest_batch", "measure",
+__all__ = ["DTYPES", "MODES", "BatchPredictor", "ProfileConfig", "ProfileOOM", "device_info", "find_max_batch",
+           "largest_batch", "measure",
            "pick_device", "profile_model", "release_memory"]
 
 
@@ -56,16 +59,21 @@ def pick_device(kind: str) -> torch.device:
 
 
 def profile_model(model: torch.nn.Module, resolution: int, device: torch.device, cfg: ProfileConfig,
-                  progress: Progress = no_progress) -> dict:
-    """Profile ``model`` (already built, on CPU or meta-free) in each requested mode."""
+                  progress: Progress = no_progress, predict_batch: BatchPredictor | None = None) -> dict:
+    """Profile ``model`` (already built, on CPU or meta-free) in each requested mode.
+
+    ``predict_batch(mode, budget_bytes) -> (largest batch, (lo, hi))``, the memory model's answer
+    for this model, lets find_max_batch start there (a few trial steps); without it the search
+    doubles from the requested batch.
+    """
     if device.type != "cpu":
-        return _profile_model(model, resolution, device, cfg, progress)
+        return _profile_model(model, resolution, device, cfg, progress, predict_batch)
     # Denormal floats can slow CPU math by orders of magnitude depending on the weights drawn;
     # flushing them makes repeated measurements comparable. The flag is process-wide (it changes
     # all float arithmetic, Python's too), so it is set for the measurement only.
     torch.set_flush_denormal(True)
     try:
-        return _profile_model(model, resolution, device, cfg, progress)
+        return _profile_model(model, resolution, device, cfg, progress, predict_batch)
     finally:
         torch.set_flush_denormal(False)
 
@@ -74,23 +82,42 @@ def _num_classes(model: torch.nn.Module) -> int:
     return next(m.out_features for m in reversed(list(model.modules())) if isinstance(m, torch.nn.Linear))
 
 
-def _profile_model(model, resolution: int, device: torch.device, cfg: ProfileConfig, progress: Progress) -> dict:
+def _max_batch(model, resolution: int, device: torch.device, cfg: ProfileConfig, mode: str, limit: int,
+               predict_batch: BatchPredictor | None) -> tuple[int, dict]:
+    """The largest batch of ``mode`` that fits (at most ``limit``), and how it was found."""
+    steps: list[int] = []
+
+    def fits_counted(b: int) -> bool:
+        steps.append(b)
+        return fits(model, resolution, device, cfg, mode, b)
+
+    if predict_batch is None:
+        best = largest_batch(fits_counted, min(cfg.batch_size, limit), limit)
+        return best, {"trials": steps}
+    budget = step_budget(device, model)
+    predicted, bracket = predict_batch(mode, budget)
+    best = find_max_batch(fits_counted, predicted, bracket, limit)
+    return best, {"predicted": predicted, "bracket": list(bracket), "budget_bytes": budget, "trials": steps}
+
+
+def _profile_model(model, resolution: int, device: torch.device, cfg: ProfileConfig, progress: Progress,
+                   predict_batch: BatchPredictor | None) -> dict:
     torch.manual_seed(cfg.seed)
     torch.backends.cudnn.benchmark = True
     model = model.to(device=device, memory_format=cfg.memory_format)
     if cfg.num_classes is None:
         cfg = replace(cfg, num_classes=_num_classes(model))  # a copy: the caller's config stays as given
     batch: list = []  # (images, labels), made once and shared by the modes
-    result = {mode: _profile_mode(model, resolution, device, cfg, progress, mode, batch) for mode in cfg.modes}
+    result = {mode: _profile_mode(model, resolution, device, cfg, progress, mode, batch, predict_batch)
+              for mode in cfg.modes}
     batch.clear()
     if cfg.find_max_batch:
         release_memory(device)
         progress("finding the largest batch")
-        result["max_batch_size"] = {
-            mode: largest_batch(lambda b, m=mode: fits(model, resolution, device, cfg, m, b), cfg.batch_size,
-                                cfg.max_batch_limit)
-            for mode in cfg.modes
-        }
+        found = {mode: _max_batch(model, resolution, device, cfg, mode, cfg.max_batch_limit, predict_batch)
+                 for mode in cfg.modes}
+        result["max_batch_size"] = {mode: best for mode, (best, _how) in found.items()}
+        result["max_batch_search"] = {mode: how for mode, (_best, how) in found.items()}
     result["settings"] = {
         **asdict(cfg),
         "modes": list(cfg.modes),
@@ -104,7 +131,7 @@ def _profile_model(model, resolution: int, device: torch.device, cfg: ProfileCon
 
 
 def _profile_mode(model, resolution: int, device: torch.device, cfg: ProfileConfig, progress: Progress, mode: str,
-                  batch: list) -> dict:
+                  batch: list, predict_batch: BatchPredictor | None) -> dict:
     """One mode's timings and peak memory; running out of memory becomes ``ProfileOOM``."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -128,18 +155,19 @@ def _profile_mode(model, resolution: int, device: torch.device, cfg: ProfileConf
         # exception's __context__, and the memory would never be released.
         x = y = None
         batch.clear()
-        _give_up(model, resolution, device, cfg, mode, failure)
+        _give_up(model, resolution, device, cfg, mode, failure, predict_batch)
     cuda = device.type == "cuda"
     out["peak_memory_bytes"] = torch.cuda.max_memory_allocated(device) if cuda else None
     out["peak_reserved_bytes"] = torch.cuda.max_memory_reserved(device) if cuda else None
     return out
 
 
-def _give_up(model, resolution: int, device: torch.device, cfg: ProfileConfig, mode: str, failure: str) -> None:
+def _give_up(model, resolution: int, device: torch.device, cfg: ProfileConfig, mode: str, failure: str,
+             predict_batch: BatchPredictor | None) -> None:
     """Release what the failed step held, find the largest batch that fits if asked, raise ProfileOOM."""
     model.zero_grad(set_to_none=True)
     release_memory(device)
     if cfg.find_max_batch:
-        best = largest_batch(lambda b: fits(model, resolution, device, cfg, mode, b), 1, cfg.batch_size - 1)
+        best, _how = _max_batch(model, resolution, device, cfg, mode, cfg.batch_size - 1, predict_batch)
         failure += f"; the largest batch that fits is {best}" if best else "; not even batch size 1 fits"
     raise ProfileOOM(failure)

@@ -1,5 +1,7 @@
 """Out-of-memory handling: recognising it on GPU and CPU, saying what was asked and free, releasing
-what a failed step held, and bisecting for the largest batch that fits."""
+what a failed step held, and searching for the largest batch that fits: from the memory model's
+prediction and bracket where the job has one (``find_max_batch``: a few trial steps), else by
+doubling and bisection (``largest_batch``)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,9 @@ from typing import Callable
 import torch
 
 from workers.profiler.config import ProfileConfig
+
+
+BatchPredictor = Callable[[str, int], tuple[int, tuple[int, int]]]  # (mode, budget) -> (largest, (lo, hi))
 
 
 class ProfileOOM(RuntimeError):
@@ -32,20 +37,26 @@ def _gib(n: float | None) -> str:
     return f"{n / 2**30:.2f} GiB" if n is not None else "unknown"
 
 
-def _address_space_cap(free: int | None, total: int | None) -> tuple[int | None, int | None]:
-    """(free, total) lowered to what RLIMIT_AS (a CPU worker's memory cap) still allows."""
+def _status_bytes(field: str) -> int:
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) * 1024 for line in fh if line.startswith(field))
+
+
+def _rlimit_cap(free: int | None, total: int | None) -> tuple[int | None, int | None]:
+    """(free, total) lowered to what the process's caps still allow: RLIMIT_DATA (a worker's
+    memory cap, counted on what it writes) and RLIMIT_AS (address space), where set."""
     import resource
 
-    cap = resource.getrlimit(resource.RLIMIT_AS)[0]
-    if cap == resource.RLIM_INFINITY:
-        return free, total
-    with open("/proc/self/status") as fh:
-        used = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize"))
-    return min(free or cap, max(0, cap - used)), min(total or cap, cap)
+    for limit, field in ((resource.RLIMIT_DATA, "VmData"), (resource.RLIMIT_AS, "VmSize")):
+        cap = resource.getrlimit(limit)[0]
+        if cap != resource.RLIM_INFINITY:
+            left = max(0, cap - _status_bytes(field))
+            free, total = min(free if free is not None else left, left), min(total or cap, cap)
+    return free, total
 
 
 def memory_free(device: torch.device) -> tuple[int | None, int | None]:
-    """(free, total) bytes: the GPU's, or on CPU the lower of MemAvailable and the address-space cap."""
+    """(free, total) bytes: the GPU's, or on CPU the lower of MemAvailable and the worker's caps."""
     if device.type == "cuda":
         with contextlib.suppress(Exception):
             return torch.cuda.mem_get_info(device)
@@ -56,7 +67,7 @@ def memory_free(device: torch.device) -> tuple[int | None, int | None]:
         free = int(info["MemAvailable"].split()[0]) * 1024
         total = int(info["MemTotal"].split()[0]) * 1024
     with contextlib.suppress(Exception):
-        free, total = _address_space_cap(free, total)
+        free, total = _rlimit_cap(free, total)
     return free, total
 
 
@@ -75,8 +86,22 @@ def release_memory(device: torch.device) -> None:
         torch.cuda.empty_cache()
 
 
+def step_budget(device: torch.device, model: torch.nn.Module) -> int:
+    """Bytes one step may use now, counted as the memory model counts them (weights included):
+    what is free, plus the weights and buffers the model already holds (GPU: all memory torch
+    holds once its cache is released)."""
+    release_memory(device)
+    if device.type == "cuda":
+        free, _total = memory_free(device)
+        return int(free or 0) + torch.cuda.memory_allocated(device)
+    held = sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
+    free, _total = memory_free(device)
+    return int(free or 0) + held
+
+
 def largest_batch(fits: Callable[[int], bool], lo: int, hi: int) -> int:
-    """Largest b in [lo, hi] with fits(b), assuming fits is monotone; 0 if none.
+    """Largest b in [lo, hi] with fits(b), assuming fits is monotone; 0 if none: the full search,
+    where no prediction is at hand.
 
     Doubling from lo finds a failing bound quickly, then bisection narrows it: about
     2 * log2(hi / lo) trial steps.
@@ -99,6 +124,11 @@ def largest_batch(fits: Callable[[int], bool], lo: int, hi: int) -> int:
                 return good
         else:
             bad = probe
+    return _bisect(fits, good, bad)
+
+
+def _bisect(fits: Callable[[int], bool], good: int, bad: int) -> int:
+    """The largest fitting batch between ``good`` (fits) and ``bad`` (does not)."""
     while bad - good > 1:
         mid = (good + bad) // 2
         if fits(mid):
@@ -106,3 +136,55 @@ def largest_batch(fits: Callable[[int], bool], lo: int, hi: int) -> int:
         else:
             bad = mid
     return good
+
+
+def _above(fits: Callable[[int], bool], good: int, probe: int, limit: int) -> tuple[int, int | None]:
+    """From a fitting ``good``: (largest fitting probe, first failing one or None at ``limit``),
+    trying ``probe`` (the bracket's top) first, then doubling."""
+    while True:
+        probe = min(limit, max(probe, good + 1))
+        if fits(probe):
+            good = probe
+            if good == limit:
+                return good, None
+            probe = good * 2
+        else:
+            return good, probe
+
+
+def _below(fits: Callable[[int], bool], bad: int, probe: int) -> tuple[int, int]:
+    """From a failing ``bad``: (a fitting batch or 0, the lowest failing one), trying ``probe``
+    (the bracket's bottom) first, then halving."""
+    while True:
+        probe = max(1, min(probe, bad - 1))
+        if fits(probe):
+            return probe, bad
+        bad = probe
+        if probe == 1:
+            return 0, bad
+        probe = probe // 2
+
+
+def find_max_batch(fits: Callable[[int], bool], predicted: int, bracket: tuple[int, int], limit: int) -> int:
+    """Largest b in [1, limit] with fits(b) (fits monotone; 0 if none), from a prediction.
+
+    Starts at the memory model's ``predicted`` largest batch and its neighbour: right when both
+    agree (two trial steps). Otherwise it tries the ``bracket`` (fastscale.memory's
+    largest_batch_bracket: where the answer lies if the model errs by its stated tolerance) on
+    the side the first step points to, doubling or halving past it only if the model erred by
+    more, and bisects what is left: about 2 + log2(hi - lo) steps, where the doubling from 1 of
+    ``largest_batch`` takes about 2 * log2(answer).
+    """
+    if limit < 1:
+        return 0
+    lo, hi = bracket
+    start = max(1, min(limit, predicted))
+    if fits(start):
+        if start == limit or not fits(start + 1):
+            return start
+        good, bad = _above(fits, start + 1, hi, limit)
+    else:
+        if start == 1 or fits(start - 1):
+            return start - 1
+        good, bad = _below(fits, start - 1, lo)
+    return good if bad is None or good == 0 else _bisect(fits, good, bad)

@@ -1,0 +1,44 @@
+"""The ``memory`` object of POST /plan (and ``fastscale plan --json``): the analytic memory model's
+prediction (fastscale.memory.predict_memory) for the request's profile settings."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+OPEN = ConfigDict(extra="allow")
+
+
+class ModeMemory(BaseModel):
+    """One mode's predicted memory, and the parts it is made of (bytes)."""
+
+    model_config = OPEN
+    predicted_bytes: int = Field(description=(
+        "The peak the profiler measures: cuda, max_memory_allocated over warm-up and timing (cuDNN's "
+        "benchmark workspace included); cpu, the worker process's memory growth."))
+    required_bytes: int = Field(description=(
+        "What must fit for one step to run: predicted_bytes less the benchmark workspace cuDNN takes only "
+        "when free. The memory guard of POST /scale compares this with the device."))
+    activation_bytes: int = Field(description="The activation peak alone (saved set and transients, or eval's live set).")
+    persistent_bytes: int = Field(description="Weights, gradients, optimizer state, copies and the input batch.")
+    workspace_bytes: int = Field(description="cuDNN's benchmark workspace at the peak (0 on cpu).")
+    overhead_bytes: int = Field(description="Allocator rounding (cuda) or host objects (cpu).")
+    host_overhead_bytes: int = Field(description="Host-side objects of the worker process.")
+
+
+class TrainingMemory(ModeMemory):
+    saved_activation_bytes: int = Field(description=(
+        "Unique non-parameter tensors autograd saves for backward in one training forward."))
+
+
+class Memory(BaseModel):
+    """Predicted peak memory of eval inference and of one training step (SGD with momentum)."""
+
+    model_config = OPEN
+    batch_size: int
+    dtype: Literal["float32", "bfloat16", "float16"]
+    channels_last: bool
+    device: Literal["cuda", "cpu"]
+    inference: ModeMemory
+    training: TrainingMemory
