@@ -20,7 +20,7 @@ from __future__ import annotations
 from fastscale.errors import ScalingError
 from fastscale.memory import overhead
 from fastscale.memory.dtypes import check_dtype
-from fastscale.memory.peaks import inference_candidates, saved_bytes, training_candidates
+from fastscale.memory.peaks import candidate_ops, inference_candidates, saved_bytes, training_candidates
 from fastscale.memory.walk import Trace, trace
 
 MODES = ("inference", "training")
@@ -63,8 +63,10 @@ def _mode_memory(tr: Trace, resolution: int, batch: int, dtype: str, channels_la
                  mode: str) -> dict:
     scratch = overhead.scratch_fn(batch, dtype, device)
     workspace = overhead.workspace_fn(batch, dtype, channels_last, device)
-    with_ws = max(CANDIDATES[mode](tr, batch, dtype, lambda op: scratch(op) + workspace(op)))
-    activations = max(CANDIDATES[mode](tr, batch, dtype, scratch))
+    live = CANDIDATES[mode](tr, batch, dtype, scratch)
+    ws = [workspace(op) for op in tr.ops]
+    activations = max(live)
+    with_ws = max(v + ws[j] for v, j in zip(live, candidate_ops(tr, mode)))
     persistent, extra, host = _fixed_bytes(tr, resolution, batch, dtype, device, mode)
     required = activations + persistent + extra
     return {

@@ -34,9 +34,8 @@ def saved_bytes(op, batch: int, dtype: str) -> int:
     return batch * per_sample + fixed
 
 
-def _new_bytes(op, batch: int, dtype: str) -> int:
+def _new_bytes(op, batch: int, ab: int, low: bool) -> int:
     """Memory newly allocated by what ``op`` saves (buffers, inputs and targets exist already)."""
-    ab, low = act_bytes(dtype), autocast(dtype)
     new = batch * (op.saved * ab + op.saved_f32 * F32 + op.saved_i64 * I64) + op.saved_stats * F32
     if low:  # the network input is saved as a low-precision copy; weights likewise
         new += batch * op.saved_input * ab + op.saved_casts * ab
@@ -45,12 +44,10 @@ def _new_bytes(op, batch: int, dtype: str) -> int:
     return new
 
 
-def _step_peaks(op, batch: int, dtype: str, workspace: Workspace) -> tuple[int, int]:
+def _step_peaks(op, batch: int, ab: int, low: bool, ws: int) -> tuple[int, int]:
     """(forward, backward) transient bytes of ``op`` beyond the saved set and weight gradients."""
-    ab = act_bytes(dtype)
     out = 0 if op.kind in IN_PLACE else op.writes
-    ws = workspace(op)
-    low_grad = op.weights * ab if autocast(dtype) else 0  # low-precision weight grad before its cast
+    low_grad = op.weights * ab if low else 0  # low-precision weight grad before its cast
     return batch * ab * out + ws, batch * ab * op.grads + low_grad + ws
 
 
@@ -61,9 +58,10 @@ def training_candidates(trace: Trace, batch: int, dtype: str, workspace: Workspa
     batch whenever ``workspace`` is, which lets ``largest_batch`` solve for the batch directly.
     """
     ops = trace.ops
-    new = [_new_bytes(op, batch, dtype) for op in ops]
+    ab, low = act_bytes(dtype), autocast(dtype)  # once, not per op: this runs on every POST /plan
+    new = [_new_bytes(op, batch, ab, low) for op in ops]
     grad = [F32 * op.weights for op in ops]
-    steps = [_step_peaks(op, batch, dtype, workspace) for op in ops]
+    steps = [_step_peaks(op, batch, ab, low, workspace(op)) for op in ops]
     grad_total = sum(g * n for g, n in zip(grad, trace.counts))
     groups = {start: (stop, times) for start, stop, times in trace.groups}
     saved = grads_before = 0
@@ -79,6 +77,22 @@ def training_candidates(trace: Trace, batch: int, dtype: str, workspace: Workspa
                 out += (s + forward, s + (grad_total - g) + backward)
                 g += grad[j]
         saved, grads_before = saved + times * block_new, grads_before + times * block_grad
+        i = stop
+    return out
+
+
+def candidate_ops(trace: Trace, mode: str) -> list[int]:
+    """The op each entry of ``training_candidates`` / ``inference_candidates`` belongs to, so a
+    per-op term (the benchmark workspace) can be added to a computed list without a second walk."""
+    if mode == "inference":
+        return list(range(len(trace.ops)))
+    groups = {start: (stop, times) for start, stop, times in trace.groups}
+    out, i = [], 0
+    while i < len(trace.ops):
+        stop, times = groups.get(i, (i + 1, 1))
+        for _copy in sorted({0, times - 1}):
+            for j in range(i, stop):
+                out += (j, j)
         i = stop
     return out
 
