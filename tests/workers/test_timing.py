@@ -64,7 +64,9 @@ def test_a_drifting_step_is_reported_unstable():
         calls.append(1)
         busy(0.001 * 1.01 ** len(calls))  # 1 % slower every call: there is no single median
 
-    cfg = ProfileConfig(batch_size=1, time_budget_s=0.4, min_iters=10)
+    # A drifting step never settles, so warm-up runs to its cap: keep that short (the default cap
+    # let this test run for a minute, each call 1 % slower than the last).
+    cfg = ProfileConfig(batch_size=1, time_budget_s=0.4, min_iters=10, warmup_cap_s=0.3, mode_cap_s=5)
     out = measure(slower_each_call, CPU, cfg, quiet, "inference")
     assert not out["stable"] and out["stop_reason"] == "budget" and out["n"] >= 10
     assert out["drift"] > 0.02
