@@ -70,5 +70,8 @@ def test_expensive_plans_do_not_stall_the_api(api):
     assert plan_code == 200 and plan_s < 1, (plan_code, plan_s)
     codes = sorted(code for code, _ in storm)
     assert len(storm) == 40 and set(codes) <= {200, 422, 429, 503}, codes
-    assert codes.count(429) >= 35 and max(s for code, s in storm if code == 429) < 2, storm
+    # One planning process and a backlog of 2 admit 3 at a time; an admitted plan ends in ~1 s (its
+    # CPU budget, then 422), so while 40 threads are still starting on a loaded 2-core machine a
+    # few more get in (34 of 40 were refused in one such run). Without the bound none would be.
+    assert codes.count(429) >= 25 and max(s for code, s in storm if code == 429) < 2, storm
     assert max(s for _, s in storm) < 10, storm  # none waits past FASTSCALE_PLAN_TIMEOUT_S (4 s) by much
