@@ -75,8 +75,37 @@ def cgroup_cap(limit_bytes: int, parent: Path | None) -> Path | None:
         return None
 
 
+M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
+MMAP_THRESHOLD_BYTES = 128 * 1024
+
+
+def return_freed_memory_to_the_system() -> bool:
+    """Make glibc give large freed blocks back to the kernel at once (True if it agreed).
+
+    By default glibc raises its mmap threshold each time a large mmapped block is freed, so after
+    one big step (an out-of-memory trial of find_max_batch) later tensors come from the heap, and
+    a heap's freed pages still count against RLIMIT_DATA: every later trial, batch 1 included,
+    then failed under the cap. A fixed threshold keeps tensors in their own mappings, which
+    free() unmaps.
+    """
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        return bool(ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+    return False
+
+
+def trim_heap() -> None:
+    """Give the heap's free top back to the kernel (glibc), after a failed step released its tensors."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def cap_memory(limit_bytes: int) -> dict:
     """Cap what this (warmed-up) process may still add to ``limit_bytes``; what was applied."""
+    return_freed_memory_to_the_system()
     baseline = data_bytes()
     _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
     data_limit = baseline + limit_bytes

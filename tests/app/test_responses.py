@@ -10,6 +10,8 @@ import pytest
 from app.routers.catalog import describe_model, strategy_list
 from fastscale import zoo
 from service import sweeps
+from app.schemas.requests import PlanProfile
+from fastscale.memory import plan_memory
 from service.plan_cache import plan_for
 from service.prediction import predicted_all
 from tests.service_helpers import TINY_SPEC, register_idle_worker
@@ -31,7 +33,9 @@ def test_plan_answers_the_plan_and_its_prediction_unchanged(service, body):
     if kwargs["exponents"]:
         kwargs["exponents"] = {"e_d": 0.0, "e_w": 0.0, "e_r": 0.0, "e_g": 0.0, **kwargs["exponents"]}
     plan = plan_for(kwargs)
-    assert same_json(got, {**plan, "predicted": predicted_all(service.app.state.services.predictor, plan)})
+    memory = plan_memory(plan, *PlanProfile().settings())  # the profile's defaults: what /plan assumes
+    assert same_json(got, {**plan, "predicted": predicted_all(service.app.state.services.predictor, plan),
+                           "memory": memory})
 
 
 def test_catalog_answers_unchanged(service):

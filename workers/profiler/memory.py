@@ -12,6 +12,7 @@ from typing import Callable
 
 import torch
 
+from workers.limits import trim_heap
 from workers.profiler.config import ProfileConfig
 
 
@@ -84,6 +85,8 @@ def release_memory(device: torch.device) -> None:
     gc.collect()
     if device.type == "cuda":
         torch.cuda.empty_cache()
+    else:
+        trim_heap()
 
 
 def step_budget(device: torch.device, model: torch.nn.Module) -> int:
