@@ -26,6 +26,10 @@ TINY_PROFILE = {"device": "cpu", "batch_size": 2, "time_budget_s": 0.5}
 
 
 def settings_for(url: str, prefix: str | None = None, **extra) -> Settings:
+    """Settings for one test's app. The planning timeout is generous: a planning process's first
+    plan imports the core, which on a loaded 2-core CI machine took past the 10 s default and
+    turned an ordinary POST /scale into a 503 (tests of the timeout set their own)."""
+    extra = {"plan_timeout_s": 60.0, **extra}
     return Settings(redis_url=url, key_prefix=prefix or f"fst{uuid.uuid4().hex[:8]}", data_dir=Path("/tmp"), **extra)
 
 

@@ -24,7 +24,7 @@ class LiveApi:
         self.prefix = f"live{uuid.uuid4().hex[:8]}"
         self.log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
         env = {**os.environ, "REDIS_URL": redis_url, "FASTSCALE_KEY_PREFIX": self.prefix, "PYTHONPATH": str(ROOT),
-               "FASTSCALE_LOG_JSON": "true", **(env or {})}
+               "FASTSCALE_LOG_JSON": "true", "FASTSCALE_PLAN_TIMEOUT_S": "60", **(env or {})}
         cmd = [sys.executable, "-m", "cli.main", "serve", "--port", str(self.port), "--workers", "0"]
         limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))) if nofile else None
         self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,

@@ -93,7 +93,9 @@ def _children(pid: int) -> list[str]:
 def test_sigkilled_worker_job_is_requeued_and_finished_once_by_a_fresh_worker(own_redis):
     with client_for(own_redis, reap_interval_s=0.5) as api:
         first = WorkerProcess(api.settings).wait_registered()
-        pid = api.post("/scale", json=body(time_budget_s=20)).json()["id"]
+        # 4 s per mode: long enough that the kill lands mid-job (it follows "started" within a
+        # poll), short enough that the second attempt does not spend a minute of CI re-measuring.
+        pid = api.post("/scale", json=body(time_budget_s=4)).json()["id"]
         wait_until(lambda: api.get(f"/profile/{pid}").json()["status"] == "started", 60)
         assert _children(first.proc.pid) == []  # the job runs in the worker itself: nothing else to orphan
         first.proc.send_signal(signal.SIGKILL)
@@ -116,7 +118,7 @@ def test_sigkilled_worker_job_is_requeued_and_finished_once_by_a_fresh_worker(ow
 def test_a_job_whose_worker_keeps_dying_fails_after_bounded_attempts(own_redis):
     with client_for(own_redis, reap_interval_s=0.5, max_attempts=1) as api:
         w = WorkerProcess(api.settings).wait_registered()
-        pid = api.post("/scale", json=body(time_budget_s=20)).json()["id"]
+        pid = api.post("/scale", json=body(time_budget_s=4)).json()["id"]
         wait_until(lambda: api.get(f"/profile/{pid}").json()["status"] == "started", 60)
         w.proc.send_signal(signal.SIGKILL)
         w.proc.wait(10)
