@@ -29,8 +29,12 @@ install: $(VENV)/.installed
 serve: $(VENV)/.installed
 	$(VENV)/bin/fastscale serve
 
+# Two workers for the bulk (most tests wait on Redis, workers and servers, so two CI cores
+# finish it in about two thirds of the time), then the timing-sensitive tests (marked serial)
+# alone, so no neighbour's load moves what they measure.
 test: $(VENV)/.installed browser
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 -m "not serial" $(PYTEST_ARGS)
+	$(PY) -m pytest -m serial $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
 	$(PY) bench/plan_bench.py

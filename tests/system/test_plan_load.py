@@ -14,6 +14,8 @@ import pytest
 
 from tests.system.live_api import LiveApi
 
+pytestmark = pytest.mark.serial  # timing-sensitive: run alone (Makefile)
+
 # 16 stages of width 262144: 46-80 s of planning in-process before the core bounded it.
 SLOW = {"family": "anynet", "stem_type": "simple_stem_in", "stem_w": 32, "block_type": "res_bottleneck_block",
         "depths": [1] * 16, "widths": [262144] * 16, "strides": [1] * 16, "bot_muls": [0.0625] * 16,

@@ -13,6 +13,8 @@ import pytest
 
 from tests.system.live_api import LiveApi
 
+pytestmark = pytest.mark.serial  # timing-sensitive: run alone (Makefile)
+
 ATTACKER = "127.0.0.2"  # all of 127/8 is loopback on Linux: a second client address
 
 

@@ -15,6 +15,8 @@ import torch
 from workers.profiler import ProfileConfig, measure
 from workers.profiler.timing import drift, recovered, settled
 
+pytestmark = pytest.mark.serial  # timing-sensitive: run alone (Makefile)
+
 CPU = torch.device("cpu")
 FAST_S = 0.002
 
