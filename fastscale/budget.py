@@ -21,6 +21,11 @@ DEFAULT_PLAN_BUDGET_S = 1.0
 CHECK_EVERY = 64
 
 
+class PlanBudgetExceeded(ScalingError):
+    """The plan ran past its CPU budget (a 422 at the API). A subclass, so a caller that tried a
+    plan on a small budget first can tell "too slow for that" from "invalid"."""
+
+
 class Budget:
     """``check()`` raises ScalingError once this thread has spent ``seconds`` of CPU since creation."""
 
@@ -34,5 +39,5 @@ class Budget:
             return
         self.calls += 1
         if self.calls % CHECK_EVERY == 1 and time.thread_time() > self.deadline:
-            raise ScalingError(self.field, f"is too large to plan within the {self.seconds:g} s planning budget",
+            raise PlanBudgetExceeded(self.field, f"is too large to plan within the {self.seconds:g} s planning budget",
                                "fewer or narrower stages, or a smaller factor")

@@ -16,6 +16,7 @@ its memory computed in the same planning call, so a new request costs one round 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections import OrderedDict
@@ -26,7 +27,8 @@ from fastscale.errors import ScalingError
 from fastscale.memory import plan_memory
 from fastscale.planner import make_plan, make_strategy, resolve_base
 from fastscale.pycls import plan_json_yaml
-from service.ids import canonical_json, content_id
+from service.ids import content_id
+from service.inline_plan import finish, try_inline
 from service.planning import PlanningExecutor
 from service.settings import get_settings
 
@@ -98,15 +100,7 @@ def with_source(plan: dict, source: dict | None) -> dict:
 def compute_plan(kwargs: dict, memory: tuple | None = None) -> tuple[dict, int, dict | None, tuple | None]:
     """In a planning process: the plan without the request's own pycls config, its JSON size, and
     its memory object for the ``memory`` settings (batch size, dtype, channels_last, device) if asked."""
-    plan = make_plan(**kwargs).to_dict()
-    plan["base"]["pycls_config"] = None  # the request's own: attached per answer
-    answer = None
-    if memory is not None:
-        try:
-            answer = plan_memory(plan, *memory)
-        except ScalingError:  # the plan stands; the memory call is made again, to raise it, by whoever asked
-            answer = None
-    return plan, len(canonical_json(plan)), answer, memory
+    return finish(make_plan(**kwargs), memory)
 
 
 def memory_key(key: str, memory: tuple) -> str:
@@ -134,6 +128,37 @@ class Planner:
                 future.add_done_callback(lambda done: self._settled(c.key, done))
         return future
 
+    def _computed(self, c: Canonical, memory: tuple | None = None) -> tuple:
+        """The planning answer for ``c`` from a thread: inline when the plan is cheap
+        (service.inline_plan), else from a planning process."""
+        if c.key not in self.inflight:
+            answer = self._inline(c, memory)
+            if answer is not None:
+                return answer
+        return self.executor.wait(self._future(c, memory))
+
+    async def _acomputed(self, c: Canonical, memory: tuple | None = None) -> tuple:
+        """``_computed`` awaited: the inline attempt on a thread, a planning process without one."""
+        if c.key not in self.inflight:
+            answer = await asyncio.get_running_loop().run_in_executor(None, self._inline, c, memory)
+            if answer is not None:
+                return answer
+        return await self.executor.await_(self._future(c, memory))
+
+    def _inline(self, c: Canonical, memory: tuple | None) -> tuple | None:
+        """The inline attempt, its answer or refusal cached as a planning process's would be."""
+        done: Future = Future()
+        try:
+            answer = try_inline(c.kwargs, memory)
+        except ScalingError as exc:
+            done.set_exception(exc)
+            self._settled(c.key, done)
+            raise
+        if answer is not None:
+            done.set_result(answer)
+            self._settled(c.key, done)
+        return answer
+
     def _settled(self, key: str, future: Future) -> None:
         """Cache the answer, or the core's refusal (a spec too large to plan costs its CPU once,
         not on every retry); never a timeout or a crash, which say nothing about the request."""
@@ -160,13 +185,13 @@ class Planner:
     def plan(self, kwargs: dict) -> dict:
         """The plan, from any thread but the event loop's."""
         c = canonical(kwargs)
-        return self._cached(c) or with_source(self.executor.wait(self._future(c))[0], c.source)
+        return self._cached(c) or with_source(self._computed(c)[0], c.source)
 
     async def aplan(self, kwargs: dict) -> dict:
         """The plan, awaited on the event loop: parsing a pycls config and planning run in planning
         processes; a zoo name or a JSON spec is parsed here (cheap) to find a cached plan at once."""
         c = await self.executor.arun(canonical, kwargs) if needs_parsing(kwargs) else canonical(kwargs)
-        return self._cached(c) or with_source((await self.executor.await_(self._future(c)))[0], c.source)
+        return self._cached(c) or with_source((await self._acomputed(c))[0], c.source)
 
     async def aplan_memory(self, kwargs: dict, memory: tuple) -> tuple[dict, dict]:
         """(plan, memory object) for ``memory`` = (batch size, dtype, channels_last, device), awaited:
@@ -174,7 +199,7 @@ class Planner:
         c = await self.executor.arun(canonical, kwargs) if needs_parsing(kwargs) else canonical(kwargs)
         plan = self._cached(c)
         if plan is None:
-            bare, _size, answer, asked = await self.executor.await_(self._future(c, memory))
+            bare, _size, answer, asked = await self._acomputed(c, memory)
             plan = with_source(bare, c.source)
             if answer is not None and asked == memory:
                 return plan, answer
