@@ -103,6 +103,14 @@ def compute_plan(kwargs: dict, memory: tuple | None = None) -> tuple[dict, int, 
     return finish(make_plan(**kwargs), memory)
 
 
+def _copy_outcome(source: Future, target: Future) -> None:
+    error = source.exception()
+    if error is None:
+        target.set_result(source.result())
+    else:
+        target.set_exception(error)
+
+
 def memory_key(key: str, memory: tuple) -> str:
     return f"{key}:memory:" + ":".join(map(str, memory))
 
@@ -117,47 +125,46 @@ class Planner:
         self.inflight: dict[str, Future] = {}
         self.lock = threading.RLock()
 
-    def _future(self, c: Canonical, memory: tuple | None = None) -> Future:
-        """The computation of ``c``'s plan (and memory, if asked): the one already in flight for
-        its key, or a new one."""
+    def _future(self, c: Canonical, memory: tuple | None = None) -> tuple[Future, bool]:
+        """(the computation of ``c``'s plan and memory, whether the caller must run it): the one
+        already in flight for its key, or a new one the caller owns and completes with ``_run``."""
         with self.lock:
             future = self.inflight.get(c.key)
-            if future is None:
-                future = self.executor.submit(compute_plan, c.kwargs, memory)
-                self.inflight[c.key] = future
-                future.add_done_callback(lambda done: self._settled(c.key, done))
-        return future
+            if future is not None:
+                return future, False
+            future = Future()
+            future.set_running_or_notify_cancel()
+            self.inflight[c.key] = future
+        future.add_done_callback(lambda done: self._settled(c.key, done))
+        return future, True
 
-    def _computed(self, c: Canonical, memory: tuple | None = None) -> tuple:
-        """The planning answer for ``c`` from a thread: inline when the plan is cheap
-        (service.inline_plan), else from a planning process."""
-        if c.key not in self.inflight:
-            answer = self._inline(c, memory)
-            if answer is not None:
-                return answer
-        return self.executor.wait(self._future(c, memory))
-
-    async def _acomputed(self, c: Canonical, memory: tuple | None = None) -> tuple:
-        """``_computed`` awaited: the inline attempt on a thread, a planning process without one."""
-        if c.key not in self.inflight:
-            answer = await asyncio.get_running_loop().run_in_executor(None, self._inline, c, memory)
-            if answer is not None:
-                return answer
-        return await self.executor.await_(self._future(c, memory))
-
-    def _inline(self, c: Canonical, memory: tuple | None) -> tuple | None:
-        """The inline attempt, its answer or refusal cached as a planning process's would be."""
-        done: Future = Future()
+    def _run(self, c: Canonical, memory: tuple | None, future: Future) -> None:
+        """Complete an owned computation: inline when the plan is cheap (service.inline_plan),
+        else in a planning process (429 at once when every slot is taken)."""
         try:
             answer = try_inline(c.kwargs, memory)
-        except ScalingError as exc:
-            done.set_exception(exc)
-            self._settled(c.key, done)
-            raise
-        if answer is not None:
-            done.set_result(answer)
-            self._settled(c.key, done)
-        return answer
+            if answer is None:
+                process = self.executor.submit(compute_plan, c.kwargs, memory)
+                process.add_done_callback(lambda done: _copy_outcome(done, future))
+                return
+        except BaseException as exc:  # noqa: BLE001 - handed to everyone waiting for this plan
+            future.set_exception(exc)
+            return
+        future.set_result(answer)
+
+    def _computed(self, c: Canonical, memory: tuple | None = None) -> tuple:
+        """The planning answer for ``c``, from a thread that is not the event loop's."""
+        future, owner = self._future(c, memory)
+        if owner:
+            self._run(c, memory, future)
+        return self.executor.wait(future)
+
+    async def _acomputed(self, c: Canonical, memory: tuple | None = None) -> tuple:
+        """``_computed`` awaited: an inline attempt runs on a thread, never on the event loop."""
+        future, owner = self._future(c, memory)
+        if owner:
+            await asyncio.get_running_loop().run_in_executor(None, self._run, c, memory, future)
+        return await self.executor.await_(future)
 
     def _settled(self, key: str, future: Future) -> None:
         """Cache the answer, or the core's refusal (a spec too large to plan costs its CPU once,

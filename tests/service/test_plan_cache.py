@@ -12,6 +12,7 @@ import yaml
 from fastscale.planner import make_plan
 from fastscale.errors import ScalingError
 from service.errors import PlanningBusy, PlanningTimeout
+from service import inline_plan
 from service.plan_cache import Planner, compute_plan
 from service.planning import PlanningExecutor
 from tests.service_helpers import TINY_SPEC
@@ -110,18 +111,35 @@ def test_core_refusals_cross_the_process_boundary_intact(planner):
     assert err.value.field == "model" and "ResNet-51" in err.value.message
 
 
-def test_identical_plans_in_flight_are_computed_once(planner, monkeypatch):
-    submitted = []
-    original = planner.executor.submit
-
-    def counted(fn, *args):
-        submitted.append(fn.__name__)
-        return original(fn, *args)
-
-    monkeypatch.setattr(planner.executor, "submit", counted)
-    threads = [threading.Thread(target=planner.plan, args=(request(model="ResNet-101", factor=3),)) for _ in range(8)]
+def _eight_at_once(planner, kwargs: dict) -> None:
+    threads = [threading.Thread(target=planner.plan, args=(kwargs,)) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert submitted == ["compute_plan"]  # eight callers, one planning slot used
+
+
+@pytest.mark.parametrize("inline", [True, False], ids=["inline", "planning-process"])
+def test_identical_plans_in_flight_are_computed_once(planner, monkeypatch, inline):
+    """Eight callers of one uncached plan: one computation, whether it runs inline (a cheap plan)
+    or in a planning process (the inline slot held, as while another plan runs inline)."""
+    computed, submitted = [], []
+    original_make, original_submit = inline_plan.make_plan, planner.executor.submit
+
+    def counted_make(**kwargs):
+        computed.append(kwargs["factor"])
+        return original_make(**kwargs)
+
+    def counted_submit(fn, *args):
+        submitted.append(fn.__name__)
+        return original_submit(fn, *args)
+
+    monkeypatch.setattr(inline_plan, "make_plan", counted_make)
+    monkeypatch.setattr(planner.executor, "submit", counted_submit)
+    if inline:
+        _eight_at_once(planner, request(model="ResNet-101", factor=3))
+        assert computed == [3] and submitted == []
+    else:
+        with inline_plan._slot:
+            _eight_at_once(planner, request(model="ResNet-101", factor=3.5))
+        assert computed == [] and submitted == ["compute_plan"]
