@@ -33,7 +33,7 @@ serve: $(VENV)/.installed
 # finish it in about two thirds of the time), then the timing-sensitive tests (marked serial)
 # alone, so no neighbour's load moves what they measure.
 test: $(VENV)/.installed browser
-	$(PY) -m pytest -n 2 -m "not serial" $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist worksteal -m "not serial" $(PYTEST_ARGS)
 	$(PY) -m pytest -m serial $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
