@@ -176,27 +176,25 @@ def load_note() -> str:
     return f"machine: {os.cpu_count()} cores, load average {one:.2f} (1 min) {five:.2f} (5 min)"
 
 
-def print_plan_only(rows: list[tuple[str, int, dict]]) -> None:
-    table = Table("endpoint", "clients", "requests", "errors", "req/s", "p50 ms", "p99 ms",
-                  title="POST /plan, distinct requests, one uvicorn process")
+def print_table(rows: list[tuple[str, int, dict]], title: str) -> Console:
+    table = Table("endpoint", "clients", "requests", "errors", "req/s", "p50 ms", "p99 ms", title=title)
     for name, clients, r in rows:
         table.add_row(name, str(clients), str(r["n"]), str(r["errors"]), f"{r['rps']:.0f}", f"{r['p50_ms']:.2f}",
                       f"{r['p99_ms']:.2f}")
     console = Console(width=120)
     console.print(table)
+    return console
+
+
+def print_plan_only(rows: list[tuple[str, int, dict]]) -> None:
+    console = print_table(rows, "POST /plan, distinct requests, one uvicorn process")
     p50 = rows[-1][2]["p50_ms"]
     console.print(f"POST /plan p50, distinct: {p50:.2f} ms (issue 11 goal <= 3 ms): {'met' if p50 <= 3 else 'MISSED'}")
     console.print(load_note())
 
 
 def print_report(rows: list[tuple[str, int, dict]]) -> None:
-    table = Table("endpoint", "clients", "requests", "errors", "req/s", "p50 ms", "p99 ms",
-                  title="fastscale API on loopback (one uvicorn process each)")
-    for name, clients, r in rows:
-        table.add_row(name, str(clients), str(r["n"]), str(r["errors"]), f"{r['rps']:.0f}", f"{r['p50_ms']:.2f}",
-                      f"{r['p99_ms']:.2f}")
-    console = Console(width=120)
-    console.print(table)
+    console = print_table(rows, "fastscale API on loopback (one uvicorn process each)")
     by_name = {name: r for name, _c, r in rows}
     ratio = by_name["GET /profile/{id} (cached)"]["rps"] / by_name["bare FastAPI constant"]["rps"]
     p50 = max(r["p50_ms"] for name, c, r in rows if name.startswith("POST /plan") and c == 1)

@@ -17,7 +17,6 @@ its memory computed in the same planning call, so a new request costs one round 
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future

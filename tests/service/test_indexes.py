@@ -4,10 +4,8 @@ walk every item once newest first, and entries expire with their records (lazily
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
-import redis
 
 from service import indexes
 from service.listing import Query, decode_cursor, encode_cursor, page, search
@@ -24,12 +22,8 @@ def base(model: str, strategy: str, batch: int, dtype: str = "float32") -> dict:
 
 
 @pytest.fixture
-def store(redis_url):
-    prefix = f"fst{uuid.uuid4().hex[:8]}"
-    s = ProfileStore(redis.Redis.from_url(redis_url), prefix, result_ttl=1, failure_ttl=1)
-    yield s
-    for key in s.r.scan_iter(f"{prefix}:*"):
-        s.r.delete(key)
+def store(store_factory):
+    return store_factory(result_ttl=1, failure_ttl=1)  # entries expire within the test
 
 
 def finish(store: ProfileStore, pid: str) -> None:

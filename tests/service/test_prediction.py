@@ -6,12 +6,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
-import redis
 
 from fastscale.planner import make_plan
 from fastscale.runtime_model import TERMS, terms
 from service.prediction import MIN_POINTS, Predictor
-from service.store import ProfileStore
 
 PROFILE = {"batch_size": 2, "modes": ["inference"], "dtype": "float32"}
 RATES = dict(zip(TERMS, (0.004, 3e-9, 2e-10, 1e-9, 5e-8)))  # a planted physical law, ms per unit
@@ -21,15 +19,6 @@ def law(plan: dict) -> float:
     t = terms(make_plan(model=plan["base"]["name"], strategy=plan["strategy"]["name"],
                         factor=plan["requested_factor"]).arch, plan["resolution"], 2)["inference"]
     return sum(RATES[k] * t[k] for k in TERMS)
-
-
-@pytest.fixture
-def store(redis_url):
-    prefix = f"fst{uuid.uuid4().hex[:8]}"
-    s = ProfileStore(redis.Redis.from_url(redis_url), prefix, result_ttl=600, failure_ttl=300)
-    yield s
-    for key in s.r.scan_iter(f"{prefix}:*"):
-        s.r.delete(key)
 
 
 def measure(store, plan: dict, ms: float, stable: bool = True) -> str:

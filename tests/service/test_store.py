@@ -6,15 +6,12 @@ from __future__ import annotations
 import threading
 import uuid
 
-import pytest
-import redis
 
 from fastscale.planner import make_plan
 from fastscale.predictor_eval import arch_key
 from fastscale.runtime_model import terms
 from service.keys import Keys
 from service.leases import LEASE_TTL_S
-from service.store import ProfileStore
 
 PLAN = make_plan(model="RegNetX-200MF", strategy="w", factor=1.5).to_dict()
 PROFILE = {"batch_size": 2, "modes": ["inference", "training"], "dtype": "float32"}
@@ -23,15 +20,6 @@ RESULT = {"inference": {"median_ms": 1.5, "stable": True}, "training": {"median_
 # A runtime point keeps the network's runtime-model terms (computed once, at write time).
 POINT = {"ms": 4.0, "family": "regnet", "arch": arch_key(PLAN["arch"], PLAN["resolution"]),
          "terms": terms(make_plan(model="RegNetX-200MF", strategy="w", factor=1.5).arch, PLAN["resolution"], 2)["training"]}
-
-
-@pytest.fixture
-def store(redis_url):
-    prefix = f"fst{uuid.uuid4().hex[:8]}"
-    s = ProfileStore(redis.Redis.from_url(redis_url), prefix, result_ttl=600, failure_ttl=300)
-    yield s
-    for key in s.r.scan_iter(f"{prefix}:*"):
-        s.r.delete(key)
 
 
 def pid() -> str:
