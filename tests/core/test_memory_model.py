@@ -1,7 +1,7 @@
 """The analytic memory model: calibrated against measured H200 peaks, and its physical shape.
 
 tests/data/h200_memory.json is a vendored copy of the `memory` entries of
-../shared/reference/h200_measurements.json (fastscale measured on an NVIDIA H200, its note says
+the team's reference h200_measurements.json (fastscale measured on an NVIDIA H200, its note says
 how). The model must predict every measured peak allocated within 15 %, in both modes.
 """
 
