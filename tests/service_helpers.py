@@ -25,6 +25,18 @@ TINY_SPEC = {"family": "anynet", "stem_type": "simple_stem_in", "stem_w": 8, "bl
 TINY_PROFILE = {"device": "cpu", "batch_size": 2, "time_budget_s": 0.5}
 
 
+def terminate(proc: subprocess.Popen, grace_s: float = 20) -> None:
+    """SIGTERM a test's child process and wait; SIGKILL it if it outlives ``grace_s``."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def settings_for(url: str, prefix: str | None = None, **extra) -> Settings:
     """Settings for one test's app. The planning timeout is generous: a planning process's first
     plan imports the core, which on a loaded 2-core CI machine took past the 10 s default and
@@ -96,13 +108,7 @@ class WorkerProcess:
         return self
 
     def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, 30)
         return self.proc.stdout.read() if self.proc.stdout else ""
 
 
@@ -159,9 +165,4 @@ class ApiProcess:
         self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        terminate(self.proc, 20)

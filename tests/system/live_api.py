@@ -14,7 +14,7 @@ import uuid
 import httpx
 
 from service.embedded_redis import free_port
-from tests.service_helpers import ROOT
+from tests.service_helpers import ROOT, terminate
 
 
 class LiveApi:
@@ -50,13 +50,7 @@ class LiveApi:
         return os.path.getsize(self.log.name)
 
     def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, 20)
         out = self.output()
         os.unlink(self.log.name)
         return out
