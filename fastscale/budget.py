@@ -7,8 +7,8 @@ make an ordinary plan fail.
 
 Reading a thread's CPU clock is a system call (no vDSO fast path), and on a loaded VM it cost
 about 0.2 ms a call: checked on every bisection step, it made a 1 ms plan take 4-5 ms. So the
-clock is read on the first call of ``check()`` and then every CHECK_EVERY calls; one step of the planner is tens of
-microseconds, so the budget is still enforced to within a few milliseconds.
+clock is read on the first call of ``check()`` and then every CHECK_EVERY calls; one step of the
+planner is tens of microseconds, so the budget is still enforced to within a few milliseconds.
 """
 
 from __future__ import annotations

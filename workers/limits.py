@@ -39,10 +39,15 @@ def default_cap(workers: int) -> int:
     return int(host_memory_bytes() * HOST_SHARE / max(1, workers))
 
 
+def status_bytes(field: str) -> int:
+    """A size line of /proc/self/status (``VmData``, ``VmSize``, ...) in bytes."""
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) * 1024 for line in fh if line.startswith(field))
+
+
 def data_bytes() -> int:
     """What RLIMIT_DATA counts for this process now (VmData)."""
-    with open("/proc/self/status") as fh:
-        return next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmData"))
+    return status_bytes("VmData")
 
 
 def own_cgroup(root: Path = CGROUP_ROOT) -> Path | None:
@@ -79,7 +84,13 @@ M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
 MMAP_THRESHOLD_BYTES = 128 * 1024
 
 
-def return_freed_memory_to_the_system() -> bool:
+def _libc():
+    import ctypes
+
+    return ctypes.CDLL("libc.so.6")
+
+
+def return_freed_memory_to_the_system(threshold: int = MMAP_THRESHOLD_BYTES) -> bool:
     """Make glibc give large freed blocks back to the kernel at once (True if it agreed).
 
     By default glibc raises its mmap threshold each time a large mmapped block is freed, so after
@@ -88,19 +99,15 @@ def return_freed_memory_to_the_system() -> bool:
     then failed under the cap. A fixed threshold keeps tensors in their own mappings, which
     free() unmaps.
     """
-    import ctypes
-
     with contextlib.suppress(OSError, AttributeError):
-        return bool(ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+        return bool(_libc().mallopt(M_MMAP_THRESHOLD, threshold))
     return False
 
 
 def trim_heap() -> None:
     """Give the heap's free top back to the kernel (glibc), after a failed step released its tensors."""
-    import ctypes
-
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        _libc().malloc_trim(0)
 
 
 def cap_memory(limit_bytes: int) -> dict:

@@ -13,7 +13,6 @@ shape tried, so two searches that try different batches would not be comparing t
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import resource
@@ -24,7 +23,7 @@ import torch
 from fastscale.builder import build_plan
 from fastscale.planner import make_plan
 from workers.job import _batch_predictor
-from workers.limits import data_bytes
+from workers.limits import data_bytes, return_freed_memory_to_the_system
 from workers.profiler import ProfileConfig, find_max_batch, largest_batch
 from workers.profiler.memory import step_budget
 from workers.profiler.modes import fits
@@ -33,13 +32,12 @@ TINY = {"family": "anynet", "stem_type": "simple_stem_in", "stem_w": 8, "block_t
         "depths": [1, 1], "widths": [16, 32], "strides": [2, 2], "bot_muls": [1.0, 1.0], "group_ws": [8, 8],
         "se_r": 0.25, "num_classes": 10}
 LIMIT, MODE = 4096, "training"
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 
 
 def fixed_mmap_threshold() -> None:
     """Large blocks mapped and unmapped one by one (glibc's M_MMAP_THRESHOLD set, so not moved by
     frees): what a step holds is what RLIMIT_DATA counts, with no heap left over from the last."""
-    ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, 64 * 1024)
+    assert return_freed_memory_to_the_system(64 * 1024)
 
 
 def main(cap: int, resolution: int) -> dict:

@@ -12,7 +12,7 @@ from typing import Callable
 
 import torch
 
-from workers.limits import trim_heap
+from workers.limits import status_bytes, trim_heap
 from workers.profiler.config import ProfileConfig
 
 
@@ -38,11 +38,6 @@ def _gib(n: float | None) -> str:
     return f"{n / 2**30:.2f} GiB" if n is not None else "unknown"
 
 
-def _status_bytes(field: str) -> int:
-    with open("/proc/self/status") as fh:
-        return next(int(line.split()[1]) * 1024 for line in fh if line.startswith(field))
-
-
 def _rlimit_cap(free: int | None, total: int | None) -> tuple[int | None, int | None]:
     """(free, total) lowered to what the process's caps still allow: RLIMIT_DATA (a worker's
     memory cap, counted on what it writes) and RLIMIT_AS (address space), where set."""
@@ -51,7 +46,7 @@ def _rlimit_cap(free: int | None, total: int | None) -> tuple[int | None, int | 
     for limit, field in ((resource.RLIMIT_DATA, "VmData"), (resource.RLIMIT_AS, "VmSize")):
         cap = resource.getrlimit(limit)[0]
         if cap != resource.RLIM_INFINITY:
-            left = max(0, cap - _status_bytes(field))
+            left = max(0, cap - status_bytes(field))
             free, total = min(free if free is not None else left, left), min(total or cap, cap)
     return free, total
 
