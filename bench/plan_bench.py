@@ -3,8 +3,11 @@
 Goal (issue 11, section 2): `nearest` plan p50 <= 1 ms over zoo x strategies x factors 1.5-64,
 printed with its ratio to the reference rounding's p50. Also times what a POST /plan costs in
 the core beyond planning (`make_plan(...).to_dict()`), and analytic complexity of one model.
-Each plan is timed with the per-stage caches cleared first (``--warm`` keeps them), so the
-figure is what a request for a plan never seen before costs.
+Each plan is timed with the value caches cleared first (``--warm`` keeps them), so the figure
+is what a request for a plan never seen before costs: block and stage flops live in a per-plan
+``StageCosts`` anyway, and width images and spatial sizes are cleared here. What stays warm, as
+in a running service, is only what depends on a model's or a table's shape, never on a
+request's values: parsed zoo specs, strategy weights, and the search's move and index layouts.
 Run: ``python bench/plan_bench.py [--models ResNet-50 ...] [--every 1] [--repeat 1] [--warm]``
 """
 

@@ -7,16 +7,19 @@ candidate of every knob at a new s'. Why it is cheap: every knob's nearest candi
 non-decreasing function of s' (its ideal grows with s', and its candidates are the monotone images
 of a sliding window; ``fastscale.width_ladder`` says when), so a knob that takes the same value at
 the evaluated points just below and just above s' takes it at s' too, and only the knobs that
-change inside the bracket are evaluated again. Knobs whose candidates are not known to be
-monotone (several group widths, bottleneck multipliers > 1) are evaluated every time.
+change inside the bracket are evaluated again. The bracket only narrows, so the knobs that
+differ between its ends only get fewer: after the first few steps a step evaluates one or two
+knobs, and when they take the values of one end, the flops are that end's. Knobs whose
+candidates are not known to be monotone (several group widths, bottleneck multipliers > 1) are
+evaluated every time.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
 
-from fastscale import block_flops
+from fastscale import stage_cost
+from fastscale.block_flops import StageCosts
 from fastscale.budget import Budget
 from fastscale.candidates import effnet_nearest
 from fastscale.families import EffNetSpec
@@ -25,24 +28,35 @@ from fastscale.width_ladder import ladders
 
 
 def calibrate(spec, resolution: int, factors_of, exps: dict, s: float, target_flops: float,
-              budget: Budget | None = None) -> dict:
+              budget: Budget | None = None, costs: StageCosts | None = None) -> dict:
     """Factors for the s' whose nearest valid rounding comes closest to ``target_flops``.
 
     ``factors_of(s)`` maps a flops factor to per-dimension multipliers (the strategy). Flops of
     the rounded ideal grow monotonically with s' up to quantization steps, so bisection on
     log s' over [s/16, 16 s] converges in a few dozen cheap evaluations.
     """
-    flops = NearestFlops(spec, resolution, factors_of, exps, budget or Budget(None))
+    nearest = NearestFlops(spec, resolution, factors_of, exps, budget or Budget(None), costs)
     lo, hi = math.log(s) - math.log(16), math.log(s) + math.log(16)
-    best = (abs(math.log(flops(s) / target_flops)), s)
+    start = nearest.at(s)
+    best = (abs(math.log(start[1] / target_flops)), s)
+    below = above = changing = None  # the evaluated points that bound the bracket, what differs
     for _ in range(40):
         mid = (lo + hi) / 2
-        got = flops(math.exp(mid))
-        best = min(best, (abs(math.log(got / target_flops)), math.exp(mid)))
-        if got < target_flops:
-            lo = mid
+        x = math.exp(mid)
+        if x == s:  # exp(log s) often is s itself
+            point = start
+        elif changing is None:
+            point = nearest.at(x)
         else:
-            hi = mid
+            point = nearest.inside(x, below, above, changing)
+        got = point[1]
+        best = min(best, (abs(math.log(got / target_flops)), x))
+        if got < target_flops:
+            lo, below = mid, point
+        else:
+            hi, above = mid, point
+        if below is not None and above is not None:
+            changing = nearest.differing(below[0], above[0], changing)
         if hi - lo < 1e-4:
             break
     return factors_of(best[1])
@@ -52,58 +66,79 @@ class NearestFlops:
     """Flops of the architecture whose every scaled dimension takes its nearest candidate at s'.
 
     The same architecture as choice 0 of ``candidates.knobs(spec, resolution, factors_of(s'),
-    exps)`` at reach 0, built knob by knob, reusing the values of monotone knobs between the
-    evaluated points that bracket s'.
+    exps)`` at reach 0, built knob by knob. A point is (knob values, flops).
     """
 
-    def __init__(self, spec, resolution: int, factors_of, exps: dict, budget: Budget):
-        self.spec, self.resolution, self.factors_of, self.budget = spec, resolution, factors_of, budget
+    def __init__(self, spec, resolution: int, factors_of, exps: dict, budget: Budget,
+                 costs: StageCosts | None = None):
+        self.spec, self.factors_of, self.budget = spec, factors_of, budget
         self.knobs = _knob_rules(spec, resolution, exps)
-        self.monotone = [monotone for _, monotone, _ in self.knobs]
         self.rules = [rule for _, _, rule in self.knobs]
-        self.xs: list[float] = []
-        self.values: list[tuple] = []
+        self.always = [k for k, (_, monotone, _) in enumerate(self.knobs) if not monotone]
         self.memo: dict[tuple, int] = {}
-        self.sides: dict[int, list[int]] = {}
+        # The architecture as one flat list: resolution, stem and head widths, then per stage
+        # its depth, width and group width (None for MBConv); each knob writes its slots.
+        n, eff = len(spec.depths), isinstance(spec, EffNetSpec)
+        self.n = n
+        self.base = [resolution, spec.stem_w, spec.head_w, *spec.depths, *spec.widths,
+                     *([None] * n if eff else spec.group_ws)]
+        slot = {"resolution": 0, "stem_w": 1, "head_w": 2, "depths": 3, "widths": 3 + n}
+        self.writes = [(slot[name] + max(i, 0), name == "widths" and not eff) for (name, i), _, _ in self.knobs]
+        self.costs = costs or StageCosts(spec)
+        self.stem_type = getattr(spec, "stem_type", "simple_stem_in")
 
     def __call__(self, x: float) -> int:
+        return self.at(x)[1]
+
+    def at(self, x: float) -> tuple[tuple, int]:
+        """The point at s' = x, every knob evaluated."""
         self.budget.check()
-        j = bisect.bisect_left(self.xs, x)
         f = self.factors_of(x)
-        if 0 < j < len(self.xs):
-            below, above = self.values[j - 1], self.values[j]
-            values = tuple([lo if same and lo == hi else rule(f)
-                            for lo, hi, same, rule in zip(below, above, self.monotone, self.rules)])
-        else:
-            values = tuple([rule(f) for rule in self.rules])
-        self.xs.insert(j, x)
-        self.values.insert(j, values)
+        return self._point(tuple([rule(f) for rule in self.rules]))
+
+    def inside(self, x: float, below: tuple, above: tuple, changing: list[int]) -> tuple[tuple, int]:
+        """The point at x, strictly between the points ``below`` and ``above``, which agree on
+        every monotone knob outside ``changing``: only those are evaluated."""
+        self.budget.check()
+        f, rules = self.factors_of(x), self.rules
+        low, high = below[0], above[0]
+        values = list(low)
+        for k in changing:
+            values[k] = rules[k](f)
+        if all(values[k] == low[k] for k in changing):
+            return below
+        if all(values[k] == high[k] for k in changing):
+            return above
+        return self._point(tuple(values))
+
+    def differing(self, low: tuple, high: tuple, changing: list[int] | None) -> list[int]:
+        """Knobs to evaluate between two points: those not known monotone, and those that
+        differ. Between a narrower pair only knobs that differed before can differ."""
+        keys = range(len(low)) if changing is None else changing
+        return sorted({k for k in keys if low[k] != high[k]}.union(self.always))
+
+    def _point(self, values: tuple) -> tuple[tuple, int]:
         flops = self.memo.get(values)
         if flops is None:
             flops = self.memo[values] = self._flops(values)
-        return flops
+        return values, flops
 
     def _flops(self, values: tuple) -> int:
-        spec = self.spec
-        depths, widths, stem_w, head_w = list(spec.depths), list(spec.widths), spec.stem_w, spec.head_w
-        groups = None if isinstance(spec, EffNetSpec) else list(spec.group_ws)
-        res = self.resolution
-        for (where, _, _), value in zip(self.knobs, values):
-            name, i = where
-            if name == "depths":
-                depths[i] = value
-            elif name == "widths" and groups is not None:
-                widths[i], groups[i] = value
-            elif name == "widths":
-                widths[i] = value
-            elif name == "stem_w":
-                stem_w = value
-            elif name == "head_w":
-                head_w = value
+        arch, n = self.base.copy(), self.n
+        for (at, pair), value in zip(self.writes, values):
+            if pair:
+                arch[at], arch[at + n] = value
             else:
-                res = value
-        sides = self.sides.get(res) or self.sides.setdefault(res, block_flops.sizes(spec, res))
-        return block_flops.arch(spec, res, depths, widths, groups, stem_w, head_w, sides)
+                arch[at] = value
+        res, stem_w, head_w = arch[0], arch[1], arch[2]
+        flops = stage_cost.stem_flops(self.stem_type, stem_w, res)
+        hs, known, stage = self.costs.sides(res), self.costs.stages, self.costs.stage
+        prev = stem_w
+        for i, d, w, g in zip(range(n), arch[3:3 + n], arch[3 + n:3 + 2 * n], arch[3 + 2 * n:]):
+            term = known.get((i, res, prev, w, g, d))
+            flops += stage(i, res, prev, w, g, d, hs) if term is None else term
+            prev = w
+        return flops + stage_cost.head_flops(prev, head_w, self.spec.num_classes, hs[-1])
 
 
 def _knob_rules(spec, resolution: int, exps: dict) -> list[tuple[tuple[str, int], bool, object]]:

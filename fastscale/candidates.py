@@ -13,7 +13,7 @@ import math
 
 from fastscale.families import EffNetSpec
 from fastscale.families.compat import compatible
-from fastscale.ranking import around, closeness, nearest_step, ranked_values
+from fastscale.ranking import around, closeness, nearest_step, ranked_values, stepped
 from fastscale.width_ladder import ladders
 
 
@@ -21,7 +21,7 @@ def effnet_widths(ideal: float, exp_ratio, reach: int) -> list[int]:
     """MBConv widths near ``ideal``: multiples of 8, made compatible with the expansion ratio
     (which leaves them as they are when the ratio is an integer, as validated specs' are)."""
     if isinstance(exp_ratio, int):
-        return ranked_values(around(ideal, 8, 8, reach), ideal)
+        return stepped(ideal, 8, 8, reach)
     return ranked_values([compatible(c, exp_ratio, 1)[0] for c in around(ideal, 8, 8, reach)], ideal)
 
 
@@ -42,7 +42,7 @@ def knobs(spec, resolution: int, f: dict, exps: dict, reach: int = 0) -> list[tu
     out = []
     if exps["d"] > 0:
         for i, d in enumerate(spec.depths):
-            out.append(("depths", i, ranked_values(around(d * f["d"], 1, 1, reach), d * f["d"])))
+            out.append(("depths", i, stepped(d * f["d"], 1, 1, reach)))
     is_eff = isinstance(spec, EffNetSpec)
     if exps["w"] > 0 or (exps["g"] > 0 and not is_eff):
         for i, w in enumerate(spec.widths):
@@ -54,8 +54,8 @@ def knobs(spec, resolution: int, f: dict, exps: dict, reach: int = 0) -> list[tu
             for name in ("stem_w", "head_w"):
                 ideal = getattr(spec, name) * f["w"]
                 if ideal > 0:
-                    out.append((name, -1, ranked_values(around(ideal, 8, 8, reach), ideal)))
+                    out.append((name, -1, stepped(ideal, 8, 8, reach)))
     if exps["r"] > 0:
         ideal = resolution * f["r"]
-        out.append(("resolution", -1, ranked_values(around(ideal, 4, 8, reach), ideal)))
+        out.append(("resolution", -1, stepped(ideal, 4, 8, reach)))
     return out

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from fastscale import strategies, zoo
+from fastscale.block_flops import StageCosts
 from fastscale.budget import DEFAULT_PLAN_BUDGET_S, Budget
 from fastscale.errors import ScalingError, brief, finite_number
 from fastscale.families import RegNetSpec, spec_from_dict
@@ -224,8 +225,9 @@ def make_plan(
     else:
         budget = Budget(budget_s, "spec" if spec is not None else "factor")
         target = s * figures(base.spec, base.resolution)["flops"]
-        f = calibrate(base.scalable, base.resolution, strat.factors, strat.exponents, s, target, budget)
-        arch, res = round_nearest(base.scalable, base.resolution, f, strat.exponents, target, budget)
+        costs = StageCosts(base.scalable)  # calibration and the search ask for the same blocks
+        f = calibrate(base.scalable, base.resolution, strat.factors, strat.exponents, s, target, budget, costs)
+        arch, res = round_nearest(base.scalable, base.resolution, f, strat.exponents, target, budget, costs)
     _check_fits(arch, res)
     return Plan(base, strat, rounding, s, arch, res)
 

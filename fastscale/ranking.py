@@ -32,7 +32,28 @@ def nearest_step(ideal: float, step: int, lo: int) -> int:
         a = lo
     if b < lo:
         b = lo
-    return b if a != b and abs(math.log(b / ideal)) < abs(math.log(a / ideal)) else a
+    if a == b:
+        return a
+    if a <= ideal <= b:
+        # b is nearer exactly when a * b < ideal**2; away from a tie that decides it as the
+        # logs below would (their rounding is ~1e-16, far inside the 1e-9 margin), faster.
+        gap, square = a * b - ideal * ideal, ideal * ideal
+        if abs(gap) > 1e-9 * square:
+            return b if gap < 0 else a
+    return b if abs(math.log(b / ideal)) < abs(math.log(a / ideal)) else a
+
+
+def stepped(ideal: float, step: int, lo: int, reach: int) -> list[int]:
+    """``ranked_values(around(ideal, step, lo, reach), ideal)``: the multiples of ``step`` near
+    ``ideal``, nearest first. At reach 0 (the floor and the ceiling: what planning asks first,
+    for every knob) without building and sorting sets."""
+    if reach:
+        return ranked_values(around(ideal, step, lo, reach), ideal)
+    q = ideal / step
+    a, b = max(lo, math.floor(q) * step), max(lo, math.ceil(q) * step)
+    if a == b:
+        return [a]
+    return [a, b] if nearest_step(ideal, step, lo) == a else [b, a]
 
 
 def ranked_values(values, ideal: float) -> list:

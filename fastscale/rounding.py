@@ -29,6 +29,7 @@ import itertools
 import math
 from dataclasses import replace
 
+from fastscale.block_flops import StageCosts
 from fastscale.budget import Budget
 from fastscale.calibration import calibrate  # noqa: F401  (planning's entry point, with round_nearest)
 from fastscale.candidates import knobs
@@ -90,20 +91,21 @@ GOOD_ENOUGH = 0.005
 
 
 def round_nearest(spec, resolution: int, f: dict, exps: dict, target_flops: float,
-                  budget: Budget | None = None) -> tuple[object, int]:
+                  budget: Budget | None = None, costs: StageCosts | None = None) -> tuple[object, int]:
     """The valid architecture near the (calibrated) ideal whose flops are nearest ``target_flops``.
 
     The tight neighbourhood (floor or ceiling of each ideal value) is searched first, so the shape
     stays that of the strategy; one or two steps further either side only while it misses by over 0.5 %.
     """
     budget = budget or Budget(None)
+    costs = costs or StageCosts(spec)  # one memo for every neighbourhood tried
     if not spec.depths:
         return _round_stageless(spec, resolution, f, exps, target_flops)
     best = None
     for reach in (0, 1, 2):
         knob_list = knobs(spec, resolution, f, exps, reach)
         budget.check()
-        choice, err = local_search(Tables(spec, resolution, knob_list), knob_list, target_flops, budget)
+        choice, err = local_search(Tables(spec, resolution, knob_list, costs), knob_list, target_flops, budget)
         if best is None or err < best[0] - 1e-12:
             best = (err, materialise(spec, resolution, knob_list, choice))
         if best[0] <= GOOD_ENOUGH:

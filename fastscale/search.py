@@ -18,10 +18,12 @@ exactly from the batch, so plans are identical to the one-by-one search's.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
-from fastscale import block_flops, stage_cost
+from fastscale import stage_cost
+from fastscale.block_flops import StageCosts
 from fastscale.families import EffNetSpec
 
 INT64_SAFE = 1 << 61  # tables whose flops could pass this are built from Python ints instead
@@ -41,10 +43,10 @@ class Tables:
     candidate's terms are at ``choices @ index + offset``.
     """
 
-    def __init__(self, spec, resolution: int, knobs: list):
+    def __init__(self, spec, resolution: int, knobs: list, costs: StageCosts | None = None):
         self.eff = isinstance(spec, EffNetSpec)
-        k_of = {(name, i): k for k, (name, i, _) in enumerate(knobs)}
-        cands = {key: knobs[k][2] for key, k in k_of.items()}
+        self.costs = costs or StageCosts(spec)
+        cands = {(name, i): values for name, i, values in knobs}
         n = len(spec.depths)
         self.res = cands.get(("resolution", -1), [resolution])
         self.depths = [cands.get(("depths", i), [d]) for i, d in enumerate(spec.depths)]
@@ -62,11 +64,12 @@ class Tables:
         self.shape = (n, len(self.res), max(map(len, self.prevs)), max(map(len, self.widths), default=1),
                       max(map(len, self.depths), default=1))
         self._tabulate(spec)
-        self._index(k_of, len(knobs))
+        self.index, self.offset = _layout(tuple((name, i) for name, i, _ in knobs), self.shape,
+                                          len(self.stems), len(self.widths[-1]) if n else 1, len(self.heads))
 
     def _tabulate(self, spec) -> None:
         n, r, p, w, d = self.shape
-        sizes = [block_flops.sizes(spec, res) for res in self.res]
+        sizes = [self.costs.sides(res) for res in self.res]
         exact = object if self._bound(spec, sizes) >= INT64_SAFE else np.int64
         if n * r * p * w > SMALL_TABLE:
             first, rest = (np.asarray(t, dtype=exact).reshape(shape) for t, shape in
@@ -84,38 +87,22 @@ class Tables:
         else:
             self.table = np.concatenate([stages, np.array(ends, dtype=exact)])
 
-    def _index(self, k_of: dict, n_knobs: int) -> None:
-        n, r, p, w, d = self.shape
-        col = lambda key: k_of.get(key, n_knobs)  # noqa: E731  (the always-0 column when not a knob)
-        index = [[0] * (n + 2) for _ in range(n_knobs + 1)]
-        for s in range(n):
-            prev = ("stem_w", -1) if s == 0 else ("widths", s - 1)
-            for key, stride in ((("resolution", -1), p * w * d), (prev, w * d), (("widths", s), d), (("depths", s), 1)):
-                index[col(key)][s] += stride
-        for c, key, stride in ((n, ("resolution", -1), len(self.stems)), (n, ("stem_w", -1), 1),
-                               (n + 1, ("resolution", -1), len(self.widths[-1]) * len(self.heads)),
-                               (n + 1, ("widths", n - 1), len(self.heads)), (n + 1, ("head_w", -1), 1)):
-            index[col(key)][c] += stride
-        index[n_knobs] = [0] * (n + 2)
-        stem_at = n * r * p * w * d
-        self.index = np.array(index, dtype=np.int64)
-        self.offset = np.array([s * r * p * w * d for s in range(n)]
-                               + [stem_at, stem_at + r * len(self.stems)], dtype=np.int64)
-
     def _python_stages(self, spec, sizes) -> list:
-        """Small tables: every stage variant from the memoised single-block flops."""
+        """Small tables: every stage variant from the plan's memoised single-block flops."""
         n, _, p, w, d = self.shape
-        out = []
+        costs, out = self.costs, []
         for i in range(n):
             ws, gs = _pad(self.widths[i], w), _pad(self.groups[i], w)
             ps, ds = _pad(self.prevs[i], p), _pad(self.depths[i], d)
-            first_block, rest_block = block_flops.stage_blocks(spec, i)
+            firsts, first_of = costs.firsts[i], costs.functions[i][0]
             for hs in sizes:
                 h, ho = hs[i], hs[i + 1]
-                rests = [rest_block(co, g, ho) for co, g in zip(ws, gs)]
+                rests = [costs.rest(i, co, g, ho) for co, g in zip(ws, gs)]
                 for ci in ps:
                     for co, g, rest in zip(ws, gs, rests):
-                        first = first_block(ci, co, g, h)
+                        first = firsts.get((ci, co, g, h))  # StageCosts.first, inlined: the hot loop
+                        if first is None:
+                            first = firsts[ci, co, g, h] = first_of(ci, co, g, h)
                         out += [first + (k - 1) * rest for k in ds]
         return out
 
@@ -156,6 +143,30 @@ class Tables:
         return self.table.take(positions).sum(axis=1)
 
 
+@lru_cache(maxsize=4096)
+def _layout(keys: tuple, shape: tuple, n_stems: int, n_last: int, n_heads: int) -> tuple[np.ndarray, np.ndarray]:
+    """(index, offset) of a table: row k of ``index`` is how far choice index 1 of knob k moves
+    each term (the last row, for dimensions that are not knobs, stays 0), ``offset`` where
+    choice 0's terms are. Only which knobs there are and the table's shape matter, and a
+    service sees few of those, so layouts are kept (read-only)."""
+    n, r, p, w, d = shape
+    k_of = {key: k for k, key in enumerate(keys)}
+    n_knobs = len(keys)
+    index = [[0] * (n + 2) for _ in range(n_knobs + 1)]
+    for s in range(n):
+        prev = ("stem_w", -1) if s == 0 else ("widths", s - 1)
+        for key, stride in ((("resolution", -1), p * w * d), (prev, w * d), (("widths", s), d), (("depths", s), 1)):
+            index[k_of.get(key, n_knobs)][s] += stride
+    for c, key, stride in ((n, ("resolution", -1), n_stems), (n, ("stem_w", -1), 1),
+                           (n + 1, ("resolution", -1), n_last * n_heads),
+                           (n + 1, ("widths", n - 1), n_heads), (n + 1, ("head_w", -1), 1)):
+        index[k_of.get(key, n_knobs)][c] += stride
+    index[n_knobs] = [0] * (n + 2)
+    stem_at = n * r * p * w * d
+    offset = [s * r * p * w * d for s in range(n)] + [stem_at, stem_at + r * n_stems]
+    return _frozen(np.array(index, dtype=np.int64)), _frozen(np.array(offset, dtype=np.int64))
+
+
 def _pad(values: list, width: int) -> list:
     """A candidate list padded to ``width`` with its first value (padding is never chosen)."""
     return list(values) + [values[0]] * (width - len(values))
@@ -186,13 +197,29 @@ def _first_best(flops, start: float, target: float) -> int | None:
     return pick
 
 
-def _pair_moves(sizes: np.ndarray) -> tuple[np.ndarray, ...]:
+@lru_cache(maxsize=1024)
+def _single_moves(sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Every (knob, candidate) in the search's loop order. Only the shape of the knob lists
+    matters, and a service sees few shapes, so the arrays are kept (read-only) per shape."""
+    counts = np.array(sizes)
+    knob = np.repeat(np.arange(len(sizes)), counts)
+    return _frozen(knob), _frozen(np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+
+
+@lru_cache(maxsize=1024)
+def _pair_moves(sizes: tuple[int, ...]) -> tuple[np.ndarray, ...]:
     """Every (knob a, knob b > a, candidate of a, candidate of b), in the search's loop order."""
+    counts = np.array(sizes)
     a, b = np.triu_indices(len(sizes), 1)
-    counts = sizes[a] * sizes[b]
-    pair = np.repeat(np.arange(len(a)), counts)
-    local = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    return a[pair], b[pair], local // sizes[b][pair], local % sizes[b][pair]
+    per_pair = counts[a] * counts[b]
+    pair = np.repeat(np.arange(len(a)), per_pair)
+    local = np.arange(per_pair.sum()) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
+    return tuple(map(_frozen, (a[pair], b[pair], local // counts[b][pair], local % counts[b][pair])))
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
 
 
 def local_search(tables: Tables, knobs: list, target: float, budget) -> tuple[list[int], float]:
@@ -207,9 +234,8 @@ def local_search(tables: Tables, knobs: list, target: float, budget) -> tuple[li
     best = exact_error(int(tables.flops_at(at[None, :])[0]), target)
     if not n:
         return [], best
-    sizes = np.array([len(c) for _, _, c in knobs])
-    move_k = np.repeat(np.arange(n), sizes)
-    move_c = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    sizes = tuple(len(c) for _, _, c in knobs)
+    move_k, move_c = _single_moves(sizes)
     shift = tables.index[move_k]
     pairs = None
     for _ in range(200):
@@ -218,7 +244,7 @@ def local_search(tables: Tables, knobs: list, target: float, budget) -> tuple[li
         pick = _first_best(flops, best, target)
         if pick is not None:
             moved = [(move_k[pick], move_c[pick])]
-        elif best > 0.002:
+        elif best > 0.002 and n > 1:
             # Pairs: one dimension up, another down, when no single change helps.
             if pairs is None:
                 a, b, ca, cb = _pair_moves(sizes)

@@ -188,3 +188,46 @@ def head_flops(ci, head_w, num_classes, h):
     has_conv = head_w > 0
     lin_in = ci + has_conv * (head_w - ci)
     return has_conv * ci * head_w * h * h + lin_in * num_classes + num_classes
+
+
+# ----------------------------------------------------------------------------- scalar fast paths
+# The same flops once more, on Python ints only, with a block's fixed choices (type, stride,
+# multipliers) decided when the function is made: the planner's memoised block costs
+# (``fastscale.block_flops``) call these tens of thousands of times, where the array forms'
+# generality costs more than the arithmetic. tests/core/test_stage_cost.py holds them equal.
+
+
+def anynet_block_flops_fn(kind, stride, bot_mul, se_r):
+    """(ci, co, group_w, h) -> ``anynet_block_flops(kind, ci, co, stride, bot_mul, group_w, se_r, h)``."""
+    bottleneck, msra = kind in BOTTLENECKS, kind == MSRA
+    residual = kind in RESIDUAL_BOTTLENECKS or kind == "res_basic_block"
+
+    def flops(ci, co, group_w, h):
+        ho = (h - 1) // stride + 1
+        area = ho * ho
+        total = ci * co * area if residual and (ci != co or stride != 1) else 0
+        if not bottleneck:
+            return total + 9 * ci * co * area + 9 * co * co * area
+        w_b, w_se = int(round(co * bot_mul)), int(round(ci * se_r))
+        h_a = ho if msra else h
+        total += ci * w_b * h_a * h_a + 9 * w_b * w_b // (w_b // group_w) * area + w_b * co * area
+        return total + 2 * w_b * w_se + w_se + w_b if w_se else total
+
+    return flops
+
+
+def mbconv_block_flops_fn(exp_ratio, k, stride, se_r):
+    """(ci, co, group_w, h) -> ``mbconv_block_flops(ci, exp_ratio, k, stride, se_r, co, h)``; the
+    group width is taken, and ignored, to call like the AnyNet form."""
+    kk = k * k
+
+    def flops(ci, co, _group_w, h):
+        ho = (h - 1) // stride + 1
+        area = ho * ho
+        w_exp, w_se = int(ci * exp_ratio), int(ci * se_r)
+        total = kk * w_exp * w_exp // w_exp * area + w_exp * co * area
+        if w_exp != ci:
+            total += ci * w_exp * h * h
+        return total + 2 * w_exp * w_se + w_se + w_exp if w_se else total
+
+    return flops

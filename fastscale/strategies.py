@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from fractions import Fraction
 
 from fastscale.errors import ScalingError, brief, finite_number
@@ -47,16 +48,17 @@ class Strategy:
         total = self._sum
         return {"d": d / total, "w": w / total, "r": r / total, "g": g / total}
 
-    def factors(self, s: float) -> dict[str, float]:
-        """Multipliers of depth, width, group width and resolution for a flops factor ``s``."""
+    @cached_property
+    def _powers(self) -> tuple[float, float, float, float]:
+        """The power of s each multiplier is (calibration asks for factors a few dozen times)."""
         d, w, g, r = self.weights
         total = self._sum
-        return {
-            "d": s ** (d / total),
-            "w": s ** (w / total / 2.0),
-            "g": s ** (g / total / 2.0),
-            "r": s ** (r / total / 2.0),
-        }
+        return d / total, w / total / 2.0, g / total / 2.0, r / total / 2.0
+
+    def factors(self, s: float) -> dict[str, float]:
+        """Multipliers of depth, width, group width and resolution for a flops factor ``s``."""
+        d, w, g, r = self._powers
+        return {"d": s ** d, "w": s ** w, "g": s ** g, "r": s ** r}
 
     def to_dict(self) -> dict:
         d, w, g, r = self.weights
@@ -104,6 +106,15 @@ def _check_alpha(alpha, field: str = "alpha") -> float:
     return float(alpha)
 
 
+@lru_cache(maxsize=1024)
+def _dwr_weights(alpha: float) -> tuple[float, float, float, float]:
+    """dWr's (d, w, g, r) weights by exact arithmetic on the decimal alpha, so alpha=0.8 gives
+    exactly the reference's d1_w8_r1 (memoised: Fraction is slow and a service sees few alphas)."""
+    fa = Fraction(repr(alpha))
+    side = (1 - fa) / 2
+    return float(side), float(fa), 0.0, float(side)
+
+
 def parse(name: str, alpha: float | None = None, field: str = "strategy") -> Strategy:
     """Read a strategy name, ``dWr`` with ``alpha``, or a reference weight string."""
     if not isinstance(name, str) or not name:
@@ -113,10 +124,7 @@ def parse(name: str, alpha: float | None = None, field: str = "strategy") -> Str
                            f"at most {MAX_NAME_CHARS}: {STRATEGY_HELP}")
     if name == "dWr":
         a = _check_alpha(DEFAULT_ALPHA if alpha is None else alpha)
-        # Exact arithmetic on the decimal alpha: alpha=0.8 gives exactly the reference's d1_w8_r1.
-        fa = Fraction(repr(a))
-        side = (1 - fa) / 2
-        return Strategy("dWr", (float(side), float(fa), 0.0, float(side)), a)
+        return Strategy("dWr", _dwr_weights(a), a)
     if alpha is not None:
         raise ScalingError("alpha", f"only applies to dWr, not to {brief(name)}",
                            "leave alpha out, or use strategy dWr")

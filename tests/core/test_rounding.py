@@ -1,10 +1,14 @@
 """Hand-checked scaled cases for both roundings, and the nearest mode's accuracy band."""
 
+import math
+import random
+
 import pytest
 
 from fastscale import zoo
 from fastscale.errors import ScalingError
 from fastscale.planner import make_plan
+from fastscale.ranking import around, nearest_step, ranked_values, stepped
 
 BASE_STRATEGIES = ["d", "w", "r", "dw", "dr", "wr", "dwr", "dWr"]
 
@@ -95,3 +99,31 @@ def test_bad_requests_name_the_field(kwargs, field):
     with pytest.raises(ScalingError) as err:
         make_plan(**kwargs)
     assert err.value.field == field
+
+
+def test_nearest_step_decides_as_the_logs_do_even_at_near_ties():
+    """nearest_step's product comparison agrees with the |log| ranking it stands in for."""
+    def by_logs(ideal, step, lo):
+        q = ideal / step
+        a, b = max(lo, math.floor(q) * step), max(lo, math.ceil(q) * step)
+        return b if a != b and abs(math.log(b / ideal)) < abs(math.log(a / ideal)) else a
+
+    rng = random.Random(5)
+    for i in range(30000):
+        step, lo = rng.choice([1, 4, 8, 24]), rng.choice([1, 8])
+        ideal = math.exp(rng.uniform(-2, 9))
+        if i % 2:  # the geometric mean of two neighbours is the tie; stray a few ulps from it
+            k = rng.randint(1, 400)
+            ideal = math.sqrt(k * step * (k + 1) * step) * (1 + rng.uniform(-1e-12, 1e-12))
+        assert nearest_step(ideal, step, lo) == by_logs(ideal, step, lo), (ideal, step, lo)
+
+
+def test_stepped_ranks_as_the_sorted_window_does():
+    rng = random.Random(6)
+    for i in range(20000):
+        step, lo, reach = rng.choice([1, 4, 8]), rng.choice([1, 8]), rng.choice([0, 0, 1, 2])
+        ideal = math.exp(rng.uniform(-2, 8))
+        if i % 2:  # near the tie between two neighbours, and on exact multiples
+            k = rng.randint(1, 300)
+            ideal = rng.choice([k * step, math.sqrt(k * step * (k + 1) * step) * (1 + rng.uniform(-1e-12, 1e-12))])
+        assert stepped(ideal, step, lo, reach) == ranked_values(around(ideal, step, lo, reach), ideal), (ideal, step)

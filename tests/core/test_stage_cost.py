@@ -126,3 +126,17 @@ def test_flops_only_forms_match_the_full_ones():
         assert stage_cost.stem_flops(stem_type, 24, 97) == stage_cost.stem(stem_type, 24, 97)[0]
     assert stage_cost.head_flops(320, 1280, 1000, 7) == stage_cost.head(320, 1280, 1000, 7)[0]
     assert stage_cost.head_flops(320, 0, 10, 3) == stage_cost.head(320, 0, 10, 3)[0]
+
+
+def test_scalar_fast_forms_match_the_array_forms():
+    """The planner's int-only block functions give the flops-only forms' figures exactly."""
+    rng = random.Random(12)
+    for _ in range(600):
+        p = random_anynet_stage(rng)
+        fast = stage_cost.anynet_block_flops_fn(p["kind"], p["stride"], p["bot_mul"], p["se_r"])
+        args = (p["kind"], p["ci"], p["co"], p["stride"], p["bot_mul"], p["group_w"], p["se_r"], p["h"])
+        assert fast(p["ci"], p["co"], p["group_w"], p["h"]) == stage_cost.anynet_block_flops(*args), p
+        e, k, se_r = rng.choice([1, 3, 6, 2.5]), rng.choice([3, 5, 7]), rng.choice([0.0, p["se_r"] / 4])
+        m = (p["ci"], e, k, p["stride"], se_r, p["co"], p["h"])
+        assert stage_cost.mbconv_block_flops_fn(e, k, p["stride"], se_r)(p["ci"], p["co"], None, p["h"]) == \
+            stage_cost.mbconv_block_flops(*m), m
