@@ -10,7 +10,7 @@ GET /profile has a genuinely cached result. Then, with a minimal keep-alive HTTP
 Goals (issue #3): /plan p50 <= 5 ms; GET /profile throughput ratio >= 0.7.
 ``--plan-only``: just the issue 11 measurement: 300 distinct POST /plan requests (RegNetY-400MF,
 EfficientNet-B0 and ResNet-50 under dWr at factors 1.5-2.5x, each answer with its memory object)
-from one client to one uvicorn process; goal p50 <= 3 ms. Rate limiting is off
+from one client to one `fastscale serve` API process (uvicorn); goal p50 <= 3 ms. Rate limiting is off
 (FASTSCALE_RATE_LIMIT_PER_MINUTE=0) so no request is refused for arriving fast.
 Run: python bench/api_bench.py [--requests 2000] [--seconds 20] [--plan-only [--distinct 300]]
 """
@@ -96,8 +96,11 @@ async def drive(port: int, make_request, clients: int, total: int, seconds: floa
             "p50_ms": 1e3 * xs[len(xs) // 2], "p99_ms": 1e3 * xs[min(len(xs) - 1, int(len(xs) * 0.99))]}
 
 
-def wait_http(url: str, timeout: float = 30) -> None:
+def wait_http(url: str, timeout: float = 30, proc: subprocess.Popen | None = None) -> None:
+    """Wait for ``url`` to answer; fail at once if ``proc`` (the server) has exited."""
     def up() -> bool:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the server exited (code {proc.returncode}) before {url} answered")
         try:
             httpx.get(url, timeout=1)
             return True
@@ -158,11 +161,13 @@ def distinct_plan(i: int) -> tuple[str, str, bytes]:
 
 def plan_only(env: dict, args) -> list[tuple[str, int, dict]]:
     """300 distinct POST /plan requests, one client, one uvicorn process (after 20 warm-up plans)."""
-    uv = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log"]
     port = free_port()
-    proc = subprocess.Popen(uv + ["app.main:create_app", "--factory", "--port", str(port)], env=env, cwd=ROOT)
+    # The API exactly as production runs it: `fastscale serve` (its guarded HTTP protocol, event
+    # loop and options), on the bench's Redis, with no local workers.
+    serve = [sys.executable, "-c", "from cli.main import main; main()", "serve", "--port", str(port), "--workers", "0"]
+    proc = subprocess.Popen(serve, env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
     try:
-        wait_http(f"http://127.0.0.1:{port}/healthz")
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc=proc)
         warm = asyncio.run(drive(port, lambda i: distinct_plan(10**6 + i), 1, 20, args.seconds))
         fresh = asyncio.run(drive(port, distinct_plan, 1, args.distinct, args.seconds * 10))
     finally:

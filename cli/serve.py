@@ -73,9 +73,9 @@ def connection_cap(wanted: int) -> int:
 
 
 def server_options(settings) -> dict:
-    """uvicorn's options from the settings: proxies, keep-alive, and the guarded h11 protocol."""
+    """uvicorn's options from the settings: proxies, keep-alive, and the guarded HTTP protocol."""
     protocol = guarded_protocol(settings.header_timeout_s, connection_cap(settings.max_connections),
-                                settings.max_connections_per_client)
+                                settings.max_connections_per_client, settings.http_parser)
     return {**proxy_options(settings), "timeout_keep_alive": settings.keep_alive_timeout_s, "http": protocol}
 
 

@@ -83,7 +83,9 @@ class Tracer:
     h: int
     w: int
     cur: Ten = None
-    held: list = field(default_factory=list)
+    held: list = field(default_factory=list)  # inputs held by enclosing modules (hold/release)
+    held_ids: dict = field(default_factory=dict)  # id -> times held: each storage counts once
+    held_elems: int = 0
     pending: int = 0  # gradient elements waiting at enclosing residual joins during backward
     ops: list = field(default_factory=list)
     groups: list = field(default_factory=list)  # (start, stop, times): ops[start:stop] run `times` times
@@ -100,21 +102,46 @@ class Tracer:
     def op(self, kind: str, ins: tuple, outs: tuple, **counts) -> Op:
         """Record an op reading ``ins`` and writing ``outs`` (in-place ops list the tensor in both)."""
         op = Op(kind, **counts)
-        op.reads = op.reads or sum(t.elems for t in ins)
-        op.writes = op.writes or sum(t.elems for t in outs)
+        read = needs_grad = written = 0
+        for t in ins:
+            read += t.elems
+            if not t.network_input:
+                needs_grad += t.elems
+        for t in outs:
+            written += t.elems
+        op.reads = op.reads or read
+        op.writes = op.writes or written
         op.live = self.live(ins + outs)
-        needs_grad = sum(t.elems for t in ins if not t.network_input)
-        op.grads = sum(t.elems for t in outs) + needs_grad + self.pending
+        op.grads = written + needs_grad + self.pending
         self.ops.append(op)
         return op
 
     def live(self, extra: tuple) -> int:
-        seen, total = set(), 0
-        for t in (*self.held, *extra):
-            if id(t) not in seen and not t.network_input:
-                seen.add(id(t))
+        """Elements alive: the held inputs of enclosing modules and ``extra``, each storage once."""
+        total, held, seen = self.held_elems, self.held_ids, set()
+        for t in extra:
+            key = id(t)
+            if key not in held and key not in seen and not t.network_input:
+                seen.add(key)
                 total += t.elems
         return total
+
+    def hold(self, t: Ten) -> None:
+        """A module's caller keeps its input ``t`` alive while the module runs."""
+        self.held.append(t)
+        n = self.held_ids.get(id(t), 0)
+        self.held_ids[id(t)] = n + 1
+        if not n and not t.network_input:
+            self.held_elems += t.elems
+
+    def release(self) -> None:
+        """The innermost module is done: its input is no longer held on its behalf."""
+        t = self.held.pop()
+        n = self.held_ids.pop(id(t)) - 1
+        if n:
+            self.held_ids[id(t)] = n
+        elif not t.network_input:
+            self.held_elems -= t.elems
 
     def save(self, op: Op, t: Ten) -> None:
         """``op`` saves ``t`` for backward; a storage already saved by an earlier op counts once."""

@@ -16,6 +16,7 @@ its points changed, so /plan stays fast. A plan's terms are memoised in the core
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from dataclasses import dataclass, field
@@ -65,10 +66,13 @@ class Predictor:
         self._at, self._version = -FRESH_S, None
         self._lock = threading.Lock()
 
-    def signatures(self) -> list[Signature]:
-        version = self.points.version()
+    def signatures(self, version: bytes | None | object = ...) -> list[Signature]:
+        """The loaded signatures, read again when the points' version moved (``version``: the
+        counter as the caller read it; by default it is read here)."""
+        if version is ...:
+            version = self.points.version()
         with self._lock:
-            if version != self._version or time.monotonic() - self._at > FRESH_S:
+            if not self.current(version):
                 self._signatures = [self._load(key) for key in self.points.signature_keys()]
                 self._version, self._at = version, time.monotonic()
             return self._signatures
@@ -88,16 +92,20 @@ class Predictor:
                 sig.models[family] = cached[1]
         return sig
 
+    def current(self, version) -> bool:
+        """Whether what is loaded is for ``version`` and fresh: then entries need no Redis."""
+        return version == self._version and time.monotonic() - self._at <= FRESH_S
+
     def models(self) -> list[dict]:
         """Every signature's models, for GET /predictors."""
         return [{**s.signature, **m.info(), "loo_max_rel_error": m.fit.loo_max,
                  "feature_range": m.fit.to_dict()["feature_range"]}
                 for s in self.signatures() for m in s.models.values()]
 
-    def entries(self, plan: dict, match=lambda signature: True) -> dict:
+    def entries(self, plan: dict, match=lambda signature: True, version: bytes | None | object = ...) -> dict:
         family, network = plan["base"]["family"], arch_key(plan["arch"], plan["resolution"])
         out = []
-        for s in self.signatures():
+        for s in self.signatures(version):
             if match(s.signature):
                 entry = _entry(s, plan, family, network)
                 if entry:
@@ -118,6 +126,18 @@ def _entry(s: Signature, plan: dict, family: str, network: str) -> dict | None:
         return None
     terms = point_terms(plan, sig["batch_size"], sig["dtype"])[sig["mode"]]
     return {**sig, **model.info(), **model.fit.predict(terms), "source": "model"}
+
+
+async def apredicted_all(predictor: Predictor, aredis, plan: dict) -> dict:
+    """``predicted_all`` from the event loop: the version counter is read with the async client,
+    and only when it moved (or the models went stale) are the points reloaded, on a thread."""
+    try:
+        version = await aredis.get(predictor.points.keys.points_version)
+        if predictor.current(version):
+            return predictor.entries(plan, version=version)
+    except Exception:  # noqa: BLE001 - prediction is advice; never fail a request for it
+        return {"status": "unavailable", "entries": []}
+    return await asyncio.to_thread(predicted_all, predictor, plan)
 
 
 def predicted_for(predictor: Predictor, plan: dict, device_class: str, profile: dict) -> dict:

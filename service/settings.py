@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -90,6 +90,8 @@ class Settings(BaseSettings):
                                                              "a request waits up to 2 s for one.")
     header_timeout_s: float = Field(10.0, gt=0, description="`fastscale serve` closes a connection whose request "
                                                           "head is not complete this long after it opened.")
+    http_parser: Literal["auto", "httptools", "h11"] = Field(
+        "auto", description="`fastscale serve`'s HTTP parser: httptools (C, the faster) when installed, else h11.")
     keep_alive_timeout_s: int = Field(5, ge=1, description="`fastscale serve` closes an idle keep-alive connection "
                                                          "after this long.")
     max_connections: int = Field(2048, ge=16, description="Open connections `fastscale serve` accepts (also held "

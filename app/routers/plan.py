@@ -8,13 +8,12 @@ The route is async: an uncached plan is awaited on the bounded planning executor
 from __future__ import annotations
 
 from fastapi import APIRouter
-from starlette.concurrency import run_in_threadpool
 
 from app.deps import Ctx
 from app.documented import POST_GUARD, problems
 from app.schemas import PlanRequest, PlanResponse
 from service.plan_cache import aplan_memory_for, apycls_yaml
-from service.prediction import predicted_all
+from service.prediction import apredicted_all
 from service.submit import check_batch_size
 
 router = APIRouter(tags=["plan"])
@@ -26,6 +25,6 @@ router = APIRouter(tags=["plan"])
 async def plan(req: PlanRequest, c: Ctx) -> dict:
     check_batch_size(req.profile.batch_size, c.settings)
     plan, memory = await aplan_memory_for(req.plan_kwargs(), req.profile.settings())
-    predicted = await run_in_threadpool(predicted_all, c.predictor, plan)  # reads Redis
+    predicted = await apredicted_all(c.predictor, c.aredis, plan)
     exported = {"pycls_yaml": await apycls_yaml(plan)} if req.pycls_yaml else {}
     return {**plan, "predicted": predicted, "memory": memory, **exported}

@@ -35,7 +35,7 @@ class SE:
     def trace(self, tr: Tracer) -> None:
         """pool -> conv -> act -> conv -> sigmoid (saves its output) -> x * s (saves both factors)."""
         x, h, w = tr.cur, tr.h, tr.w
-        tr.held.append(x)
+        tr.hold(x)
         tr.cur = pooled = Ten(self.w)
         tr.op("pool", (x,), (pooled,), kernels_fwd=1, kernels_bwd=1)
         tr.h = tr.w = 1
@@ -44,7 +44,7 @@ class SE:
         Conv(self.w_se, self.w, 1, bias=True).trace(tr)
         s = Ten(self.w)
         tr.save(tr.op("sigmoid", (tr.cur,), (s,), kernels_fwd=1, kernels_bwd=1), s)
-        tr.held.pop()
+        tr.release()
         tr.h, tr.w = h, w
         y = Ten(x.elems)
         # Backward of x * s: grad * s, and grad * x summed over the spatial positions.
@@ -73,10 +73,10 @@ class Seq:
             node.complexity(cx)
 
     def trace(self, tr: Tracer) -> None:
-        tr.held.append(tr.cur)
+        tr.hold(tr.cur)
         for node in self.nodes:
             node.trace(tr)
-        tr.held.pop()
+        tr.release()
         tr.modules += 1
 
     def build(self):
@@ -106,9 +106,9 @@ class Repeat:
         tr.modules += 1
         if self.times <= 0:
             return
-        tr.held.append(tr.cur)
+        tr.hold(tr.cur)
         tr.repeat(self.node, self.times)
-        tr.held.pop()
+        tr.release()
 
     def build(self):
         import torch.nn as nn
@@ -137,7 +137,7 @@ class Residual:
         shortcut's gradient for x waits while the whole main path's backward runs."""
         x, h, w = tr.cur, tr.h, tr.w
         joined = self.proj is not None or self.identity
-        tr.held.append(x)
+        tr.hold(x)
         tr.pending += x.elems if joined else 0
         self.main.trace(tr)
         tr.pending -= x.elems if joined else 0
@@ -150,7 +150,7 @@ class Residual:
                 other, tr.h, tr.w = tr.cur, out_h, out_w
             tr.cur = Ten(out.elems)
             tr.op("add", (out, other), (tr.cur,), kernels_fwd=1, kernels_bwd=1)  # bwd: summing x's two grads
-        tr.held.pop()
+        tr.release()
         tr.modules += 1
         if self.act:
             Act(self.act).trace(tr)

@@ -48,6 +48,8 @@ def _check(batch_size, dtype: str, device: str) -> None:
 
 def saved_activation_bytes(tr: Trace, batch_size: int, dtype: str) -> int:
     """Bytes of the unique non-parameter storages autograd saves in one training forward."""
+    if tr.columns.safe(batch_size):
+        return tr.columns.saved_bytes(batch_size, dtype)
     return sum(saved_bytes(op, batch_size, dtype) * n for op, n in zip(tr.ops, tr.counts))
 
 
@@ -59,14 +61,28 @@ def _fixed_bytes(tr: Trace, resolution: int, batch: int, dtype: str, device: str
     return persistent, extra, host
 
 
+def _live(tr: Trace, batch: int, dtype: str, device: str, mode: str):
+    """Live activation bytes at each candidate step (``peaks``), in bulk when int64 holds them."""
+    if tr.columns.safe(batch):
+        scratch = tr.columns.scratch(batch, dtype, device)
+        return (tr.columns.training if mode == "training" else tr.columns.inference)(batch, dtype, scratch)
+    return CANDIDATES[mode](tr, batch, dtype, overhead.scratch_fn(batch, dtype, device))
+
+
+def _peaks(tr: Trace, batch: int, dtype: str, channels_last: bool, device: str, mode: str) -> tuple[int, int]:
+    """(activation peak, peak with the benchmark workspace of the op running at it)."""
+    live = _live(tr, batch, dtype, device, mode)
+    if isinstance(live, list):
+        workspace = overhead.workspace_fn(batch, dtype, channels_last, device)
+        ws = [workspace(op) for op in tr.ops]
+        return max(live), max(v + ws[j] for v, j in zip(live, candidate_ops(tr, mode)))
+    ws = tr.columns.workspace(batch, dtype, channels_last, device)
+    return int(live.max()), int((live + ws[tr.columns.candidate_ops(mode)]).max())
+
+
 def _mode_memory(tr: Trace, resolution: int, batch: int, dtype: str, channels_last: bool, device: str,
                  mode: str) -> dict:
-    scratch = overhead.scratch_fn(batch, dtype, device)
-    workspace = overhead.workspace_fn(batch, dtype, channels_last, device)
-    live = CANDIDATES[mode](tr, batch, dtype, scratch)
-    ws = [workspace(op) for op in tr.ops]
-    activations = max(live)
-    with_ws = max(v + ws[j] for v, j in zip(live, candidate_ops(tr, mode)))
+    activations, with_ws = _peaks(tr, batch, dtype, channels_last, device, mode)
     persistent, extra, host = _fixed_bytes(tr, resolution, batch, dtype, device, mode)
     required = activations + persistent + extra
     return {
@@ -89,11 +105,15 @@ def predict_memory(arch, resolution: int, batch_size: int, dtype: str = "float32
     """
     _check(batch_size, dtype, device)
     tr = trace(_spec(arch), resolution)
-    out = {"batch_size": batch_size, "dtype": dtype, "channels_last": channels_last, "device": device}
-    for mode in MODES:
-        out[mode] = _mode_memory(tr, resolution, batch_size, dtype, channels_last, device, mode)
-    out["training"]["saved_activation_bytes"] = saved_activation_bytes(tr, batch_size, dtype)
-    return out
+    settings = (batch_size, dtype, channels_last, device)
+    known = tr.columns.answers.get(settings)  # nearby factors often round to one network
+    if known is None:
+        known = {"batch_size": batch_size, "dtype": dtype, "channels_last": channels_last, "device": device}
+        for mode in MODES:
+            known[mode] = _mode_memory(tr, resolution, batch_size, dtype, channels_last, device, mode)
+        known["training"]["saved_activation_bytes"] = saved_activation_bytes(tr, batch_size, dtype)
+        tr.columns.remember(settings, known)
+    return {k: dict(v) if isinstance(v, dict) else v for k, v in known.items()}  # the caller's to change
 
 
 def plan_memory(plan, batch_size: int = DEFAULT_BATCH_SIZE, dtype: str = DEFAULT_DTYPE, channels_last: bool = False,
@@ -113,8 +133,8 @@ def _required_candidates(arch, resolution: int, batch: int, dtype: str, mode: st
     _check(batch, dtype, device)
     tr = trace(_spec(arch), resolution)
     persistent, extra, _ = _fixed_bytes(tr, resolution, batch, dtype, device, mode)
-    scratch = overhead.scratch_fn(batch, dtype, device)
-    return [live + persistent + extra for live in CANDIDATES[mode](tr, batch, dtype, scratch)]
+    live = _live(tr, batch, dtype, device, mode)
+    return [v + persistent + extra for v in (live if isinstance(live, list) else live.tolist())]
 
 
 def required_bytes(arch, resolution: int, batch_size: int, dtype: str, mode: str, channels_last: bool = False,

@@ -7,7 +7,7 @@ plan), so the planner never pays for it; the memory model and runtime features s
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from fastscale.trace import Op, Tracer
 
@@ -27,7 +27,16 @@ class Trace:
 
     def total(self, name: str) -> int:
         """Sum of an Op field over the whole forward pass (repeated blocks included)."""
+        if self.columns.safe(0):
+            return self.columns.total(name)
         return sum(getattr(op, name) * n for op, n in zip(self.ops, self.counts))
+
+    @cached_property
+    def columns(self):
+        """The op fields as int64 columns (``fastscale.memory.columns``), made on first use."""
+        from fastscale.memory.columns import Columns  # it builds on this module's Trace
+
+        return Columns(self)
 
 
 @lru_cache(maxsize=256)

@@ -18,10 +18,12 @@ pytestmark = pytest.mark.serial  # timing-sensitive: run alone (Makefile)
 ATTACKER = "127.0.0.2"  # all of 127/8 is loopback on Linux: a second client address
 
 
-@pytest.fixture
-def api(redis_url):
+@pytest.fixture(params=["httptools", "h11"])
+def api(redis_url, request):
+    """The API on each HTTP parser the guard wraps (httptools is the default where installed)."""
     live = LiveApi(redis_url, {"FASTSCALE_HEADER_TIMEOUT_S": "3", "FASTSCALE_KEEP_ALIVE_TIMEOUT_S": "1",
-                               "FASTSCALE_MAX_CONNECTIONS_PER_CLIENT": "20"}, nofile=512).wait_ready()
+                               "FASTSCALE_MAX_CONNECTIONS_PER_CLIENT": "20", "FASTSCALE_HTTP_PARSER": request.param},
+                   nofile=512).wait_ready()
     yield live
     live.stop()
 
