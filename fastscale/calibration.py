@@ -103,11 +103,13 @@ class NearestFlops:
         f, rules = self.factors_of(x), self.rules
         low, high = below[0], above[0]
         values = list(low)
+        as_low = as_high = True
         for k in changing:
-            values[k] = rules[k](f)
-        if all(values[k] == low[k] for k in changing):
+            v = values[k] = rules[k](f)
+            as_low, as_high = as_low and v == low[k], as_high and v == high[k]
+        if as_low:
             return below
-        if all(values[k] == high[k] for k in changing):
+        if as_high:
             return above
         return self._point(tuple(values))
 
@@ -115,7 +117,8 @@ class NearestFlops:
         """Knobs to evaluate between two points: those not known monotone, and those that
         differ. Between a narrower pair only knobs that differed before can differ."""
         keys = range(len(low)) if changing is None else changing
-        return sorted({k for k in keys if low[k] != high[k]}.union(self.always))
+        differ = [k for k in keys if low[k] != high[k]]  # in order: ``keys`` are
+        return sorted(set(differ).union(self.always)) if self.always else differ
 
     def _point(self, values: tuple) -> tuple[tuple, int]:
         flops = self.memo.get(values)
