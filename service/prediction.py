@@ -128,13 +128,27 @@ def _entry(s: Signature, plan: dict, family: str, network: str) -> dict | None:
     return {**sig, **model.info(), **model.fit.predict(terms), "source": "model"}
 
 
-async def apredicted_all(predictor: Predictor, aredis, plan: dict) -> dict:
-    """``predicted_all`` from the event loop: the version counter is read with the async client,
-    and only when it moved (or the models went stale) are the points reloaded, on a thread."""
+def version_lookup(predictor: Predictor, aredis) -> asyncio.Task:
+    """Start reading the points' version counter (async client) now, so the round trip overlaps
+    whatever the caller awaits next (POST /plan: the plan); ``apredicted_all`` takes the task."""
+    return asyncio.ensure_future(aredis.get(predictor.points.keys.points_version))
+
+
+def drop_lookup(version: asyncio.Task) -> None:
+    """The request failed before it needed the lookup: stop it, and take any error it ended with
+    (else asyncio logs it as never retrieved)."""
+    version.cancel()
+    if version.done() and not version.cancelled():
+        version.exception()
+
+
+async def apredicted_all(predictor: Predictor, plan: dict, version: asyncio.Task) -> dict:
+    """``predicted_all`` from the event loop, given ``version_lookup``'s task: only when the
+    counter moved (or the models went stale) are the points reloaded, on a thread."""
     try:
-        version = await aredis.get(predictor.points.keys.points_version)
-        if predictor.current(version):
-            return predictor.entries(plan, version=version)
+        current = await version
+        if predictor.current(current):
+            return predictor.entries(plan, version=current)
     except Exception:  # noqa: BLE001 - prediction is advice; never fail a request for it
         return {"status": "unavailable", "entries": []}
     return await asyncio.to_thread(predicted_all, predictor, plan)

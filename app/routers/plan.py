@@ -13,7 +13,7 @@ from app.deps import Ctx
 from app.documented import POST_GUARD, problems
 from app.schemas import PlanRequest, PlanResponse
 from service.plan_cache import aplan_memory_for, apycls_yaml
-from service.prediction import apredicted_all
+from service.prediction import apredicted_all, drop_lookup, version_lookup
 from service.submit import check_batch_size
 
 router = APIRouter(tags=["plan"])
@@ -24,7 +24,12 @@ router = APIRouter(tags=["plan"])
              summary="Plan a scaled model (analytic complexity, no profiling)")
 async def plan(req: PlanRequest, c: Ctx) -> dict:
     check_batch_size(req.profile.batch_size, c.settings)
-    plan, memory = await aplan_memory_for(req.plan_kwargs(), req.profile.settings())
-    predicted = await apredicted_all(c.predictor, c.aredis, plan)
+    version = version_lookup(c.predictor, c.aredis)  # its round trip overlaps the planning
+    try:
+        plan, memory = await aplan_memory_for(req.plan_kwargs(), req.profile.settings())
+    except BaseException:
+        drop_lookup(version)
+        raise
+    predicted = await apredicted_all(c.predictor, plan, version)
     exported = {"pycls_yaml": await apycls_yaml(plan)} if req.pycls_yaml else {}
     return {**plan, "predicted": predicted, "memory": memory, **exported}
