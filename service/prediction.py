@@ -9,9 +9,10 @@ else ``model``, with ``expected_error`` (median and p90 of the fit's leave-one-o
 errors), ``n``, the ``features`` and whether the plan lies outside the measured range
 (``extrapolated``). A family with fewer than MIN_POINTS measured networks predicts nothing.
 
-Each call reads one counter (service.points raises it with every change); the points are read
-again only when it moved (or after FRESH_S seconds), and a family's model is refitted only when
-its points changed, so /plan stays fast. A plan's terms are memoised in the core.
+Each call reads one counter (service.points raises it with every change; POST /plan reads it at
+most every VERSION_TTL_S, while the plan is computed); the points are read again only when it
+moved (or after FRESH_S seconds), and a family's model is refitted only when its points changed,
+so /plan stays fast. A plan's terms are memoised in the core.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from service.points import RuntimePoints, point_terms
 
 MIN_POINTS = 5
 FRESH_S = 60.0
+# POST /plan reads the version counter at most this often per API process: predictions may lag a
+# newly finished profile by this long, and a burst of plans costs Redis one read, not one each.
+VERSION_TTL_S = 0.1
 NO_MODEL = {"status": "no model yet", "entries": [],
             "detail": f"needs at least {MIN_POINTS} stably measured models of one family, device class, dtype and "
                       "batch size (or this very model measured)"}
@@ -64,6 +68,7 @@ class Predictor:
         self._signatures: list[Signature] = []
         self._fits: dict = {}  # (signature key, family) -> (fingerprint, Model | None)
         self._at, self._version = -FRESH_S, None
+        self.seen = (-VERSION_TTL_S, None)  # (monotonic time, version) of the last async read
         self._lock = threading.Lock()
 
     def signatures(self, version: bytes | None | object = ...) -> list[Signature]:
@@ -128,13 +133,27 @@ def _entry(s: Signature, plan: dict, family: str, network: str) -> dict | None:
     return {**sig, **model.info(), **model.fit.predict(terms), "source": "model"}
 
 
-def version_lookup(predictor: Predictor, aredis) -> asyncio.Task:
-    """Start reading the points' version counter (async client) now, so the round trip overlaps
-    whatever the caller awaits next (POST /plan: the plan); ``apredicted_all`` takes the task."""
-    return asyncio.ensure_future(aredis.get(predictor.points.keys.points_version))
+def version_lookup(predictor: Predictor, aredis) -> asyncio.Future:
+    """The points' version counter: as read less than VERSION_TTL_S ago, or a read (async client)
+    started now, so its round trip overlaps whatever the caller awaits next (POST /plan: the
+    plan). ``apredicted_all`` takes the future."""
+    at, version = predictor.seen
+    if time.monotonic() - at < VERSION_TTL_S:
+        known = asyncio.get_running_loop().create_future()
+        known.set_result(version)
+        return known
+    started = time.monotonic()
+    read = asyncio.ensure_future(aredis.get(predictor.points.keys.points_version))
+    read.add_done_callback(lambda done: _remember(predictor, started, done))
+    return read
 
 
-def drop_lookup(version: asyncio.Task) -> None:
+def _remember(predictor: Predictor, started: float, read: asyncio.Future) -> None:
+    if not read.cancelled() and read.exception() is None:
+        predictor.seen = (started, read.result())
+
+
+def drop_lookup(version: asyncio.Future) -> None:
     """The request failed before it needed the lookup: stop it, and take any error it ended with
     (else asyncio logs it as never retrieved)."""
     version.cancel()
@@ -142,7 +161,7 @@ def drop_lookup(version: asyncio.Task) -> None:
         version.exception()
 
 
-async def apredicted_all(predictor: Predictor, plan: dict, version: asyncio.Task) -> dict:
+async def apredicted_all(predictor: Predictor, plan: dict, version: asyncio.Future) -> dict:
     """``predicted_all`` from the event loop, given ``version_lookup``'s task: only when the
     counter moved (or the models went stale) are the points reloaded, on a thread."""
     try:
