@@ -143,7 +143,10 @@ class PlanningExecutor:
 
     async def await_(self, future: Future):
         """The future's result, awaited without holding a thread; a timeout leaves the future to
-        others who wait for the same plan (shield)."""
+        others who wait for the same plan (shield). One already done (a plan computed inline) is
+        answered at once."""
+        if future.done():
+            return future.result()
         try:
             return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), self.timeout_s)
         except asyncio.TimeoutError:
