@@ -108,9 +108,9 @@ local function walk()
   if cs and tonumber(maxs) == cs then tie_end = rank + redis.call('ZCOUNT', primary, cs, cs) end
   local out, scanned, last = {}, 0, nil
   while scanned < budget and rank < stop do
-    local missing = limit + 1 - #out / 2
-    local n = math.min(budget - scanned, stop - rank,
-                       math.max(missing, math.min(%(max_batch)d, math.ceil(missing / density * 1.25))))
+    local n = limit + 1 - #out / 2  -- every id is a hit when there is no other set to ask
+    if #others > 0 then n = math.max(n, math.min(%(max_batch)d, math.ceil(n / density * 1.25))) end
+    n = math.min(n, budget - scanned, stop - rank)
     local ids, scores = batch_at(rank, n)
     for i = 1, #ids do
       local m = ids[i]
