@@ -2,8 +2,9 @@
 
 Starts its own Redis (never a shared one), writes N profile records with the same transition hook
 the store uses (so the indexes are exactly the production ones), then times pages two ways:
-``service`` (service.listing.page: the Lua search, the MGET of the records, the summaries) and
-``http`` (GET /profiles against the real API under uvicorn, keep-alive client). Prints a table.
+``service`` (service.listing.page: the Lua search with the page's stored summary lines, parsed into
+dicts as the /ui wants them) and ``http`` (GET /profiles against the real API under uvicorn,
+keep-alive client; the API sends the stored lines as they are). Prints a table.
 
     .venv/bin/python bench/listing_bench.py [--profiles 100000] [--repeats 200]
 """

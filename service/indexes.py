@@ -10,6 +10,11 @@ cannot, so each indexed id also has its expiry time in ``Keys.index_expiry`` and
 keys it is in under ``Keys.index_keys``. ``prune`` removes an id from all of them, atomically and
 only if its record is really gone (a Lua script), and it runs lazily (a listing that meets an id
 without a record) and periodically (``sweep_expired``), so no entry outlives its record for long.
+
+``write`` also stores the record's listing line (service.summaries) under ``Keys.summary``, with
+the record's own TTL copied in the same MULTI (a Lua script reads it right after the record's
+SET), so it expires with the record, never after it. A record without a line (written before
+lines existed, or whose summary is not valid JSON) is summarised from the record by the listing.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from datetime import datetime
 import redis
 
 from service.keys import Keys
+from service.summaries import FORMAT, encode
 
 FIELDS = ("model", "strategy", "device_class", "status", "dtype", "batch_size")
 KINDS = ("profile", "sweep", "recommendation")
@@ -34,7 +40,22 @@ if raw then
 end
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('DEL', KEYS[4])
 return 1
+"""
+
+# The listing line (ARGV[1]; none: the stored one, if any) takes the record's remaining TTL (a
+# millisecond less: PX counts from a clock that may have ticked since PTTL), or none when the
+# record has none.
+_SUMMARY = """
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -2 or ttl == 0 or ttl == 1 then return redis.call('DEL', KEYS[2]) end
+if ARGV[1] == nil then
+  if ttl == -1 then return redis.call('PERSIST', KEYS[2]) end
+  return redis.call('PEXPIRE', KEYS[2], ttl - 1)
+end
+if ttl == -1 then return redis.call('SET', KEYS[2], ARGV[1]) end
+return redis.call('SET', KEYS[2], ARGV[1], 'PX', ttl - 1)
 """
 
 
@@ -51,6 +72,10 @@ def record_key(keys: Keys, kind: str, rid: str) -> str:
     return {"profile": keys.profile, "sweep": keys.sweep, "recommendation": keys.recommendation}[kind](rid)
 
 
+def summary_key(keys: Keys, kind: str, rid: str = "") -> str:
+    return keys.summary(kind, FORMAT, rid)
+
+
 def index_keys(keys: Keys, kind: str, fields: dict) -> list[str]:
     """Every index key a record with these field values belongs to (a list value: one key each)."""
     out = [keys.index(kind)]
@@ -63,8 +88,9 @@ def index_keys(keys: Keys, kind: str, fields: dict) -> list[str]:
 
 
 def write(pipe, keys: Keys, kind: str, rid: str, fields: dict, created: int, ttl_s: int | None,
-          old_fields: dict | None = None) -> None:
-    """Index ``rid`` (inside the caller's MULTI): its keys, its expiry, and out of keys it left."""
+          old_fields: dict | None = None, summary: dict | None = None) -> None:
+    """Index ``rid`` (inside the caller's MULTI, after the record's SET): its keys, its expiry, out
+    of keys it left, and its listing line (``summary``; None drops a stored one, never stale)."""
     new_keys = index_keys(keys, kind, fields)
     if old_fields is not None:
         stale = set(index_keys(keys, kind, old_fields)) - set(new_keys)
@@ -77,6 +103,23 @@ def write(pipe, keys: Keys, kind: str, rid: str, fields: dict, created: int, ttl
         pipe.zadd(keys.index_expiry(kind), {rid: int(time.time() * 1000) + ttl_s * 1000})
     else:
         pipe.zrem(keys.index_expiry(kind), rid)
+    _write_summary(pipe, keys, kind, rid, summary)
+
+
+def _write_summary(pipe, keys: Keys, kind: str, rid: str, summary: dict | None) -> None:
+    try:
+        line = encode(summary) if summary is not None else None
+    except ValueError:  # NaN or infinity: the listing answers for this record as it always did
+        line = None
+    if line is None:
+        pipe.delete(summary_key(keys, kind, rid))
+    else:  # EVAL, not EVALSHA: a script cache flushed by a restart cannot fail this one write
+        pipe.eval(_SUMMARY, 2, record_key(keys, kind, rid), summary_key(keys, kind, rid), line)
+
+
+def follow_ttl(pipe, keys: Keys, kind: str, rid: str) -> None:
+    """After the record's TTL changed without a rewrite (inside the caller's MULTI): its line's too."""
+    pipe.eval(_SUMMARY, 2, record_key(keys, kind, rid), summary_key(keys, kind, rid))
 
 
 def remove(pipe, keys: Keys, kind: str, rid: str, fields: dict) -> None:
@@ -85,12 +128,14 @@ def remove(pipe, keys: Keys, kind: str, rid: str, fields: dict) -> None:
         pipe.zrem(key, rid)
     pipe.hdel(keys.index_keys(kind), rid)
     pipe.zrem(keys.index_expiry(kind), rid)
+    pipe.delete(summary_key(keys, kind, rid))
 
 
 def prune(r: redis.Redis, keys: Keys, kind: str, ids) -> int:
     """Remove each id whose record no longer exists from every index; how many were removed."""
     script = r.register_script(_PRUNE)
-    return sum(script(keys=[record_key(keys, kind, rid), keys.index_keys(kind), keys.index_expiry(kind)], args=[rid])
+    return sum(script(keys=[record_key(keys, kind, rid), keys.index_keys(kind), keys.index_expiry(kind),
+                            summary_key(keys, kind, rid)], args=[rid])
                for rid in ids)
 
 

@@ -25,6 +25,7 @@ that says which part it fills (ids are validated before they get here).
   <p>:idx:<kind>            sorted set of every indexed id by created time
   <p>:idx-expiry:<kind>     sorted set id -> when its record expires (the index sweep)
   <p>:idx-keys:<kind>       hash id -> the index keys it is in (to remove it from all of them)
+  <p>:summary:<kind>:v<n>:<id>  the record's listing line (JSON, format n), expiring with the record
   <p>:subs:<kind>:<id>:<r>  set of callback URLs waiting for run r of a record (service.callbacks)
   <p>:outbox:events         sorted set of final-state events by due time (written with the final state)
   <p>:outbox:event:<eid>    one event: kind, id, event name and the final document
@@ -128,6 +129,10 @@ class Keys:
 
     def index_keys(self, kind: str) -> str:
         return f"{self.prefix}:idx-keys:{kind}"
+
+    def summary(self, kind: str, version: int, rid: str = "") -> str:
+        """Without ``rid``: the prefix the listing's search script completes with each id."""
+        return f"{self.prefix}:summary:{kind}:v{version}:{rid}"
 
     # ------------------------------------------------------------------ callbacks, events, cancel
     def subscribers(self, kind: str, rid: str, run: int) -> str:

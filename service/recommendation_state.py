@@ -19,6 +19,7 @@ from service.outbox import add_event
 from service.leases import RELEASE
 from service.queues import resolve_device_class, workers_by_class
 from service.store import now_iso
+from service.summaries import recommendation_summary
 
 FINAL = ("finished", "failed", "cancelled")
 REQUEST_FIELDS = ("model", "mode", "target_flops", "latency_budget_ms", "strategy", "alpha", "candidates", "profile")
@@ -83,7 +84,7 @@ def _write(pipe, c, state: dict, lease: str, holder: str, lease_s: int, ttl: int
     else:
         pipe.set(lease, holder, ex=lease_s)
     indexes.write(pipe, c.keys, "recommendation", rid, indexes.recommendation_fields(state),
-                  indexes.created_ms(state["started_at"]), ttl)
+                  indexes.created_ms(state["started_at"]), ttl, summary=recommendation_summary(state))
     pipe.publish(c.keys.events("recommendation", rid), json.dumps({"status": state["status"]}))
 
 

@@ -1,10 +1,28 @@
 """One line per record for listings (GET /profiles, /sweeps, /recommendations and the /ui tables):
 what a person scans for, with the link to the whole document. Listing whole documents would send
-every plan's architecture for every row; a client follows ``links.self`` for the rest."""
+every plan's architecture for every row; a client follows ``links.self`` for the rest.
+
+Each record's summary is also stored, already encoded, beside the record (``Keys.summary``, written
+by service.indexes in the same MULTI as the record), so a listing page is the search plus the
+bytes of its lines, with no record parsed in the API. A summary is a pure function of its record:
+nothing here may depend on the time of the read. Raise ``FORMAT`` whenever what these functions
+return changes: stored summaries of the old format are then neither read nor written (the listing
+summarises those records from the records themselves until they are rewritten or expire); old
+lines of records without a TTL stay behind until deleted (``<prefix>:summary:*:v<old>:*``).
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
+
+FORMAT = 1
+
+
+def encode(summary: dict) -> bytes:
+    """A summary as the listing sends it: the compact UTF-8 JSON that starlette's JSONResponse
+    writes (so a page assembled from stored lines is byte for byte the page it would render)."""
+    return json.dumps(summary, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 def cached_age_s(record: dict) -> float | None:

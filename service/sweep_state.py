@@ -17,6 +17,7 @@ from service import indexes
 from service.errors import AlreadyDone, NotFound, ServiceError
 from service.outbox import add_event
 from service.store import now_iso
+from service.summaries import sweep_summary
 
 FINAL = ("finished", "failed", "cancelled")
 
@@ -24,7 +25,7 @@ FINAL = ("finished", "failed", "cancelled")
 def _index(pipe, c, record: dict, old: dict | None) -> None:
     indexes.write(pipe, c.keys, "sweep", record["id"], indexes.sweep_fields(record),
                   indexes.created_ms(record["created_at"]), c.settings.result_ttl_s,
-                  indexes.sweep_fields(old) if old else None)
+                  indexes.sweep_fields(old) if old else None, sweep_summary(record))
 
 
 def stage_new(c, record: dict, profile: dict):
@@ -41,6 +42,7 @@ def stage_new(c, record: dict, profile: dict):
         def write(pipe) -> None:
             if old is not None and old.get("status", "running") in ("running", "finished"):
                 pipe.expire(key, ttl)
+                indexes.follow_ttl(pipe, c.keys, "sweep", sid)
             else:
                 shown = record.get("profile") or {"dtype": profile["dtype"], "batch_size": profile["batch_size"]}
                 new = {**record, "status": "running", "run": (old or {}).get("run", 0) + 1, "profile": shown}

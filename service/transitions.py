@@ -1,5 +1,5 @@
 """What goes into the same MULTI as every profile record transition, besides the record itself:
-the listing indexes, the live-progress event, and (on a final state) the outbox event of the
+the listing indexes and line, the live-progress event, and (on a final state) the outbox event of the
 completion callbacks. ``ProfileStore`` calls ``on_profile_transition`` from its two writers (claim
 and update), so none of these can disagree with the record they describe.
 """
@@ -11,6 +11,7 @@ import json
 from service import indexes
 from service.keys import Keys
 from service.outbox import add_event
+from service.summaries import profile_summary
 
 FINAL = ("finished", "failed", "cancelled")
 
@@ -24,7 +25,7 @@ def on_profile_transition(pipe, keys: Keys, pid: str, old: dict | None, new: dic
         return
     old_fields = indexes.profile_fields(old) if old is not None else None
     indexes.write(pipe, keys, "profile", pid, indexes.profile_fields(new), indexes.created_ms(new.get("created_at")),
-                  ttl, old_fields)
+                  ttl, old_fields, profile_summary(new))
     pipe.publish(keys.events("profile", pid), json.dumps({"status": new["status"]}))
     if new["status"] in FINAL and (old is None or old.get("status") not in FINAL):
         add_event(pipe, keys, "profile", pid, new["run"], new["status"], new)

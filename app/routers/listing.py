@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Literal, Optional
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from app.deps import Ctx
 from app.documented import problems
@@ -29,11 +29,12 @@ ProfileStatus = Annotated[Optional[Literal["queued", "started", "finished", "fai
 RunStatus = Annotated[Optional[Literal["running", "finished", "failed", "cancelled"]], Query()]
 
 
-async def _page(c, kind: str, summarise, filters: dict, since, until, cursor, limit) -> JSONResponse:
-    """The page as built by the service (its shape is the declared model's; validating 200 items
-    again on the way out would cost more than finding them)."""
+async def _page(c, kind: str, summarise, filters: dict, since, until, cursor, limit) -> Response:
+    """The page's JSON as the service assembles it from the stored listing lines (its shape is the
+    declared model's; parsing, validating and encoding 200 items again on the way out would cost
+    more than finding them)."""
     q = listing.Query(kind, filters, since, until, cursor, limit)
-    return JSONResponse(await listing.apage(c, q, summarise))
+    return Response(await listing.apage_json(c, q, summarise), media_type="application/json")
 
 
 @router.get("/profiles", response_model=None,

@@ -66,3 +66,46 @@ def test_sweeps_and_recommendations_are_listed(service):
     recs = service.get("/recommendations", params={"model": "ResNet-50", "device_class": "cpu-test"}).json()
     assert [r["id"] for r in recs["items"]] == [rid] and recs["items"][0]["status"] == "running"
     service.delete(f"/recommend/{rid}")
+
+
+def test_a_page_is_the_json_a_jsonresponse_of_it_would_be(service, submitted):
+    """The body is assembled from stored lines; byte for byte what rendering the page would send."""
+    from fastapi.responses import JSONResponse
+
+    for params in ({}, {"limit": 2}, {"model": "RegNetY-400MF", "batch_size": 4}, {"status": "finished"}):
+        r = service.get("/profiles", params=params)
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+        assert r.content == JSONResponse(r.json()).body, params
+
+
+def test_sweep_and_recommendation_lines_follow_their_records(service):
+    """Each listed line is the summary of the stored record, also after a cancel (which keeps the
+    record's TTL), and expires no later than the record."""
+    import json
+
+    import redis
+
+    from service import indexes
+    from service.keys import Keys
+    from service.summaries import encode, recommendation_summary, sweep_summary
+
+    register_idle_worker(service.settings, "cpu-test")
+    r, keys = redis.Redis.from_url(service.settings.redis_url), Keys(service.settings.key_prefix)
+    sid = service.post("/sweep", json={"model": "ResNet-50", "strategies": ["w"], "factors": [2],
+                                       "profile": PROFILE}).json()["id"]
+    rid = service.post("/recommend", json={"model": "ResNet-50", "target_flops": 8e9, "candidates": ["w"],
+                                           "mode": "inference", "profile": PROFILE}).json()["id"]
+
+    def check(kind, record_key, rid, summarise, status):
+        line_key = indexes.summary_key(keys, kind, rid)
+        record, line, record_ttl, line_ttl = r.pipeline().get(record_key).get(line_key).pttl(record_key).pttl(
+            line_key).execute()  # one MULTI: a snapshot, whatever the orchestration saves meanwhile
+        assert line == encode(summarise(json.loads(record))) and json.loads(line)["status"] == status
+        assert 0 < line_ttl <= record_ttl
+
+    check("sweep", keys.sweep(sid), sid, sweep_summary, "running")
+    check("recommendation", keys.recommendation(rid), rid, recommendation_summary, "running")
+    assert service.delete(f"/sweep/{sid}").status_code == 200
+    assert service.delete(f"/recommend/{rid}").status_code in (200, 202)
+    check("sweep", keys.sweep(sid), sid, sweep_summary, "cancelled")
+    assert service.get("/sweeps", params={"status": "cancelled"}).json()["items"][0]["id"] == sid
