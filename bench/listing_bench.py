@@ -156,10 +156,14 @@ def main() -> None:
         port = free_port()
         env = {**os.environ, "REDIS_URL": server.url, "FASTSCALE_KEY_PREFIX": "bench", "FASTSCALE_LOG_JSON": "false",
                "PYTHONPATH": str(ROOT)}
-        api = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port),
-                                "--log-level", "warning"], env=env, cwd=ROOT)
+        # The API as production runs it (`fastscale serve`: guarded httptools protocol, uvloop),
+        # on the bench's Redis, no local workers; its access log is discarded.
+        serve = [sys.executable, "-c", "from cli.main import main; main()", "serve", "--port", str(port), "--workers", "0"]
+        api = subprocess.Popen(serve, env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
         try:
-            for _ in range(100):
+            for _ in range(300):
+                if api.poll() is not None:
+                    raise SystemExit(f"the API exited (code {api.returncode}) before answering /healthz")
                 try:
                     if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
                         break
