@@ -74,13 +74,7 @@ class StageCosts:
 
     def stage(self, i: int, res: int, ci: int, co: int, g, d: int, hs: list[int]) -> int:
         """Stage i from ci to co channels (group width g), d blocks, in a network at ``res``
-        (``hs``: ``self.sides(res)``). The block memos are read inline: this is the hot path."""
-        firsts, rests = self.firsts[i], self.rests[i]
-        first = firsts.get((ci, co, g, hs[i]))
-        if first is None:
-            first = firsts[ci, co, g, hs[i]] = self.functions[i][0](ci, co, g, hs[i])
-        rest = rests.get((co, g, hs[i + 1]))
-        if rest is None:
-            rest = rests[co, g, hs[i + 1]] = self.functions[i][1](co, co, g, hs[i + 1])
+        (``hs``: ``self.sides(res)``)."""
+        first, rest = self.first(i, ci, co, g, hs[i]), self.rest(i, co, g, hs[i + 1])
         got = self.stages[i, res, ci, co, g, d] = first + (d - 1) * rest
         return got

@@ -94,15 +94,12 @@ class Tables:
         for i in range(n):
             ws, gs = _pad(self.widths[i], w), _pad(self.groups[i], w)
             ps, ds = _pad(self.prevs[i], p), _pad(self.depths[i], d)
-            firsts, first_of = costs.firsts[i], costs.functions[i][0]
             for hs in sizes:
                 h, ho = hs[i], hs[i + 1]
                 rests = [costs.rest(i, co, g, ho) for co, g in zip(ws, gs)]
                 for ci in ps:
                     for co, g, rest in zip(ws, gs, rests):
-                        first = firsts.get((ci, co, g, h))  # StageCosts.first, inlined: the hot loop
-                        if first is None:
-                            first = firsts[ci, co, g, h] = first_of(ci, co, g, h)
+                        first = costs.first(i, ci, co, g, h)
                         out += [first + (k - 1) * rest for k in ds]
         return out
 
