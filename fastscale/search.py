@@ -198,9 +198,7 @@ def _first_best(flops, start: float, target: float) -> int | None:
 def _single_moves(sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Every (knob, candidate) in the search's loop order. Only the shape of the knob lists
     matters, and a service sees few shapes, so the arrays are kept (read-only) per shape."""
-    counts = np.array(sizes)
-    knob = np.repeat(np.arange(len(sizes)), counts)
-    return _frozen(knob), _frozen(np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+    return tuple(map(_frozen, _runs(np.array(sizes))))
 
 
 @lru_cache(maxsize=1024)
@@ -208,10 +206,14 @@ def _pair_moves(sizes: tuple[int, ...]) -> tuple[np.ndarray, ...]:
     """Every (knob a, knob b > a, candidate of a, candidate of b), in the search's loop order."""
     counts = np.array(sizes)
     a, b = np.triu_indices(len(sizes), 1)
-    per_pair = counts[a] * counts[b]
-    pair = np.repeat(np.arange(len(a)), per_pair)
-    local = np.arange(per_pair.sum()) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
+    pair, local = _runs(counts[a] * counts[b])
     return tuple(map(_frozen, (a[pair], b[pair], local // counts[b][pair], local % counts[b][pair])))
+
+
+def _runs(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For runs of ``counts[k]`` items each, laid end to end: each item's run, and its place in it."""
+    run = np.repeat(np.arange(len(counts)), counts)
+    return run, np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
