@@ -212,9 +212,11 @@ def make_plan(
     rounding: str = "nearest",
     resolution: int | None = None,
     budget_s: float | None = DEFAULT_PLAN_BUDGET_S,
+    wall_budget: bool = False,
 ) -> Plan:
-    """Plan a scaled model. ``budget_s`` is the CPU time the nearest rounding may take before it
-    gives up with a ScalingError (None: no limit); valid requests take milliseconds."""
+    """Plan a scaled model. ``budget_s`` is the CPU time (with ``wall_budget``, the wall time) the
+    nearest rounding may take before it gives up with a ScalingError (None: no limit); valid
+    requests take milliseconds."""
     base = resolve_base(model, spec, resolution)
     strat = make_strategy(strategy, alpha, exponents)
     if rounding not in ROUNDINGS:
@@ -223,7 +225,8 @@ def make_plan(
     if rounding == "pycls":
         arch, res = round_pycls(base.scalable, base.resolution, strat.factors(s))
     else:
-        budget = Budget(budget_s, "spec" if spec is not None else "factor")
+        field = "spec" if spec is not None else "factor"
+        budget = Budget.wall(budget_s, field) if wall_budget and budget_s is not None else Budget(budget_s, field)
         target = s * figures(base.spec, base.resolution)["flops"]
         costs = StageCosts(base.scalable)  # calibration and the search ask for the same blocks
         f = calibrate(base.scalable, base.resolution, strat.factors, strat.exponents, s, target, budget, costs)

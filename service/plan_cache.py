@@ -27,7 +27,7 @@ from fastscale.memory import plan_memory
 from fastscale.planner import make_plan, make_strategy, resolve_base
 from fastscale.pycls import plan_json_yaml
 from service.ids import content_id
-from service.inline_plan import finish, try_inline
+from service.inline_plan import finish, try_inline, try_on_loop
 from service.planning import PlanningExecutor
 from service.settings import get_settings
 
@@ -137,19 +137,31 @@ class Planner:
         future.add_done_callback(lambda done: self._settled(c.key, done))
         return future, True
 
-    def _run(self, c: Canonical, memory: tuple | None, future: Future) -> None:
-        """Complete an owned computation: inline when the plan is cheap (service.inline_plan),
-        else in a planning process (429 at once when every slot is taken)."""
+    @staticmethod
+    def _settle_inline(c: Canonical, memory: tuple | None, future: Future, attempt) -> bool:
+        """Complete ``future`` with ``attempt``'s answer (service.inline_plan) or its refusal of an
+        invalid request; False, leaving it open, when the attempt passed the plan on."""
         try:
-            answer = try_inline(c.kwargs, memory)
-            if answer is None:
-                process = self.executor.submit(compute_plan, c.kwargs, memory)
-                process.add_done_callback(lambda done: _copy_outcome(done, future))
-                return
+            answer = attempt(c.kwargs, memory)
+        except BaseException as exc:  # noqa: BLE001 - handed to everyone waiting for this plan
+            future.set_exception(exc)
+            return True
+        if answer is None:
+            return False
+        future.set_result(answer)
+        return True
+
+    def _run(self, c: Canonical, memory: tuple | None, future: Future) -> None:
+        """Complete an owned computation off the event loop: inline when the plan is cheap, else in
+        a planning process (429 at once when every slot is taken)."""
+        if self._settle_inline(c, memory, future, try_inline):
+            return
+        try:
+            process = self.executor.submit(compute_plan, c.kwargs, memory)
         except BaseException as exc:  # noqa: BLE001 - handed to everyone waiting for this plan
             future.set_exception(exc)
             return
-        future.set_result(answer)
+        process.add_done_callback(lambda done: _copy_outcome(done, future))
 
     def _computed(self, c: Canonical, memory: tuple | None = None) -> tuple:
         """The planning answer for ``c``, from a thread that is not the event loop's."""
@@ -159,9 +171,10 @@ class Planner:
         return self.executor.wait(future)
 
     async def _acomputed(self, c: Canonical, memory: tuple | None = None) -> tuple:
-        """``_computed`` awaited: an inline attempt runs on a thread, never on the event loop."""
+        """``_computed`` awaited: a cheap plan on the event loop itself while its gate is open, else
+        on a thread or in a planning process (service.inline_plan)."""
         future, owner = self._future(c, memory)
-        if owner:
+        if owner and not self._settle_inline(c, memory, future, try_on_loop):
             await asyncio.get_running_loop().run_in_executor(None, self._run, c, memory, future)
         return await self.executor.await_(future)
 

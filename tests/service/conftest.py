@@ -1,11 +1,12 @@
 """Fixtures shared by the service-layer tests: ProfileStores on the session's Redis, each under
-its own key prefix, and their keys dropped afterwards."""
+its own key prefix, and their keys dropped afterwards; a Planner with two planning processes."""
 
 import uuid
 
 import pytest
 import redis
 
+from service.plan_cache import Planner
 from service.store import ProfileStore
 
 
@@ -28,3 +29,10 @@ def store_factory(redis_url):
 @pytest.fixture
 def store(store_factory):
     return store_factory()
+
+
+@pytest.fixture
+def planner():
+    p = Planner(workers=2, backlog=4, timeout_s=30, cache_bytes=8 * 2**20)
+    yield p
+    p.executor.shutdown()

@@ -30,13 +30,6 @@ def request(**kw) -> dict:
     return {**out, **kw}
 
 
-@pytest.fixture
-def planner():
-    p = Planner(workers=2, backlog=4, timeout_s=30, cache_bytes=8 * 2**20)
-    yield p
-    p.executor.shutdown()
-
-
 @pytest.mark.parametrize("kw", [dict(model="ResNet-50"), dict(spec=TINY_SPEC), dict(spec=PYCLS),
                                 dict(spec=yaml.safe_dump({**PYCLS, "DESC": "a note"}))])
 def test_the_cached_plan_is_the_cores_plan(planner, kw):
