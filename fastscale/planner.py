@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from fastscale import strategies, zoo
-from fastscale.block_flops import StageCosts
+from fastscale.block_flops import stage_costs
 from fastscale.budget import DEFAULT_PLAN_BUDGET_S, Budget
 from fastscale.errors import ScalingError, brief, finite_number
 from fastscale.families import RegNetSpec, spec_from_dict
@@ -228,7 +228,7 @@ def make_plan(
         field = "spec" if spec is not None else "factor"
         budget = Budget.wall(budget_s, field) if wall_budget and budget_s is not None else Budget(budget_s, field)
         target = s * figures(base.spec, base.resolution)["flops"]
-        costs = StageCosts(base.scalable)  # calibration and the search ask for the same blocks
+        costs = stage_costs(base.scalable)  # calibration, the search and later plans ask for the same blocks
         f = calibrate(base.scalable, base.resolution, strat.factors, strat.exponents, s, target, budget, costs)
         arch, res = round_nearest(base.scalable, base.resolution, f, strat.exponents, target, budget, costs)
     _check_fits(arch, res)
