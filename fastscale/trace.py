@@ -12,10 +12,17 @@ main path's conv and by the projection) is counted once, as torch keeps it once.
 
 ``Repeat`` records a stage's identical blocks once and marks the ops as a group of ``times``
 copies, so the walk stays O(stages), not O(blocks), even for specs with 100k-block stages.
+
+``Segments`` remembers what each child of the network (the stem, a stage's first block, a stage's
+repeated blocks, the head) recorded, by the child and everything it read of the walk's state.
+Networks a plan's neighbours round to share most of their blocks, and the memory of a network
+not seen before (a third of distinct POST /plan requests) was ~2 ms, most of it this walk: a
+child found again is replayed (its ops appended as they are) instead of walked.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 
@@ -76,6 +83,36 @@ class Op:
     kernels_bwd: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """What one child of the network recorded: its ops (shared, never changed after the walk),
+    its groups (op indices from its start), its output, and what it added to the counters."""
+
+    ops: tuple
+    groups: tuple
+    out: tuple | None  # (elems, saved) of a new output tensor; None: the child returns its input
+    input_saved: bool  # the input's ``saved`` flag afterwards
+    h: int
+    w: int
+    counters: tuple
+
+
+class Segments:
+    """Segments by (child, walk state), at most ``limit`` (all dropped past it); thread-safe."""
+
+    def __init__(self, limit: int = 4096):
+        self.limit, self.items, self.lock = limit, {}, threading.Lock()
+
+    def get(self, key: tuple) -> Segment | None:
+        return self.items.get(key)
+
+    def put(self, key: tuple, segment: Segment) -> None:
+        with self.lock:
+            if len(self.items) >= self.limit:
+                self.items.clear()
+            self.items[key] = segment
+
+
 @dataclass(slots=True)
 class Tracer:
     """Spatial size, the current tensor, the held inputs of enclosing modules, and the op list."""
@@ -94,10 +131,40 @@ class Tracer:
     buffer_tensors: int = 0  # batch-norm running statistics and counters
     buffer_elems: int = 0
     in_repeat: bool = False
+    segments: Segments | None = None  # replay the network's children (``child``) from here
 
     @classmethod
-    def start(cls, resolution: int) -> "Tracer":
-        return cls(resolution, resolution, Ten(3 * resolution * resolution, network_input=True))
+    def start(cls, resolution: int, segments: Segments | None = None) -> "Tracer":
+        return cls(resolution, resolution, Ten(3 * resolution * resolution, network_input=True), segments=segments)
+
+    def child(self, node) -> None:
+        """Trace a child of a sequence; the network's own children (only the network's input is
+        held) are replayed from ``segments`` when the same child met the same walk state before."""
+        if self.segments is None or len(self.held) != 1:
+            node.trace(self)
+            return
+        x = self.cur
+        key = (node, self.h, self.w, x.elems, x.saved, x.network_input, id(x) in self.held_ids, self.held_elems,
+               self.pending, self.in_repeat)
+        segment = self.segments.get(key)
+        if segment is None:
+            self.segments.put(key, self._recorded(node))
+            return
+        start = len(self.ops)
+        self.ops.extend(segment.ops)
+        self.groups.extend((first + start, end + start, times) for first, end, times in segment.groups)
+        self.h, self.w, x.saved = segment.h, segment.w, segment.input_saved
+        self.cur = x if segment.out is None else Ten(segment.out[0], saved=segment.out[1])
+        self.modules, self.param_tensors, self.buffer_tensors, self.buffer_elems = (
+            now + added for now, added in zip(self._counters(), segment.counters))
+
+    def _recorded(self, node) -> Segment:
+        x, start, groups, before = self.cur, len(self.ops), len(self.groups), self._counters()
+        node.trace(self)
+        y = self.cur
+        return Segment(tuple(self.ops[start:]), tuple((a - start, b - start, t) for a, b, t in self.groups[groups:]),
+                       None if y is x else (y.elems, y.saved), x.saved, self.h, self.w,
+                       tuple(now - was for now, was in zip(self._counters(), before)))
 
     def op(self, kind: str, ins: tuple, outs: tuple, **counts) -> Op:
         """Record an op reading ``ins`` and writing ``outs`` (in-place ops list the tensor in both)."""

@@ -75,7 +75,7 @@ class Seq:
     def trace(self, tr: Tracer) -> None:
         tr.hold(tr.cur)
         for node in self.nodes:
-            node.trace(tr)
+            tr.child(node)
         tr.release()
         tr.modules += 1
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from functools import cached_property, lru_cache
 
-from fastscale.trace import Op, Tracer
+from fastscale.trace import Op, Segments, Tracer
 
 SUMMED = tuple(f.name for f in fields(Op) if f.name not in ("kind", "live", "live_i64", "grads", "workspace", "group_in"))
 
@@ -39,10 +39,13 @@ class Trace:
         return Columns(self)
 
 
+SEGMENTS = Segments()  # the network children every trace of this process has walked
+
+
 @lru_cache(maxsize=256)
 def trace(arch, resolution: int) -> Trace:
     """Trace ``arch``'s network at ``resolution``, then the cross-entropy loss the profiler adds."""
-    tr = Tracer.start(resolution)
+    tr = Tracer.start(resolution, SEGMENTS)
     arch.network().trace(tr)
     logits = tr.cur
     # log-softmax saves its float32 output, nll_loss saves the int64 targets and a float32 scalar
