@@ -122,7 +122,7 @@ def _entry(s: Signature, plan: dict, family: str, network: str) -> dict | None:
     model, sig = s.models.get(family), s.signature
     if network in s.measured:
         pid, point = s.measured[network]
-        entry = {**sig, "family": family, "ms": point["ms"], "source": "measured", "profile_id": pid,
+        entry = {**sig, "family": family, "ms": float(point["ms"]), "source": "measured", "profile_id": pid,
                  "n": 1, "features": [], "coefficients": [], "expected_error": None, "extrapolated": False}
         if model and pid in model.ids:
             entry.update(model.info(), model_ms=model.fit.loo_ms[model.ids.index(pid)])
