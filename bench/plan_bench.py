@@ -30,7 +30,7 @@ STRATEGIES = [("d", None), ("w", None), ("r", None), ("dw", None), ("dr", None),
               ("dWr", None), ("dWr", 0.5), ("d1_w8_g8_r1", None)]
 FACTORS = (1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 PLANNING_CACHES = ("fastscale.block_flops", "fastscale.width_ladder", "fastscale.families.anynet",
-                   "fastscale.families.effnet")
+                   "fastscale.families.effnet", "fastscale.stage_cost")
 
 
 def clear_caches() -> None:

@@ -14,6 +14,8 @@ keep the figures below 2**63 (``fastscale.search`` checks a bound and switches t
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 BOTTLENECKS = ("res_bottleneck_block", "res_bottleneck_linear_block", "res_bottleneck_msra_block")
@@ -146,6 +148,15 @@ def head(ci, head_w, num_classes, h):
     lin_in = ci + has_conv * (head_w - ci)
     lin = lin_in * num_classes + num_classes
     return has_conv * f + lin, has_conv * (p + 2 * head_w) + lin, has_conv * a + num_classes
+
+
+# Memoised scalar forms (Python ints only: arrays are not hashable) for a spec's complexity():
+# every plan asks for its own network's figures, and plans of one model meet the same stages
+# again and again (over api_bench's distinct requests: 33 us -> 4 us per network).
+stem_cached = lru_cache(maxsize=4096)(stem)
+anynet_stage_cached = lru_cache(maxsize=8192)(anynet_stage)
+mbconv_stage_cached = lru_cache(maxsize=8192)(mbconv_stage)
+head_cached = lru_cache(maxsize=4096)(head)
 
 
 # ----------------------------------------------------------------------------- flops only

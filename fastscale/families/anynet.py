@@ -126,13 +126,13 @@ class AnyNetSpec:
         closed forms cost microseconds per stage, and tests/core/test_stage_cost.py holds them
         to the layers.
         """
-        flops, params, acts, h = stage_cost.stem(self.stem_type, self.stem_w, resolution)
+        flops, params, acts, h = stage_cost.stem_cached(self.stem_type, self.stem_w, resolution)
         prev = self.stem_w
         for d, w, s, b, g in zip(self.depths, self.widths, self.strides, self.bot_muls, self.group_ws):
-            sf, sp, sa = stage_cost.anynet_stage(self.block_type, prev, w, s, d, b, g, self.se_r, h)
+            sf, sp, sa = stage_cost.anynet_stage_cached(self.block_type, prev, w, s, d, b, g, self.se_r, h)
             flops, params, acts = flops + sf, params + sp, acts + sa
             h, prev = stage_cost.out_size(h, s), w
-        hf, hp, ha = stage_cost.head(prev, self.head_w, self.num_classes, h)
+        hf, hp, ha = stage_cost.head_cached(prev, self.head_w, self.num_classes, h)
         return {"flops": flops + hf, "params": params + hp, "acts": acts + ha}
 
     def to_dict(self) -> dict:

@@ -61,13 +61,13 @@ class EffNetSpec:
 
     def complexity(self, resolution: int) -> dict[str, int]:
         """Same figures as ``self.network().complexity``, from the closed forms of ``stage_cost``."""
-        flops, params, acts, h = stage_cost.stem("simple_stem_in", self.stem_w, resolution)
+        flops, params, acts, h = stage_cost.stem_cached("simple_stem_in", self.stem_w, resolution)
         prev = self.stem_w
         for d, w, e, k, s in zip(self.depths, self.widths, self.exp_ratios, self.kernels, self.strides):
-            sf, sp, sa = stage_cost.mbconv_stage(prev, e, k, s, self.se_r, w, d, h)
+            sf, sp, sa = stage_cost.mbconv_stage_cached(prev, e, k, s, self.se_r, w, d, h)
             flops, params, acts = flops + sf, params + sp, acts + sa
             h, prev = stage_cost.out_size(h, s), w
-        hf, hp, ha = stage_cost.head(prev, self.head_w, self.num_classes, h)
+        hf, hp, ha = stage_cost.head_cached(prev, self.head_w, self.num_classes, h)
         return {"flops": flops + hf, "params": params + hp, "acts": acts + ha}
 
     def to_dict(self) -> dict:
