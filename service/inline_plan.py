@@ -27,11 +27,12 @@ from __future__ import annotations
 import threading
 import time
 
+from pydantic_core import to_json
+
 from fastscale.budget import PlanBudgetExceeded
 from fastscale.errors import ScalingError
 from fastscale.memory import plan_memory
 from fastscale.planner import make_plan
-from service.ids import canonical_json
 
 INLINE_BUDGET_S = 0.02
 LOOP_BUDGET_S = 0.005
@@ -67,7 +68,7 @@ def finish(plan, memory: tuple | None) -> tuple[dict, int, dict | None, tuple | 
             answer = None
     doc = plan.to_dict()
     doc["base"]["pycls_config"] = None  # the request's own: attached per answer
-    return doc, len(canonical_json(doc)), answer, memory
+    return doc, len(to_json(doc)), answer, memory  # the size the plan cache counts
 
 
 def _within(kwargs: dict, memory: tuple | None, budget_s: float, wall: bool = False) -> tuple | None:
