@@ -14,7 +14,8 @@ main path's conv and by the projection) is counted once, as torch keeps it once.
 copies, so the walk stays O(stages), not O(blocks), even for specs with 100k-block stages.
 
 ``Segments`` remembers what each child of the network (the stem, a stage's first block, a stage's
-repeated blocks, the head) recorded, by the child and everything it read of the walk's state.
+repeated blocks, the head) recorded, by the child (its identity) and everything it read of the
+walk's state.
 Networks a plan's neighbours round to share most of their blocks, and the memory of a network
 not seen before (a third of distinct POST /plan requests) was ~2 ms, most of it this walk: a
 child found again is replayed (its ops appended as they are) instead of walked.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(eq=False, slots=True)
@@ -88,6 +90,7 @@ class Segment:
     """What one child of the network recorded: its ops (shared, never changed after the walk),
     its groups (op indices from its start), its output, and what it added to the counters."""
 
+    node: Any  # the child itself: segments are found by its identity (see ``Tracer.child``)
     ops: tuple
     groups: tuple
     out: tuple | None  # (elems, saved) of a new output tensor; None: the child returns its input
@@ -132,6 +135,7 @@ class Tracer:
     buffer_elems: int = 0
     in_repeat: bool = False
     segments: Segments | None = None  # replay the network's children (``child``) from here
+    parts: list = field(default_factory=list)  # (first op, Segment) of each child recorded or replayed
 
     @classmethod
     def start(cls, resolution: int, segments: Segments | None = None) -> "Tracer":
@@ -139,18 +143,25 @@ class Tracer:
 
     def child(self, node) -> None:
         """Trace a child of a sequence; the network's own children (only the network's input is
-        held) are replayed from ``segments`` when the same child met the same walk state before."""
+        held) are replayed from ``segments`` when the same child met the same walk state before.
+
+        A child is found by its identity, not its value: hashing and comparing nested frozen
+        dataclasses cost more than the replay. The families make one object per distinct block
+        (memoised makers), and a segment keeps its node alive, so an id is never reused while it
+        keys a segment; a different object equal in value is simply recorded again."""
         if self.segments is None or len(self.held) != 1:
             node.trace(self)
             return
         x = self.cur
-        key = (node, self.h, self.w, x.elems, x.saved, x.network_input, id(x) in self.held_ids, self.held_elems,
-               self.pending, self.in_repeat)
-        segment = self.segments.get(key)
-        if segment is None:
-            self.segments.put(key, self._recorded(node))
+        key = (id(node), self.h, self.w, x.elems, x.saved, x.network_input, id(x) in self.held_ids,
+               self.held_elems, self.pending, self.in_repeat)
+        segment, start = self.segments.get(key), len(self.ops)
+        if segment is None or segment.node is not node:
+            segment = self._recorded(node)
+            self.segments.put(key, segment)
+            self.parts.append((start, segment))
             return
-        start = len(self.ops)
+        self.parts.append((start, segment))
         self.ops.extend(segment.ops)
         self.groups.extend((first + start, end + start, times) for first, end, times in segment.groups)
         self.h, self.w, x.saved = segment.h, segment.w, segment.input_saved
@@ -162,9 +173,9 @@ class Tracer:
         x, start, groups, before = self.cur, len(self.ops), len(self.groups), self._counters()
         node.trace(self)
         y = self.cur
-        return Segment(tuple(self.ops[start:]), tuple((a - start, b - start, t) for a, b, t in self.groups[groups:]),
-                       None if y is x else (y.elems, y.saved), x.saved, self.h, self.w,
-                       tuple(now - was for now, was in zip(self._counters(), before)))
+        own_groups = tuple((a - start, b - start, t) for a, b, t in self.groups[groups:])
+        return Segment(node, tuple(self.ops[start:]), own_groups, None if y is x else (y.elems, y.saved), x.saved,
+                       self.h, self.w, tuple(now - was for now, was in zip(self._counters(), before)))
 
     def op(self, kind: str, ins: tuple, outs: tuple, **counts) -> Op:
         """Record an op reading ``ins`` and writing ``outs`` (in-place ops list the tensor in both)."""

@@ -9,11 +9,12 @@ block's input width, a projection shortcut whenever width or stride changes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from fastscale import stage_cost
 from fastscale.errors import ScalingError
 from fastscale.families import _fields as f
-from fastscale.layers import ACTIVATIONS, SE, Act, Conv, GlobalPool, Linear, MaxPool, Norm, Repeat, Residual, Seq
+from fastscale.layers import ACTIVATIONS, SE, Act, Conv, GlobalPool, Linear, MaxPool, Norm, Residual, Seq, repeated
 
 STEMS = ("simple_stem_in", "res_stem_in", "res_stem_cifar")
 # res_bottleneck_msra_block: pycls's ResNet with RESNET.STRIDE_1X1 (its default), the stride on the first
@@ -29,8 +30,11 @@ BLOCK_ALIASES = {
 }
 BOTTLENECKS = ("res_bottleneck_block", "res_bottleneck_linear_block", "res_bottleneck_msra_block")
 RESIDUAL_BOTTLENECKS = ("res_bottleneck_block", "res_bottleneck_msra_block")
+# The node makers below are memoised: nodes are immutable, and one object per distinct block lets
+# the trace replay a network's children by identity (fastscale.trace.Tracer.child).
 
 
+@lru_cache(maxsize=1024)
 def stem(stem_type: str, w_out: int, act: str):
     if stem_type == "simple_stem_in":
         return Seq((Conv(3, w_out, 3, 2), Norm(w_out), Act(act)))
@@ -39,6 +43,7 @@ def stem(stem_type: str, w_out: int, act: str):
     return Seq((Conv(3, w_out, 3, 1), Norm(w_out), Act(act)))
 
 
+@lru_cache(maxsize=4096)
 def head(w_in: int, head_w: int, num_classes: int, act: str):
     nodes: tuple = ()
     if head_w > 0:
@@ -53,6 +58,7 @@ def _projection(w_in: int, w_out: int, stride: int):
     return None
 
 
+@lru_cache(maxsize=8192)
 def block(kind: str, w_in: int, w_out: int, stride: int, bot_mul: float, group_w: int, se_r: float, act: str):
     """One AnyNet block as a layer-vocabulary node."""
     if kind == "vanilla_block":
@@ -109,7 +115,7 @@ class AnyNetSpec:
         prev = self.stem_w
         for d, w, s, b, g in zip(self.depths, self.widths, self.strides, self.bot_muls, self.group_ws):
             nodes.append(block(self.block_type, prev, w, s, b, g, self.se_r, act))
-            nodes.append(Repeat(block(self.block_type, w, w, 1, b, g, self.se_r, act), d - 1))
+            nodes.append(repeated(block(self.block_type, w, w, 1, b, g, self.se_r, act), d - 1))
             prev = w
         nodes.append(head(prev, self.head_w, self.num_classes, act))
         return Seq(tuple(nodes))

@@ -9,13 +9,15 @@ act in training and change no complexity figure, so the spec leaves them out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from fastscale import stage_cost
 from fastscale.families import _fields as f
-from fastscale.families.anynet import head, stage_list
-from fastscale.layers import ACTIVATIONS, SE, Act, Conv, Norm, Repeat, Residual, Seq
+from fastscale.families.anynet import head, stage_list, stem
+from fastscale.layers import ACTIVATIONS, SE, Act, Conv, Norm, Residual, Seq, repeated
 
 
+@lru_cache(maxsize=8192)  # one object per distinct block: see anynet's node makers
 def mbconv(w_in: int, exp_ratio: int, k: int, stride: int, se_r: float, w_out: int, act: str):
     w_exp = int(w_in * exp_ratio)
     layers = []
@@ -45,11 +47,11 @@ class EffNetSpec:
 
     def network(self):
         act = self.activation
-        nodes = [Seq((Conv(3, self.stem_w, 3, 2), Norm(self.stem_w), Act(act)))]
+        nodes = [stem("simple_stem_in", self.stem_w, act)]
         prev = self.stem_w
         for d, w, e, k, s in zip(self.depths, self.widths, self.exp_ratios, self.kernels, self.strides):
             nodes.append(mbconv(prev, e, k, s, self.se_r, w, act))
-            nodes.append(Repeat(mbconv(w, e, k, 1, self.se_r, w, act), d - 1))
+            nodes.append(repeated(mbconv(w, e, k, 1, self.se_r, w, act), d - 1))
             prev = w
         nodes.append(head(prev, self.head_w, self.num_classes, act))
         return Seq(tuple(nodes))

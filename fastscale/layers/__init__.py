@@ -13,8 +13,8 @@ networks.
 
 from __future__ import annotations
 
-from fastscale.layers.composite import SE, Repeat, Residual, Seq
+from fastscale.layers.composite import SE, Repeat, Residual, Seq, repeated
 from fastscale.layers.primitives import ACTIVATIONS, Act, Conv, GlobalPool, Linear, MaxPool, Norm, _out
 
 __all__ = ["ACTIVATIONS", "SE", "Act", "Conv", "GlobalPool", "Linear", "MaxPool", "Norm", "Repeat",
-           "Residual", "Seq", "_out"]
+           "Residual", "Seq", "_out", "repeated"]

@@ -10,6 +10,7 @@ input (or a whole stage's input) part of eval inference's live set.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from fastscale.cx import Cx
@@ -114,6 +115,14 @@ class Repeat:
         import torch.nn as nn
 
         return nn.Sequential(*(self.node.build() for _ in range(self.times)))
+
+
+@lru_cache(maxsize=4096)
+def repeated(node, times: int) -> Repeat:
+    """``Repeat(node, times)``, one object per (node, times): with the families' block makers
+    memoised too, a network's children are the same objects in every network that has them, which
+    is what the trace's segment memo (``fastscale.trace.Tracer.child``) finds them by."""
+    return Repeat(node, times)
 
 
 @dataclass(frozen=True, slots=True)

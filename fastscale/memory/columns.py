@@ -6,6 +6,10 @@ here give exactly their figures (tests/core/test_memory_columns.py holds them eq
 specs), in the same order. A trace whose figures could pass int64 at the batch asked for (only
 specs far beyond the zoo, at batches in the millions) is left to that reference.
 
+A trace's table is built from the tables of its parts: the network children it replayed or
+recorded (``fastscale.trace.Segments``) each keep theirs here (SEGMENT_TABLES), so a network not
+seen before costs a concatenation of known pieces rather than a read of every op's every field.
+
 The training walk's shape does not depend on the batch or dtype: per op, the start and end of
 the segment it repeats in (a stage's repeated block, or the op alone) and, for each candidate,
 which op and which copy it stands for. What each op allocates does, but linearly, so the saved
@@ -29,6 +33,42 @@ from fastscale.trace import Op
 FIELDS = tuple(f.name for f in fields(Op) if f.name != "kind")
 _COL = {name: i for i, name in enumerate(FIELDS)}
 INT64_LIMIT = 1 << 63
+CONV, LOSS, IN_PLACE_KIND = 1, 2, 3  # op kind codes (0: any other)
+SEGMENT_TABLES: dict[int, tuple] = {}  # id(segment) -> (segment, table, kind codes)
+MAX_SEGMENT_TABLES = 8192
+
+
+def _table(ops) -> tuple[np.ndarray, np.ndarray]:
+    """(int64 field table, kind codes) of ``ops``; OverflowError when a field passes int64."""
+    rows = chain.from_iterable(map(attrgetter(*FIELDS), ops))
+    table = np.fromiter(rows, dtype=np.int64, count=len(ops) * len(FIELDS)).reshape(len(ops), len(FIELDS))
+    codes = np.array([CONV if op.kind == "conv" else LOSS if op.kind == "loss" else
+                      IN_PLACE_KIND if op.kind in IN_PLACE else 0 for op in ops], dtype=np.int8)
+    return table, codes
+
+
+def _segment_table(segment) -> tuple[np.ndarray, np.ndarray]:
+    known = SEGMENT_TABLES.get(id(segment))
+    if known is not None and known[0] is segment:
+        return known[1], known[2]
+    table, codes = _table(segment.ops)
+    if len(SEGMENT_TABLES) >= MAX_SEGMENT_TABLES:
+        SEGMENT_TABLES.clear()
+    SEGMENT_TABLES[id(segment)] = (segment, table, codes)  # the entry keeps the segment, so its id
+    return table, codes
+
+
+def trace_table(trace) -> tuple[np.ndarray, np.ndarray]:
+    """The trace's (field table, kind codes): its parts' kept tables, its other ops read here."""
+    tables, at, ops = [], 0, trace.ops
+    for start, segment in trace.parts:
+        if start > at:
+            tables.append(_table(ops[at:start]))
+        tables.append(_segment_table(segment))
+        at = start + len(segment.ops)
+    if at < len(ops) or not tables:
+        tables.append(_table(ops[at:]))
+    return np.concatenate([t for t, _ in tables]), np.concatenate([c for _, c in tables])
 
 
 class Columns:
@@ -42,14 +82,11 @@ class Columns:
         self._lock = threading.Lock()
         self.counts = np.array(trace.counts, dtype=np.int64)
         try:
-            rows = chain.from_iterable(map(attrgetter(*FIELDS), ops))
-            self.table = np.fromiter(rows, dtype=np.int64, count=len(ops) * len(FIELDS)).reshape(len(ops), len(FIELDS))
+            self.table, codes = trace_table(trace)
         except OverflowError:  # a field past int64: the reference walks it
             self.table, self.scale = None, float("inf")
             return
-        kinds = np.array([op.kind for op in ops])
-        self.conv, self.loss = kinds == "conv", kinds == "loss"
-        self.in_place = np.isin(kinds, IN_PLACE)
+        self.conv, self.loss, self.in_place = codes == CONV, codes == LOSS, codes == IN_PLACE_KIND
         # An upper bound on any figure per unit of (8 * batch + 2304): see ``safe``.
         self.scale = float(np.abs(self.table.astype(np.float64)).sum(axis=1) @ self.counts.astype(np.float64))
         self._walk(len(ops), trace.groups)

@@ -6,7 +6,7 @@ plan), so the planner never pays for it; the memory model and runtime features s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import cached_property, lru_cache
 
 from fastscale.trace import Op, Segments, Tracer
@@ -24,6 +24,7 @@ class Trace:
     buffer_tensors: int
     buffer_elems: int
     classes: int
+    parts: tuple = field(default=(), compare=False, repr=False)  # (first op, Segment): see Columns
 
     def total(self, name: str) -> int:
         """Sum of an Op field over the whole forward pass (repeated blocks included)."""
@@ -53,4 +54,4 @@ def trace(arch, resolution: int) -> Trace:
     tr.op("loss", (logits,), (), saved_f32=logits.elems, saved_i64=1, saved_stats=1, saved_tensors=3,
           casts=1, kernels_fwd=2, kernels_bwd=2)
     return Trace(tuple(tr.ops), tuple(tr.multiplicities()), tuple(tr.groups), tr.modules, tr.param_tensors,
-                 tr.buffer_tensors, tr.buffer_elems, logits.elems)
+                 tr.buffer_tensors, tr.buffer_elems, logits.elems, tuple(tr.parts))

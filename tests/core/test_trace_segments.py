@@ -69,3 +69,37 @@ def test_a_plain_tracer_walks_without_a_memo():
     tr = Tracer.start(224)
     zoo.get("ResNet-50").spec.network().trace(tr)
     assert tr.segments is None and len(tr.ops) > 50
+
+
+def test_a_table_made_of_its_parts_is_the_table_of_its_ops():
+    """Columns reads a replayed trace's table from its parts' kept tables (memory.columns)."""
+    from fastscale.memory.columns import _table, trace_table
+
+    segments = Segments()
+    for name in ("EfficientNet-B0", "RegNetY-400MF", "ResNet-50"):
+        for factor in (1.5, 1.6, 2.0):
+            plan = make_plan(model=name, strategy="dWr", factor=factor)
+            tr = walked(plan.arch, plan.resolution, segments)
+            assert tr.parts and sum(len(seg.ops) for _, seg in tr.parts) == len(tr.ops) - 1  # all but the loss
+            (table, codes), (want, want_codes) = trace_table(tr), _table(tr.ops)
+            assert (table == want).all() and (codes == want_codes).all()
+
+
+def test_an_equal_child_that_is_another_object_is_walked_again_not_mistaken():
+    """Children are found by identity: an equal node made anew (not by a family's memoised
+    makers) is recorded afresh, and either way the trace is the plain walk's."""
+    from fastscale.layers import Act, Conv, Norm, Seq
+
+    def network():
+        return Seq((Seq((Conv(3, 16, 3, 2), Norm(16), Act("relu"))), Seq((Conv(16, 32, 3, 2), Norm(32)))))
+
+    segments = Segments()
+    traces = []
+    for _ in range(2):
+        tr = Tracer.start(64, segments)
+        network().trace(tr)
+        traces.append(tr.ops)
+    plain = Tracer.start(64)
+    network().trace(plain)
+    assert traces[0] == traces[1] == plain.ops
+    assert len(segments.items) == 4  # each object its own entry (a segment keeps its node, so its id)
