@@ -5,7 +5,9 @@ While the burst runs, /healthz, /models, /metrics and a cached /plan are timed f
 Prints a table: the burst's status counts and latencies, and the probes' p50/max latencies.
 The expensive request is a valid custom AnyNet (16 stages of width 262144, group width 8192,
 bottleneck 1/16) that took 46-80 s to plan before the core bounded planning.
-Run: python bench/plan_load.py [--burst 40] [--plan-workers 2] [--plan-backlog 8] [--timeout 10]
+``--zoo``: instead, ``--burst`` clients each send distinct zoo plans (cheap, ~1 ms, planned on
+the event loop while its gate allows: service.inline_plan) back to back for the whole probe.
+Run: python bench/plan_load.py [--zoo] [--burst 40] [--plan-workers 2] [--plan-backlog 8] [--timeout 10]
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from service.embedded_redis import free_port  # noqa: E402
 SLOW = {"family": "anynet", "stem_type": "simple_stem_in", "stem_w": 32, "block_type": "res_bottleneck_block",
         "depths": [1] * 16, "widths": [262144] * 16, "strides": [1] * 16, "bot_muls": [0.0625] * 16,
         "group_ws": [8192] * 16, "se_r": 0.0}
+ZOO = ("RegNetY-400MF", "EfficientNet-B0", "ResNet-50")
 PROBES = (("GET", "/healthz", None), ("GET", "/models", None), ("GET", "/metrics", None),
           ("POST", "/plan", {"model": "ResNet-50", "factor": 2}))
 
@@ -54,16 +57,26 @@ def start_server(args, data_dir: str) -> tuple[subprocess.Popen, str]:
     raise SystemExit("the server did not start")
 
 
-def burst(url: str, n: int, results: list) -> list[threading.Thread]:
+def burst(url: str, n: int, results: list, zoo_until: float | None = None) -> list[threading.Thread]:
+    """n concurrent expensive plans; with ``zoo_until`` (a monotonic deadline), n clients sending
+    distinct zoo plans back to back until then."""
     client = httpx.Client(base_url=url, timeout=120, limits=httpx.Limits(max_connections=n + 5))
 
-    def one(i: int) -> None:
+    def post(body: dict) -> None:
         started = time.perf_counter()
         try:
-            code = client.post("/plan", json={"spec": SLOW, "factor": 2 + i / 100}).status_code
+            code = client.post("/plan", json=body).status_code
         except httpx.HTTPError as exc:
             code = type(exc).__name__
         results.append((code, time.perf_counter() - started))
+
+    def one(i: int) -> None:
+        if zoo_until is None:
+            return post({"spec": SLOW, "factor": 2 + i / 100})
+        k = 0
+        while time.monotonic() < zoo_until:
+            post({"model": ZOO[(i + k) % len(ZOO)], "strategy": "dWr", "factor": 1.5 + i * 1e-3 + k * 1e-6})
+            k += 1
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
     for t in threads:
@@ -94,21 +107,23 @@ def main() -> None:
     ap.add_argument("--plan-backlog", type=int, default=8)
     ap.add_argument("--timeout", type=float, default=10.0)
     ap.add_argument("--seconds", type=float, default=8.0, help="how long to probe during the burst")
+    ap.add_argument("--zoo", action="store_true", help="a storm of distinct cheap zoo plans instead")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as data_dir:
         proc, url = start_server(args, data_dir)
         try:
             httpx.post(url + "/plan", json=PROBES[-1][2], timeout=30)  # cached before the burst
             results: list = []
-            threads = burst(url, args.burst, results)
+            threads = burst(url, args.burst, results, time.monotonic() + args.seconds if args.zoo else None)
             times = probe(url, args.seconds)
             for t in threads:
                 t.join(args.timeout + 30)
         finally:
             proc.terminate()
             proc.wait(30)
-    print(f"burst: {args.burst} expensive /plan, plan workers {args.plan_workers}, backlog {args.plan_backlog}, "
-          f"timeout {args.timeout:g} s")
+    what = f"{args.burst} clients of distinct zoo /plan for {args.seconds:g} s" if args.zoo else \
+        f"{args.burst} expensive /plan"
+    print(f"burst: {what}, plan workers {args.plan_workers}, backlog {args.plan_backlog}, timeout {args.timeout:g} s")
     for code, n in sorted(Counter(str(c) for c, _ in results).items()):
         lat = [s for c, s in results if str(c) == code]
         print(f"  {code:>16}: {n:3d}  median {statistics.median(lat):7.3f} s  max {max(lat):7.3f} s")
