@@ -48,6 +48,6 @@ class Budget:
         if self.deadline is None:
             return
         self.calls += 1
-        if self.calls % self.every == (1 % self.every) and self.clock() > self.deadline:
+        if (self.every == 1 or self.calls % self.every == 1) and self.clock() > self.deadline:
             raise PlanBudgetExceeded(self.field, f"is too large to plan within the {self.seconds:g} s planning budget",
                                "fewer or narrower stages, or a smaller factor")

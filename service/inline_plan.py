@@ -2,13 +2,13 @@
 
 A zoo or JSON-spec plan takes about a millisecond of CPU, and the hand-off to a planning process
 (queue, feeder thread, pipe, pickling both ways) cost about twice that again: most of a distinct
-POST /plan. So a plan is first tried here, in two places, each on a small CPU budget:
+POST /plan. So a plan is first tried here, in two places, each on a small budget:
 
 - ``try_on_loop``: a zoo model's plan on the event loop itself, within LOOP_BUDGET_S of wall
   time. Handing a plan to a thread and back cost ~0.4 ms of a ~3.5 ms request (measured with
   bench/api_bench.py --plan-only). Only zoo models: their cost is known (over the 4,320-case
-  grid of bench/plan_bench.py, 32 plans took over 5 ms and a budget step never takes long),
-  while in an adversarial custom spec one search step or the final check can take tens of ms.
+  grid of bench/plan_bench.py, 32 plans took over 5 ms, the longest 28 ms), while in an
+  adversarial custom spec one search step or the final check can take tens of ms.
   A ``LoopGate`` keeps planning to at most LOOP_SHARE of the loop's time: after a plan of d
   seconds it stays shut for d·(1 - share)/share, so under a burst most plans go on to the thread
   and the loop answers /healthz and cached requests between them.

@@ -7,7 +7,8 @@ The route is async: an uncached plan is awaited on the bounded planning executor
 The answer is the document the service built, encoded by pydantic-core as it is: validating it
 against the response model again cost ~0.1 ms of a ~3 ms distinct request (A/B with
 bench/api_bench.py --plan-only). PlanResponse still documents it, and tests/app/test_plan_body.py
-holds the body byte for byte to what the response model would have sent.
+holds the body to what the response model would have sent: the same values of the same JSON
+types (only key order inside an object may differ).
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ _COL = {name: i for i, name in enumerate(FIELDS)}
 INT64_LIMIT = 1 << 63
 CONV, LOSS, IN_PLACE_KIND = 1, 2, 3  # op kind codes (0: any other)
 SEGMENT_TABLES: dict[int, tuple] = {}  # id(segment) -> (segment, table, kind codes)
-MAX_SEGMENT_TABLES = 8192
+MAX_SEGMENT_TABLES = 4096  # as many as fastscale.trace.Segments keeps
 
 
 def _table(ops) -> tuple[np.ndarray, np.ndarray]:

@@ -7,10 +7,12 @@ would leave the bounds are refused naming the factor, and strategies cannot over
 """
 
 import json
+import time
 
 import pytest
 
 from fastscale import zoo
+from fastscale.budget import Budget, PlanBudgetExceeded
 from fastscale.errors import ScalingError
 from fastscale.families import spec_from_dict
 from fastscale.families._fields import MAX_BLOCKS
@@ -117,3 +119,20 @@ def test_tampered_plans_are_scaling_errors(path, value, field):
     with pytest.raises(ScalingError) as err:
         Plan.from_dict(data)
     assert err.value.field == field
+
+
+def test_a_budget_reads_its_clock_every_n_steps_and_a_wall_budget_at_every_step():
+    reads = []
+
+    def clock():  # a clock that has run past any deadline from its fourth read on
+        reads.append(len(reads))
+        return 0.0 if len(reads) <= 3 else 100.0
+
+    sparse = Budget(1.0, "spec", clock, every=64)
+    for _ in range(128):  # reads on steps 1 and 65 only: still inside the budget
+        sparse.check()
+    assert len(reads) == 3  # the deadline's own read, then two
+    with pytest.raises(PlanBudgetExceeded):
+        for _ in range(64):
+            sparse.check()  # step 129 reads a clock past the deadline
+    assert Budget.wall(1.0).every == 1 and Budget.wall(1.0).clock is time.perf_counter
