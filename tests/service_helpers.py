@@ -25,6 +25,14 @@ TINY_SPEC = {"family": "anynet", "stem_type": "simple_stem_in", "stem_w": 8, "bl
 TINY_PROFILE = {"device": "cpu", "batch_size": 2, "time_budget_s": 0.5}
 
 
+def plan_request(**kw) -> dict:
+    """Every ``make_plan`` argument a planning request carries (as PlanRequest.plan_kwargs gives
+    them), defaults where ``kw`` says nothing."""
+    base = {"model": None, "spec": None, "strategy": "dWr", "alpha": None, "exponents": None, "factor": 2.0,
+            "target_flops": None, "rounding": "nearest", "resolution": None}
+    return {**base, **kw}
+
+
 def terminate(proc: subprocess.Popen, grace_s: float = 20) -> None:
     """SIGTERM a test's child process and wait; SIGKILL it if it outlives ``grace_s``."""
     if proc.poll() is not None:

@@ -15,7 +15,7 @@ from service.errors import PlanningBusy, PlanningTimeout
 from service import inline_plan
 from service.plan_cache import Planner, compute_plan
 from service.planning import PlanningExecutor
-from tests.service_helpers import TINY_SPEC
+from tests.service_helpers import TINY_SPEC, plan_request
 
 PYCLS = {"MODEL": {"TYPE": "anynet", "NUM_CLASSES": 10},
          "ANYNET": {"STEM_TYPE": "simple_stem_in", "STEM_W": 8, "BLOCK_TYPE": "res_bottleneck_block",
@@ -24,26 +24,20 @@ PYCLS = {"MODEL": {"TYPE": "anynet", "NUM_CLASSES": 10},
          "TRAIN": {"IM_SIZE": 64}}
 
 
-def request(**kw) -> dict:
-    out = {"model": None, "spec": None, "strategy": "dWr", "alpha": None, "exponents": None, "factor": 2.0,
-           "target_flops": None, "rounding": "nearest", "resolution": None}
-    return {**out, **kw}
-
-
 @pytest.mark.parametrize("kw", [dict(model="ResNet-50"), dict(spec=TINY_SPEC), dict(spec=PYCLS),
                                 dict(spec=yaml.safe_dump({**PYCLS, "DESC": "a note"}))])
 def test_the_cached_plan_is_the_cores_plan(planner, kw):
-    expected = make_plan(**request(**kw)).to_dict()
-    assert planner.plan(request(**kw)) == expected
-    assert planner.plan(request(**kw)) == expected  # from the cache, the request's own config attached
+    expected = make_plan(**plan_request(**kw)).to_dict()
+    assert planner.plan(plan_request(**kw)) == expected
+    assert planner.plan(plan_request(**kw)) == expected  # from the cache, the request's own config attached
 
 
 def test_requests_that_parse_alike_share_one_entry(planner):
     for kw in (dict(model="ResNet-50"), dict(model="resnet-50"), dict(model="ResNet-50", resolution=224),
                dict(model="ResNet-50", strategy="dWr", alpha=0.8)):
-        planner.plan(request(**kw))
+        planner.plan(plan_request(**kw))
     notes = [f"note {i} " + "x" * 50_000 for i in range(30)]
-    answers = [planner.plan(request(spec={**PYCLS, "DESC": note})) for note in notes]
+    answers = [planner.plan(plan_request(spec={**PYCLS, "DESC": note})) for note in notes]
     assert planner.cache.stats()["entries"] == 2
     assert planner.cache.stats()["bytes"] < 20_000  # the ignored 50 KB notes are not cached
     assert [a["base"]["pycls_config"]["DESC"] for a in answers] == notes  # each answer its own config
@@ -53,14 +47,14 @@ def test_the_cache_stays_within_its_bytes():
     p = Planner(workers=1, backlog=0, timeout_s=30, cache_bytes=5_000)
     sizes = []
     for factor in (1.5, 2, 2.5, 3, 4, 5, 6, 8, 10, 12, 16, 20):
-        p.plan(request(model="RegNetY-400MF", factor=factor))
+        p.plan(plan_request(model="RegNetY-400MF", factor=factor))
         sizes.append(p.cache.stats()["bytes"])
     assert max(sizes) <= 5_000 and 2 <= p.cache.stats()["entries"] < 12
     p.executor.shutdown()
 
 
 def test_refusals_are_cached_too(planner):
-    bad = request(spec={**TINY_SPEC, "widths": [16, 33]}, factor=2)
+    bad = plan_request(spec={**TINY_SPEC, "widths": [16, 33]}, factor=2)
     for _ in range(2):
         with pytest.raises(Exception) as err:
             planner.plan(bad)
@@ -100,7 +94,7 @@ def test_a_plan_past_the_timeout_is_a_503_and_its_process_is_replaced():
 
 def test_core_refusals_cross_the_process_boundary_intact(planner):
     with pytest.raises(ScalingError) as err:
-        planner.executor.run(compute_plan, request(model="ResNet-51"))
+        planner.executor.run(compute_plan, plan_request(model="ResNet-51"))
     assert err.value.field == "model" and "ResNet-51" in err.value.message
 
 
@@ -130,9 +124,9 @@ def test_identical_plans_in_flight_are_computed_once(planner, monkeypatch, inlin
     monkeypatch.setattr(inline_plan, "make_plan", counted_make)
     monkeypatch.setattr(planner.executor, "submit", counted_submit)
     if inline:
-        _eight_at_once(planner, request(model="ResNet-101", factor=3))
+        _eight_at_once(planner, plan_request(model="ResNet-101", factor=3))
         assert computed == [3] and submitted == []
     else:
         with inline_plan._slot:
-            _eight_at_once(planner, request(model="ResNet-101", factor=3.5))
+            _eight_at_once(planner, plan_request(model="ResNet-101", factor=3.5))
         assert computed == [] and submitted == ["compute_plan"]

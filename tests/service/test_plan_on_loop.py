@@ -13,15 +13,9 @@ import yaml
 
 from fastscale.planner import make_plan
 from service import inline_plan
-from tests.service_helpers import TINY_SPEC
+from tests.service_helpers import TINY_SPEC, plan_request
 
 MEMORY = (64, "float32", False, "cuda")
-
-
-def request(**kw) -> dict:
-    base = {"model": None, "spec": None, "strategy": "dWr", "alpha": None, "exponents": None, "factor": 2.0,
-            "target_flops": None, "rounding": "nearest", "resolution": None}
-    return {**base, **kw}
 
 
 @pytest.fixture
@@ -41,19 +35,19 @@ def where(monkeypatch):
 
 def test_a_cheap_plan_is_computed_on_the_loop_and_answers_as_the_core(planner, where):
     async def ask():
-        return await planner.aplan_memory(request(model="EfficientNet-B0", factor=1.9), MEMORY)
+        return await planner.aplan_memory(plan_request(model="EfficientNet-B0", factor=1.9), MEMORY)
 
     plan, memory = asyncio.run(ask())
     assert where == [threading.current_thread().name]  # asyncio.run's loop runs on this thread
-    assert plan == make_plan(**request(model="EfficientNet-B0", factor=1.9)).to_dict()
+    assert plan == make_plan(**plan_request(model="EfficientNet-B0", factor=1.9)).to_dict()
     assert memory["batch_size"] == 64 and memory["training"]["predicted_bytes"] > 0
 
 
 def test_a_shut_gate_sends_the_plan_to_a_thread(planner, where):
     inline_plan._gate.open_at = time.perf_counter() + 60
-    plan = asyncio.run(planner.aplan(request(model="ResNet-50", factor=2.2)))
+    plan = asyncio.run(planner.aplan(plan_request(model="ResNet-50", factor=2.2)))
     assert len(where) == 1 and where[0] != threading.current_thread().name
-    assert plan == make_plan(**request(model="ResNet-50", factor=2.2)).to_dict()
+    assert plan == make_plan(**plan_request(model="ResNet-50", factor=2.2)).to_dict()
 
 
 def test_a_custom_spec_is_never_planned_on_the_loop(planner, where):
@@ -62,7 +56,7 @@ def test_a_custom_spec_is_never_planned_on_the_loop(planner, where):
                          "DEPTHS": [1, 1], "WIDTHS": [16, 32], "STRIDES": [2, 2], "BOT_MULS": [1.0, 1.0],
                          "GROUP_WS": [8, 8]}}
     for spec in (TINY_SPEC, config, yaml.safe_dump(config)):
-        asyncio.run(planner.aplan(request(spec=spec, factor=2.5)))
+        asyncio.run(planner.aplan(plan_request(spec=spec, factor=2.5)))
     assert threading.current_thread().name not in where  # a thread's attempts, or a planning process's
 
 
@@ -70,7 +64,7 @@ def test_a_burst_shares_the_loop_with_threads(planner, where):
     """Twelve distinct plans at once: the gate shuts after each plan on the loop, so the ones that
     find it shut go to a thread and the loop is free between them."""
     async def burst():
-        return await asyncio.gather(*(planner.aplan(request(model="RegNetX-200MF", factor=2 + i / 10))
+        return await asyncio.gather(*(planner.aplan(plan_request(model="RegNetX-200MF", factor=2 + i / 10))
                                       for i in range(12)))
 
     plans = asyncio.run(burst())
