@@ -82,11 +82,11 @@ def _within(kwargs: dict, memory: tuple | None, budget_s: float, wall: bool = Fa
 
 
 def try_on_loop(kwargs: dict, memory: tuple | None, gate: LoopGate | None = None,
-                budget_s: float = LOOP_BUDGET_S) -> tuple | None:
+                budget_s: float | None = None) -> tuple | None:
     """The planning answer computed on the calling thread (the event loop's) for a zoo model, if
-    ``gate`` (the process's own by default) is open and the plan fits ``budget_s`` of wall time,
-    else None. Invalid requests raise as they would elsewhere."""
-    gate = gate or _gate
+    ``gate`` (the process's own by default) is open and the plan fits ``budget_s`` of wall time
+    (LOOP_BUDGET_S by default), else None. Invalid requests raise as they would elsewhere."""
+    gate, budget_s = gate or _gate, LOOP_BUDGET_S if budget_s is None else budget_s
     if kwargs.get("model") is None or not gate.is_open():
         return None
     started = time.perf_counter()
