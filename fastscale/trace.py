@@ -159,9 +159,12 @@ class Tracer:
         if segment is None or segment.node is not node:
             segment = self._recorded(node)
             self.segments.put(key, segment)
-            self.parts.append((start, segment))
-            return
+        else:
+            self._replay(segment, x, start)
         self.parts.append((start, segment))
+
+    def _replay(self, segment: Segment, x: Ten, start: int) -> None:
+        """Append a recorded child's ops and leave the walk as walking it would have."""
         self.ops.extend(segment.ops)
         self.groups.extend((first + start, end + start, times) for first, end, times in segment.groups)
         self.h, self.w, x.saved = segment.h, segment.w, segment.input_saved
