@@ -16,9 +16,14 @@ R_GOAL = 0.99
 
 
 def _line(label: str, mode: str, m: dict) -> dict:
+    """The table's columns, and (JSON only) what a post-mortem of an unstable or off profile needs:
+    the spread of its times and its memory beside the steady peak."""
     return {"label": label, "mode": mode, "ms": m.get("median_ms"), "n": m.get("n"), "stop": m.get("stop_reason"),
             "stable": m.get("stable"), "warmup_ms": m.get("warmup_ms"), "predicted": m.get("predicted_memory_bytes"),
-            "measured": m.get("peak_memory_bytes"), "ratio": m.get("memory_ratio")}
+            "measured": m.get("peak_memory_bytes"), "ratio": m.get("memory_ratio"),
+            "rel_ci": m.get("rel_ci"), "drift": m.get("drift"), "p10_ms": m.get("p10_ms"), "p90_ms": m.get("p90_ms"),
+            "warmup_iters": m.get("warmup_iters"), "warmup_stop": m.get("warmup_stop"),
+            "warmup_peak": m.get("warmup_peak_memory_bytes"), "baseline": m.get("baseline_memory_bytes")}
 
 
 def profile_lines(entries: list[dict]) -> list[dict]:

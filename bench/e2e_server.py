@@ -88,7 +88,9 @@ class Server:
     def start(self) -> "Server":
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}  # embedded Redis, always
-        env.update({"PYTHONPATH": str(ROOT), "FASTSCALE_LOG_JSON": "false", "FASTSCALE_RATE_LIMIT_PER_MINUTE": "0",
+        # Keep an inherited PYTHONPATH (a GPU host with the service's wheels in a side folder) after ours.
+        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+        env.update({"PYTHONPATH": path, "FASTSCALE_LOG_JSON": "false", "FASTSCALE_RATE_LIMIT_PER_MINUTE": "0",
                     **self.extra_env})
         cmd = [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                "--data-dir", str(self.data_dir), "--workers", "1", "--device", self.device]
