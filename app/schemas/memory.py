@@ -15,14 +15,20 @@ class ModeMemory(BaseModel):
 
     model_config = OPEN
     predicted_bytes: int = Field(description=(
-        "The peak the profiler measures: cuda, max_memory_allocated over warm-up and timing (cuDNN's "
-        "benchmark workspace included); cpu, the worker process's memory growth."))
+        "The steady peak the profiler measures step after step: cuda, max_memory_allocated over the timed "
+        "iterations after warm-up (required_bytes plus cuBLAS workspaces); cpu, the worker process's memory "
+        "growth."))
     required_bytes: int = Field(description=(
-        "What must fit for one step to run: predicted_bytes less the benchmark workspace cuDNN takes only "
-        "when free. The memory guard of POST /scale compares this with the device."))
+        "What must fit for one step to run: activations, persistent tensors and allocator rounding. The "
+        "memory guard of POST /scale compares this with the device."))
     activation_bytes: int = Field(description="The activation peak alone (saved set and transients, or eval's live set).")
     persistent_bytes: int = Field(description="Weights, gradients, optimizer state, copies and the input batch.")
-    workspace_bytes: int = Field(description="cuDNN's benchmark workspace at the peak (0 on cpu).")
+    workspace_bytes: int = Field(description=(
+        "cuDNN's benchmark workspace at the peak op (0 on cpu): a rough estimate of what a network's first "
+        "steps in a worker take on top of predicted_bytes, once, while cuDNN autotunes new shapes."))
+    blas_workspace_bytes: int = Field(0, description=(
+        "cuBLAS workspaces held through the mode (cuda: 32 MiB per thread that runs a matmul; 0 on cpu), "
+        "part of predicted_bytes."))
     overhead_bytes: int = Field(description="Allocator rounding (cuda) or host objects (cpu).")
     host_overhead_bytes: int = Field(description="Host-side objects of the worker process.")
 

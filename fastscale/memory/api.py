@@ -4,14 +4,18 @@
 ``inference.predicted_bytes``, ``training.predicted_bytes``, ``training.saved_activation_bytes``),
 with the parts it is made of beside them:
 
-- ``predicted_bytes``: the peak the profiler measures (CUDA: ``max_memory_allocated`` over
-  warm-up and timing, cuDNN's benchmark workspace included; CPU: the worker's RSS growth,
-  host overhead included).
-- ``required_bytes``: what must fit for the step to run: ``predicted_bytes`` less the benchmark
-  workspace, which cuDNN only takes when it is free. The 422 guard and the largest batch use it.
+- ``predicted_bytes``: the steady peak the profiler measures, step after step (CUDA:
+  ``max_memory_allocated`` over the timed iterations, after warm-up; CPU: the worker's RSS
+  growth, host overhead included).
+- ``required_bytes``: what must fit for the step to run: the activation peak, persistent
+  tensors and allocator rounding. The 422 guard and the largest batch use it. On CUDA
+  ``predicted_bytes`` adds the cuBLAS workspaces (``blas_workspace_bytes``), which are taken
+  from what is free, like the benchmark workspace.
+- ``workspace_bytes``: cuDNN's benchmark workspace at the peak op: what a network's first steps
+  in a worker may take on top, once, while cuDNN autotunes new shapes (``overhead``).
 - ``activation_bytes``: the activation peak alone (saved set and transients, or eval's live set);
   ``persistent_bytes``: weights, optimizer state, copies and the input batch;
-  ``workspace_bytes``; ``overhead_bytes``: allocator rounding (CUDA) or host objects (CPU);
+  ``overhead_bytes``: allocator rounding (CUDA) or host objects (CPU);
   ``host_overhead_bytes``: the host-side objects of the worker process in either case.
 """
 
@@ -85,12 +89,14 @@ def _mode_memory(tr: Trace, resolution: int, batch: int, dtype: str, channels_la
     activations, with_ws = _peaks(tr, batch, dtype, channels_last, device, mode)
     persistent, extra, host = _fixed_bytes(tr, resolution, batch, dtype, device, mode)
     required = activations + persistent + extra
+    blas = overhead.blas_workspace_bytes(tr, mode, device)
     return {
-        "predicted_bytes": required + with_ws - activations,
+        "predicted_bytes": required + blas,
         "required_bytes": required,
         "activation_bytes": activations,
         "persistent_bytes": persistent,
         "workspace_bytes": with_ws - activations,
+        "blas_workspace_bytes": blas,
         "overhead_bytes": extra,
         "host_overhead_bytes": host,
     }

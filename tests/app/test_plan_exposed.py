@@ -21,7 +21,7 @@ from tests.service_helpers import TINY_PROFILE, register_idle_worker
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "tests" / "data" / "pycls" / "configs" / "dds_baselines"
 MEMORY_FIELDS = {"predicted_bytes", "required_bytes", "activation_bytes", "persistent_bytes", "workspace_bytes",
-                 "overhead_bytes", "host_overhead_bytes"}
+                 "blas_workspace_bytes", "overhead_bytes", "host_overhead_bytes"}
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

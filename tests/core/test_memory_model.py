@@ -1,8 +1,15 @@
-"""The analytic memory model: calibrated against measured H200 peaks, and its physical shape.
+"""The analytic memory model: checked against measured H200 peaks, and its physical shape.
 
-tests/data/h200_memory.json is a vendored copy of the `memory` entries of
-the team's reference h200_measurements.json (fastscale measured on an NVIDIA H200, its note says
-how). The model must predict every measured peak allocated within 15 %, in both modes.
+Two sets of H200 measurements, both of fastscale's own profiler:
+- tests/data/h200_steady_memory.json: steady peaks (max_memory_allocated over the timed
+  iterations, after warm-up) of four EfficientNet-B0 scalings, each profiled twice in one
+  process. ``predicted_bytes`` is the model of this figure; measured/predicted was 1.00 to 1.05
+  over its 16 points, so the tests hold it to 10 % (the service's goal is 15 %).
+- tests/data/h200_memory.json: a vendored copy of the `memory` entries of the team's reference
+  h200_measurements.json, taken when the profiler still counted warm-up in its peak (first
+  profiles of a network, so cuDNN's autotuning workspace included). The benchmark workspace
+  constants were fitted on those points, so there ``predicted_bytes + workspace_bytes`` is held
+  to 15 %.
 """
 
 import json
@@ -18,17 +25,32 @@ from fastscale.memory.walk import trace
 from fastscale.planner import make_plan
 from fastscale.zoo import get
 
-H200 = json.loads((Path(__file__).resolve().parents[1] / "data" / "h200_memory.json").read_text())
+DATA = Path(__file__).resolve().parents[1] / "data"
+H200 = json.loads((DATA / "h200_memory.json").read_text())
 POINTS = [(p, mode) for p in H200["memory"] for mode in ("inference", "training")]
+STEADY = json.loads((DATA / "h200_steady_memory.json").read_text())
+STEADY_POINTS = [(p, attempt, mode) for p in STEADY["memory"] for attempt in ("first", "second")
+                 for mode in ("inference", "training")]
+
+
+def _memory(point) -> dict:
+    plan = make_plan(model=point["model"], strategy=point["strategy"], factor=point["factor"])
+    assert plan.resolution == point["resolution"] and plan.complexity["flops"] == point["flops"]
+    return predict_memory(plan.arch, plan.resolution, point["batch_size"], point["dtype"], point["channels_last"])
+
+
+@pytest.mark.parametrize("point,attempt,mode", STEADY_POINTS,
+                         ids=[f"{p['strategy']}{p['factor']:g}x-{a}-{m}" for p, a, m in STEADY_POINTS])
+def test_predicted_peak_within_10_percent_of_the_h200_steady_peak(point, attempt, mode):
+    measured = point[attempt][mode]["peak_memory_bytes"]
+    assert abs(_memory(point)[mode]["predicted_bytes"] / measured - 1) <= 0.10, (_memory(point)[mode], measured)
 
 
 @pytest.mark.parametrize("point,mode", POINTS, ids=[f"{p['dtype']}-{m}" for p, m in POINTS])
-def test_predicted_peak_within_15_percent_of_h200(point, mode):
-    plan = make_plan(model=point["model"], strategy=point["strategy"], factor=point["factor"])
-    assert plan.resolution == point["resolution"] and plan.complexity["flops"] == point["flops"]
-    memory = predict_memory(plan.arch, plan.resolution, point["batch_size"], point["dtype"], point["channels_last"])
+def test_first_run_peak_within_15_percent_of_h200(point, mode):
+    memory = _memory(point)[mode]
     measured = point[mode]["peak_memory_bytes"]
-    assert abs(memory[mode]["predicted_bytes"] / measured - 1) <= 0.15, (memory[mode], measured)
+    assert abs((memory["predicted_bytes"] + memory["workspace_bytes"]) / measured - 1) <= 0.15, (memory, measured)
 
 
 def test_public_names_and_parts_add_up():
@@ -36,7 +58,9 @@ def test_public_names_and_parts_add_up():
     memory = predict_memory(spec, 224, 32, "bfloat16")
     for mode in ("inference", "training"):
         part = memory[mode]
-        assert part["predicted_bytes"] == part["required_bytes"] + part["workspace_bytes"]
+        assert part["predicted_bytes"] == part["required_bytes"] + part["blas_workspace_bytes"]
+        assert part["blas_workspace_bytes"] == {"inference": 1, "training": 2}[mode] * 32 * 2**20
+        assert part["workspace_bytes"] > 0
         assert part["required_bytes"] == part["activation_bytes"] + part["persistent_bytes"] + part["overhead_bytes"]
     assert memory["training"]["saved_activation_bytes"] > 0
     assert predict_memory(spec.to_dict(), 224, 32, "bfloat16") == memory  # the JSON form works too

@@ -10,10 +10,14 @@ Method, per mode (issue #4):
    95 % confidence interval of the median is within +-1 % of the median with n >= min_iters
    (``stop_reason: converged``, ``stable: true``), or the timed budget, counted from the end of
    warm-up, runs out (``budget``). min_iters always run unless the hard per-mode cap stops the
-   mode first (``cap``).
-The parts: ``timing`` (the measure loop), ``memory`` (out-of-memory, largest batch), ``modes`` (the
-timed steps), ``config`` (ProfileConfig). Importable with torch alone (no fastapi, redis or rq),
-so bench/gpu_check.py runs on bare GPU hosts.
+   mode first (``cap``). On a GPU the next chunk of iterations is queued before the last one is
+   read, so the GPU never idles between checks (``timing``).
+5. Peak memory is the steady state: the allocator's peak over the timed iterations, with the
+   warm-up's (cuDNN autotuning) kept beside it (``peaks``).
+The parts: ``timing`` (the measure loop), ``peaks`` (peak memory of a mode), ``memory``
+(out-of-memory, largest batch), ``modes`` (the timed steps), ``config`` (ProfileConfig).
+Importable with torch alone (no fastapi, redis or rq), so bench/gpu_check.py runs on bare GPU
+hosts.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from workers.profiler.memory import (
     BatchPredictor, ProfileOOM, find_max_batch, is_oom, largest_batch, oom_message, release_memory, step_budget,
 )
 from workers.profiler.modes import fits, profile_inference, profile_training, random_batch
+from workers.profiler.peaks import free_blas_workspaces
 from workers.profiler.timing import measure
 
 __all__ = ["DTYPES", "MODES", "BatchPredictor", "ProfileConfig", "ProfileOOM", "device_info", "find_max_batch",
@@ -133,9 +138,7 @@ def _profile_model(model, resolution: int, device: torch.device, cfg: ProfileCon
 def _profile_mode(model, resolution: int, device: torch.device, cfg: ProfileConfig, progress: Progress, mode: str,
                   batch: list, predict_batch: BatchPredictor | None) -> dict:
     """One mode's timings and peak memory; running out of memory becomes ``ProfileOOM``."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
+    free_blas_workspaces(device)
     x = y = failure = None
     try:
         if not batch:  # inside the OOM handling: a large batch may not even fit its input
@@ -156,10 +159,7 @@ def _profile_mode(model, resolution: int, device: torch.device, cfg: ProfileConf
         x = y = None
         batch.clear()
         _give_up(model, resolution, device, cfg, mode, failure, predict_batch)
-    cuda = device.type == "cuda"
-    out["peak_memory_bytes"] = torch.cuda.max_memory_allocated(device) if cuda else None
-    out["peak_reserved_bytes"] = torch.cuda.max_memory_reserved(device) if cuda else None
-    return out
+    return out  # its peak memory is the eager step's steady state (profiler.peaks), read by measure
 
 
 def _give_up(model, resolution: int, device: torch.device, cfg: ProfileConfig, mode: str, failure: str,
