@@ -48,3 +48,40 @@ def test_waiting_for_a_dead_server_stops_at_once_with_its_log(tmp_path):
         server.stop()
     assert time.monotonic() - started < 30
     assert "exited with" in str(err.value) and "SHA-256" in str(err.value)
+
+
+def test_the_probe_smoke_run_writes_every_step(tmp_path):
+    """bench/gpu_probe.py on a CPU: every step it runs on a GPU, each record written as it comes."""
+    out = tmp_path / "probe.jsonl"
+    proc = subprocess.run([sys.executable, "bench/gpu_probe.py", "--smoke", "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    steps = [r["step"] for r in records]
+    assert steps[0] == "start" and steps[-1] == "end" and "modules" in steps
+    profiles = [r for r in records if r["step"] == "profile"]
+    assert {(r["label"], r["attempt"], r["mode"]) for r in profiles} == {
+        (label, attempt, mode) for label in ("tiny 1x", "tiny dWr 2x") for attempt in ("first", "second")
+        for mode in ("inference", "training")}
+    assert all(r["peak"] is None and r["required"] > 0 for r in profiles)  # no device allocator on a CPU
+    spread = [r for r in records if r["step"] == "spread"]
+    assert [r["gc"] for r in spread] == [True, False] and all(len(r["times_ms"]) == r["n"] == 10 for r in spread)
+
+
+def test_the_server_keeps_an_inherited_pythonpath(tmp_path, monkeypatch):
+    """The server that gpu_e2e starts keeps a side folder of packages on PYTHONPATH (a GPU host
+    with the service's wheels in /tmp/site): the first H200 run could not have started without it.
+    The folder's sitecustomize.py, which Python imports at start-up from the path, leaves a mark."""
+    site = tmp_path / "site"
+    site.mkdir()
+    mark = tmp_path / "imported"
+    (site / "sitecustomize.py").write_text(f"open({str(mark)!r}, 'a').write('x')\n")
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    server = Server("cpu", tmp_path / "data").start()
+    try:
+        deadline = time.monotonic() + 60
+        while not mark.exists() and server.proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        server.stop()
+    assert mark.exists(), server.log_tail()
