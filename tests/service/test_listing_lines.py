@@ -108,3 +108,26 @@ def test_walk_and_intersection_give_the_same_pages(store, monkeypatch, budget):
             expect = [pid for pid in made
                       if all(str(indexes.profile_fields(store.get(pid))[k]).lower() == v for k, v in wanted.items())]
             assert sorted(walked) == sorted(expect), (filters, limit)
+
+
+@pytest.mark.parametrize("filters", [{}, {"model": "ResNet-50"}, {"model": "ResNet-50", "strategy": "w"}])
+def test_a_cursor_among_many_equal_creation_times_moves_on(store, monkeypatch, filters):
+    """More ids share one creation time than a page may look at: each page starts past the cursor,
+    so small pages still walk every id once. (The walk used to restart at the first id of that time,
+    spend its budget on ids already listed and give back the same cursor, for ever: it hung the
+    suite whenever 24 quick claims landed in fewer milliseconds than usual.)"""
+    monkeypatch.setattr(listing, "SCAN_BUDGET", 3)
+    made = [f"{i:032x}" for i in range(25)]
+    same_time = {rid: 1764000000123 for rid in made}
+    store.r.zadd(store.keys.index("profile"), same_time)
+    for field, value in filters.items():
+        store.r.zadd(store.keys.index("profile", field, indexes.normalise(value)), same_time)
+    for inter_max in (20_000, 0):  # intersected in Redis, and walked
+        monkeypatch.setattr(listing, "INTERSECT_MAX", inter_max)
+        out, cursor = [], None
+        for _ in range(100):
+            pairs, cursor = search(store.r, store.keys, Query("profile", filters, cursor=cursor, limit=1))
+            out += [rid for rid, _ in pairs]
+            if cursor is None:
+                break
+        assert cursor is None and out == sorted(made, reverse=True), (inter_max, out)
