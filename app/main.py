@@ -16,9 +16,9 @@ from app import docs, openapi, problems, ui
 from app.metrics import Metrics
 from app.middleware import GuardMiddleware, MetricsMiddleware
 from app.routers import cancel, catalog, events, listing, ops, plan, predictors, profiles, recommendations, scale, sweeps
-from service.completion import index_sweep_loop, outbox_loop
+from service.notify.completion import index_sweep_loop, outbox_loop
 from service.context import Services
-from service.recovery import reaper_loop
+from service.profiles.recovery import reaper_loop
 from service.settings import Settings, get_settings
 
 ROUTERS = (plan, predictors, scale, profiles, sweeps, recommendations, listing, events, cancel, catalog, ops)

@@ -8,7 +8,7 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from service.queues import queue_depths, workers_by_class
+from service.redis.queues import queue_depths, workers_by_class
 
 # Label values come from these fixed sets only: a client chooses the method token and, through
 # errors, the status, and every distinct label value is a new time series kept forever.

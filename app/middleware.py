@@ -6,9 +6,9 @@ short printable token, else one is made), echoed on the response and put in the 
 ``GuardMiddleware``, the front door: body size, API keys, request rate.
 - Bodies over ``max_body_bytes`` get 413 (by Content-Length, or while streaming).
 - With ``api_key_hashes`` configured, every route except /healthz and /readyz (and /metrics when
-  public, and the schema pages) needs ``X-API-Key``; /readyz lists workers only to a valid key (service.auth compares digests). Missing or wrong: 401.
+  public, and the schema pages) needs ``X-API-Key``; /readyz lists workers only to a valid key (service.access.auth compares digests). Missing or wrong: 401.
 - POST requests are rate-limited per key (per client address without auth) in Redis
-  (service.ratelimit): 429 with Retry-After. GETs are exempt: they are cheap, mostly served from
+  (service.access.ratelimit): 429 with Retry-After. GETs are exempt: they are cheap, mostly served from
   memory, and polled by clients waiting for results. Wrong API keys are limited per address, on
   every route: past FASTSCALE_AUTH_FAILURES_PER_MINUTE the address gets 429 whatever key it sends.
   If Redis cannot count in time, this process counts alone (fails closed).
@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import time
 
-from service.auth import key_allowed, key_identity
+from service.access.auth import key_allowed, key_identity
 from service.errors import BodyTooLarge, RateLimited, ServiceError, Unauthorized, encode, render
 from service.logs import clean_request_id, request_id as request_id_var
-from service.ratelimit import RateLimiter, retry_after_s
+from service.access.ratelimit import RateLimiter, retry_after_s
 
 OPEN_PATHS = {"/healthz", "/readyz", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"}
 # The docs' local assets, and the results page, which checks keys itself (header, or its login

@@ -1,5 +1,6 @@
-"""The API's OpenAPI schema, made to tell the truth, and written to app/openapi.json (checked in;
-a test keeps it in step). Run ``python -m app.openapi`` after a deliberate change to the contract.
+"""The API's OpenAPI schema, made to tell the truth (``install``). The checked-in copy,
+app/openapi.json, is written by ``python -m app.schema_file`` after a deliberate change to the
+contract; a test keeps it in step.
 
 FastAPI's generated schema is corrected in three ways:
 - errors are ``application/problem+json`` with the ``Problem`` schema (app.documented declares
@@ -12,15 +13,11 @@ FastAPI's generated schema is corrected in three ways:
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.schemas import Problem
 
-PATH = Path(__file__).with_name("openapi.json")
 SCHEME = "ApiKey"
 FASTAPI_VALIDATION = "#/components/schemas/HTTPValidationError"
 
@@ -68,19 +65,3 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi
-
-
-def current_schema() -> dict:
-    from app.main import create_app
-    from service.settings import Settings
-
-    return create_app(Settings(redis_url="redis://unused")).openapi()
-
-
-def main() -> None:
-    PATH.write_text(json.dumps(current_schema(), indent=1, sort_keys=True) + "\n")
-    print(f"wrote {PATH}")
-
-
-if __name__ == "__main__":
-    main()

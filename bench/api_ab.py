@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.api_bench import Conn, distinct_plan, load_note, wait_http  # noqa: E402
-from service.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
+from service.redis.embedded import EmbeddedRedis, free_port  # noqa: E402
 
 
 def serve(checkout: Path, port: int, redis_url: str, prefix: str) -> subprocess.Popen:

@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from fastscale.analysis import pearson  # noqa: E402
-from fastscale.builder import build_plan  # noqa: E402
-from fastscale.planner import make_plan  # noqa: E402
+from fastscale.prediction.analysis import pearson  # noqa: E402
+from fastscale.build.builder import build_plan  # noqa: E402
+from fastscale.planning.planner import make_plan  # noqa: E402
 from workers.profiler import MODES, ProfileConfig, pick_device, profile_model, release_memory  # noqa: E402
 
 

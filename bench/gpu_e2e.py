@@ -28,9 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import e2e_report as report  # noqa: E402
-from bench import e2e_steps as steps  # noqa: E402
-from bench.e2e_server import Server, ServerDied  # noqa: E402
+from bench.e2e import report  # noqa: E402
+from bench.e2e import steps  # noqa: E402
+from bench.e2e.server import Server, ServerDied  # noqa: E402
 
 SMOKE_SPEC = {"family": "anynet", "stem_type": "simple_stem_in", "stem_w": 8, "block_type": "res_bottleneck_block",
               "depths": [1, 1], "widths": [16, 32], "strides": [2, 2], "bot_muls": [1.0, 1.0], "group_ws": [8, 8],

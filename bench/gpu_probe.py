@@ -35,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from fastscale.builder import build_plan  # noqa: E402
+from fastscale.build.builder import build_plan  # noqa: E402
 from fastscale.memory import plan_memory  # noqa: E402
-from fastscale.planner import make_plan  # noqa: E402
+from fastscale.planning.planner import make_plan  # noqa: E402
 from workers.profiler import ProfileConfig, pick_device, profile_model, release_memory  # noqa: E402
 from workers.stats import rel_half_width, summarize  # noqa: E402
 
@@ -104,6 +104,39 @@ def profile_twice(out: Path, label: str, plan, device, cfg: ProfileConfig) -> No
                        "activations": m["activation_bytes"]})
 
 
+def _timed_steps(step, iters: int, cuda: bool, nvml: Nvml) -> tuple[list[float], list[float], list]:
+    """``iters`` back-to-back steps: device times (CUDA events, read once at the end), host enqueue
+    times, and NVML's clock and power after each enqueue."""
+    host, clocks, times, events = [], [], [], []
+    for _ in range(iters):
+        t0 = time.perf_counter()
+        if cuda:
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            step()
+            end.record()
+            events.append((start, end))
+        else:
+            step()
+            times.append((time.perf_counter() - t0) * 1e3)
+        host.append((time.perf_counter() - t0) * 1e3)
+        clocks.append(nvml.read())
+    if cuda:
+        torch.cuda.synchronize()
+        times = [s.elapsed_time(e) for s, e in events]
+    return times, host, clocks
+
+
+def _spread_record(label: str, gc_on: bool, times, host, clocks, collections) -> dict:
+    summary = summarize(times)
+    med = summary["median_ms"]
+    return {"step": "spread", "label": label, "gc": gc_on, "n": len(times), "median_ms": med,
+            "rel_ci": rel_half_width(summary), "p10_ms": summary["p10_ms"], "p90_ms": summary["p90_ms"],
+            "min_ms": min(times), "max_ms": max(times), "over_2pct": sum(t > 1.02 * med for t in times),
+            "host_median_ms": statistics.median(host), "host_max_ms": max(host), "gc_collections": collections,
+            "times_ms": [round(t, 3) for t in times], "host_ms": [round(t, 3) for t in host], "nvml": clocks}
+
+
 def training_spread(out: Path, label: str, plan, device, cfg: ProfileConfig, iters: int, nvml: Nvml) -> None:
     """Raw step times with GC on, then off (the model warmed up by ``iters // 4`` steps first)."""
     torch.manual_seed(0)
@@ -111,7 +144,6 @@ def training_spread(out: Path, label: str, plan, device, cfg: ProfileConfig, ite
     x = torch.randn(cfg.batch_size, 3, plan.resolution, plan.resolution, device=device)
     y = torch.randint(0, cfg.num_classes or 10, (cfg.batch_size,), device=device)
     opt = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)
-    cuda = device.type == "cuda"
 
     def step() -> None:
         opt.zero_grad(set_to_none=True)
@@ -121,42 +153,19 @@ def training_spread(out: Path, label: str, plan, device, cfg: ProfileConfig, ite
     try:
         for _ in range(max(3, iters // 4)):
             step()
-        if cuda:
+        if device.type == "cuda":
             torch.cuda.synchronize()
         for gc_on in (True, False):
             gc.collect()
             if not gc_on:
                 gc.disable()
-            collections = [s["collections"] for s in gc.get_stats()]
-            host, clocks, times, events = [], [], [], []
+            before = [s["collections"] for s in gc.get_stats()]
             try:
-                for _ in range(iters):
-                    t0 = time.perf_counter()
-                    if cuda:
-                        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                        start.record()
-                        step()
-                        end.record()
-                        events.append((start, end))
-                    else:
-                        step()
-                        times.append((time.perf_counter() - t0) * 1e3)
-                    host.append((time.perf_counter() - t0) * 1e3)
-                    clocks.append(nvml.read())
-                if cuda:
-                    torch.cuda.synchronize()
-                    times = [s.elapsed_time(e) for s, e in events]
+                times, host, clocks = _timed_steps(step, iters, device.type == "cuda", nvml)
             finally:
                 gc.enable()
-            done = [s["collections"] - c for s, c in zip(gc.get_stats(), collections)]
-            summary = summarize(times)
-            med = summary["median_ms"]
-            emit(out, {"step": "spread", "label": label, "gc": gc_on, "n": len(times), "median_ms": med,
-                       "rel_ci": rel_half_width(summary), "p10_ms": summary["p10_ms"], "p90_ms": summary["p90_ms"],
-                       "min_ms": min(times), "max_ms": max(times), "over_2pct": sum(t > 1.02 * med for t in times),
-                       "host_median_ms": statistics.median(host), "host_max_ms": max(host),
-                       "gc_collections": done, "times_ms": [round(t, 3) for t in times],
-                       "host_ms": [round(t, 3) for t in host], "nvml": clocks})
+            collections = [s["collections"] - c for s, c in zip(gc.get_stats(), before)]
+            emit(out, _spread_record(label, gc_on, times, host, clocks, collections))
     finally:
         del model, x, y, opt
         release_memory(device)

@@ -2,7 +2,7 @@
 
 Starts its own Redis (never a shared one), writes N profile records with the same transition hook
 the store uses (so the indexes are exactly the production ones), then times pages two ways:
-``service`` (service.listing.page: the Lua search with the page's stored summary lines, parsed into
+``service`` (service.listing.pages.page: the Lua search with the page's stored summary lines, parsed into
 dicts as the /ui wants them) and ``http`` (GET /profiles against the real API under uvicorn,
 keep-alive client; the API sends the stored lines as they are). Prints a table.
 
@@ -31,11 +31,11 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from fastscale import zoo  # noqa: E402
-from service.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
-from service.keys import Keys  # noqa: E402
-from service.listing import Query, page  # noqa: E402
-from service.summaries import profile_summary  # noqa: E402
-from service.transitions import on_profile_transition  # noqa: E402
+from service.redis.embedded import EmbeddedRedis, free_port  # noqa: E402
+from service.redis.keys import Keys  # noqa: E402
+from service.listing.pages import Query, page  # noqa: E402
+from service.listing.summaries import profile_summary  # noqa: E402
+from service.profiles.transitions import on_profile_transition  # noqa: E402
 
 STRATEGIES = ["d", "w", "r", "dw", "dr", "wr", "dwr", "dWr"]
 CLASSES = ["cuda-nvidia-h200", "cuda-nvidia-h100-80gb-hbm3", "cpu-amd-epyc-9454"]

@@ -27,9 +27,9 @@ import redis
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from service.embedded_redis import free_port  # noqa: E402
+from service.redis.embedded import free_port  # noqa: E402
 from service.polling import poll_until  # noqa: E402
-from service.store import DONE, ProfileStore  # noqa: E402
+from service.profiles.store import DONE, ProfileStore  # noqa: E402
 
 
 def spec(i: int) -> dict:

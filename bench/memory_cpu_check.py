@@ -27,7 +27,7 @@ import copy, json, sys
 import torch, torch.nn.functional as F
 from torch.profiler import ProfilerActivity, profile
 from fastscale import zoo
-from fastscale.builder import build_model
+from fastscale.build.builder import build_model
 
 def status(key):
     return next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith(key))

@@ -26,7 +26,7 @@ RESOLUTION, BATCH = 32, 8
 CHILD = """
 import copy, gc, json, sys
 import torch, torch.nn.functional as F
-from fastscale.builder import build_model
+from fastscale.build.builder import build_model
 from fastscale.families import AnyNetSpec
 
 def rss():

@@ -25,7 +25,7 @@ import sys, time
 sys.path[:0] = [sys.argv[1], sys.argv[1] + "/bench"]
 from plan_bench import clear_caches, grid
 from fastscale import zoo
-from fastscale.planner import make_plan
+from fastscale.planning.planner import make_plan
 cases = grid(zoo.names(), 1)
 for line in sys.stdin:
     best = float("inf")

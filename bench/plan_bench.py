@@ -24,13 +24,13 @@ from rich.console import Console
 from rich.table import Table
 
 from fastscale import zoo
-from fastscale.planner import make_plan
+from fastscale.planning.planner import make_plan
 
 STRATEGIES = [("d", None), ("w", None), ("r", None), ("dw", None), ("dr", None), ("wr", None), ("dwr", None),
               ("dWr", None), ("dWr", 0.5), ("d1_w8_g8_r1", None)]
 FACTORS = (1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
-PLANNING_CACHES = ("fastscale.block_flops", "fastscale.width_ladder", "fastscale.families.anynet",
-                   "fastscale.families.effnet", "fastscale.stage_cost")
+PLANNING_CACHES = ("fastscale.planning.block_flops", "fastscale.planning.width_ladder", "fastscale.families.anynet",
+                   "fastscale.families.effnet", "fastscale.planning.stage_cost")
 
 
 def clear_caches() -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.core import golden_grid  # noqa: E402
+from tests.core.planning import golden_grid  # noqa: E402
 
 
 def main() -> int:
@@ -55,7 +55,7 @@ def main() -> int:
 
 def write_custom(n: int = 150, seed: int = 20240611) -> int:
     from fastscale.errors import ScalingError
-    from fastscale.planner import resolve_base
+    from fastscale.planning.planner import resolve_base
 
     rng = random.Random(seed)
     specs = []
@@ -69,7 +69,7 @@ def write_custom(n: int = 150, seed: int = 20240611) -> int:
         specs.append({"spec": spec, "resolution": rng.choice([32, 57, 64, 97, 128, 224]), "cases": sorted(pairs)})
     digests = [golden_grid.digest(kwargs) for _, kwargs in golden_grid.custom_cases(specs)]
     doc = {"about": f"random valid specs (tests/core/golden_grid.random_spec, seed {seed}) and the sha256[:8] "
-                    "of each case's plan, frozen before the bulk search; see tests/core/golden_grid.py",
+                    "of each case's plan, frozen before the bulk search; see tests/core/planning/golden_grid.py",
            "specs": specs, "digests": " ".join(digests)}
     golden_grid.CUSTOM_PATH.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
     print(f"wrote {len(digests)} cases of {n} specs to {golden_grid.CUSTOM_PATH}")

@@ -6,7 +6,7 @@ Prints a table: the burst's status counts and latencies, and the probes' p50/max
 The expensive request is a valid custom AnyNet (16 stages of width 262144, group width 8192,
 bottleneck 1/16) that took 46-80 s to plan before the core bounded planning.
 ``--zoo``: instead, ``--burst`` clients each send distinct zoo plans (cheap, ~1 ms, planned on
-the event loop while its gate allows: service.inline_plan) back to back for the whole probe.
+the event loop while its gate allows: service.planning.inline) back to back for the whole probe.
 Run: python bench/plan_load.py [--zoo] [--burst 40] [--plan-workers 2] [--plan-backlog 8] [--timeout 10]
 """
 
@@ -28,7 +28,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from service.embedded_redis import free_port  # noqa: E402
+from service.redis.embedded import free_port  # noqa: E402
 
 SLOW = {"family": "anynet", "stem_type": "simple_stem_in", "stem_w": 32, "block_type": "res_bottleneck_block",
         "depths": [1] * 16, "widths": [262144] * 16, "strides": [1] * 16, "bot_muls": [0.0625] * 16,

@@ -1,7 +1,7 @@
 """Worst cases for planning: adversarial specs within the validation bounds, extreme factors.
 
 Goal (issue 13, item 2): any request that passes validation plans in <= 1 s (or is refused with
-a clear ScalingError); zoo plans stay bit-identical (tests/core/test_plan_golden.py).
+a clear ScalingError); zoo plans stay bit-identical (tests/core/planning/test_plan_golden.py).
 Prints the slowest cases, hand-picked ones (the issue's) and a seeded random hunt, each planned
 twice: without a CPU budget (what it really costs) and with the default budget (what a request
 gets: the plan, or the ScalingError it raises).
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fastscale.errors import ScalingError  # noqa: E402
 from fastscale.families import _fields as bounds  # noqa: E402
-from fastscale.planner import make_plan, resolve_base  # noqa: E402
+from fastscale.planning.planner import make_plan, resolve_base  # noqa: E402
 
 W = bounds.MAX_WIDTH
 STRATEGIES = ["dWr", "dwr", "w", "d", "r", "d1_w8_g8_r1", "d1_w1_g3_r1", "w1_g1", "d1_g1"]

@@ -37,7 +37,7 @@ def plan(
 ) -> None:
     """Plan a scaled model: its architecture, analytic complexity and predicted memory."""
     from fastscale.memory import plan_memory
-    from fastscale.planner import make_plan
+    from fastscale.planning.planner import make_plan
     from fastscale.pycls import plan_yaml
 
     try:
@@ -51,7 +51,7 @@ def plan(
         write_text(pycls_yaml, exported, "--pycls-yaml")
     verification = None
     if verify:
-        from fastscale.verify import verify_plan
+        from fastscale.build.verify import verify_plan
 
         verification = verify_plan(p).to_dict()
         data["verification"] = verification

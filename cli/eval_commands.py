@@ -1,7 +1,7 @@
 """``fastscale predictor-eval``: how well the runtime model predicts measured rows (issue 11.1).
 
 Thin: reading the file and printing JSON. Re-planning, deduplication, fitting and the
-leave-one-out figures are fastscale.predictor_eval's (no FastAPI, Redis or torch).
+leave-one-out figures are fastscale.prediction.predictor_eval's (no FastAPI, Redis or torch).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def predictor_eval(
     dtype: Annotated[str, typer.Option("--dtype", help="float32, bfloat16 or float16.")] = "float32",
 ) -> None:
     """Leave-one-out errors of the runtime model on measured rows, one JSON object per mode."""
-    from fastscale.predictor_eval import SWEEP_TABLE, evaluate_rows, h200_sweep_rows
+    from fastscale.prediction.predictor_eval import SWEEP_TABLE, evaluate_rows, h200_sweep_rows
 
     try:
         data = json.loads(rows_file.read_text())

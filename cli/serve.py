@@ -22,7 +22,7 @@ import uvicorn
 
 from app.main import create_app
 from cli.http_protocol import guarded_protocol
-from service.embedded_redis import EmbeddedRedis
+from service.redis.embedded import EmbeddedRedis
 from service.logs import setup_logging
 from service.settings import get_settings
 from workers.supervisor import Supervisor, plan_workers

@@ -60,7 +60,7 @@ def worker(
 
 def hash_key_cmd(key: Annotated[Optional[str], typer.Argument(help="The API key (read from stdin if omitted).")] = None) -> None:
     """Print the SHA-256 digest to put in FASTSCALE_API_KEY_HASHES (the key itself is never stored)."""
-    from service.auth import MIN_KEY_CHARS, hash_key
+    from service.access.auth import MIN_KEY_CHARS, hash_key
 
     key = key if key is not None else sys.stdin.readline().rstrip("\n")
     if len(key) < MIN_KEY_CHARS:

@@ -15,12 +15,12 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from service import plan_cache
-from service.keys import Keys
-from service.prediction import Predictor
-from service.record_cache import RecordCache
+from service.planning import cache as plan_cache
+from service.redis.keys import Keys
+from service.prediction.predictor import Predictor
+from service.redis.record_cache import RecordCache
 from service.settings import Settings
-from service.store import ProfileStore
+from service.profiles.store import ProfileStore
 
 
 @dataclass

@@ -26,7 +26,7 @@ REDIS_TARGETS = ["embedded"] + (["external"] if os.environ.get("REDIS_URL") else
 
 @pytest.fixture(scope="session")
 def embedded_redis(tmp_path_factory):
-    from service.embedded_redis import EmbeddedRedis
+    from service.redis.embedded import EmbeddedRedis
 
     server = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()
     yield server

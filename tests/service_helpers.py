@@ -14,7 +14,7 @@ from rq import Worker
 from rq.serializers import JSONSerializer
 
 from service.polling import wait_until
-from service.queues import get_queue
+from service.redis.queues import get_queue
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

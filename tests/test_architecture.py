@@ -8,12 +8,15 @@ every source file and function stays small.
     fastscale   the pure core: imports none of the others
 
 Read from the source (AST), lazy imports inside functions included, so a shortcut taken in a
-function body counts as much as one at the top of a file.
+function body counts as much as one at the top of a file; circles between files are refused the
+same way. Rooms stay small (at most 15 modules a folder), each says what it owns, and the
+README's layout section names them all.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -32,7 +35,7 @@ FORBIDDEN_LIBRARIES = {
     "fastscale_client": {"fastapi", "starlette", "torch", "uvicorn", "redis", "rq", "pydantic_settings", "typer",
                          "rich", "jinja2"},
 }
-MAX_FILE_LINES, MAX_FUNCTION_LINES = 300, 50
+MAX_FILE_LINES, MAX_FUNCTION_LINES, MAX_FOLDER_MODULES = 300, 50, 15
 
 
 def sources(package: str) -> list[Path]:
@@ -82,29 +85,70 @@ def test_layers_keep_their_libraries_out(package):
         assert not used, f"{path.relative_to(ROOT)} imports {sorted(used)}"
 
 
-def test_no_import_cycles_among_packages_or_modules():
-    def cycle(graph: dict[str, set[str]]) -> list[str] | None:
-        state: dict[str, int] = {}
+def cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One circle in ``graph`` (the nodes around it, the first repeated at the end), or None."""
+    state: dict[str, int] = {}
 
-        def visit(node: str, trail: list[str]) -> list[str] | None:
-            state[node] = 1
-            for nxt in sorted(graph.get(node, ())):
-                if state.get(nxt) == 1:
-                    return trail + [node, nxt]
-                if nxt not in state and (found := visit(nxt, trail + [node])):
-                    return found
-            state[node] = 2
-            return None
+    def visit(node: str, trail: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return trail[trail.index(nxt):] + [node, nxt] if nxt in trail else trail + [node, nxt]
+            if nxt not in state and (found := visit(nxt, trail + [node])):
+                return found
+        state[node] = 2
+        return None
 
-        return next((found for node in sorted(graph) if node not in state and (found := visit(node, []))), None)
+    return next((found for node in sorted(graph) if node not in state and (found := visit(node, []))), None)
 
-    assert cycle(package_graph()) is None
+
+def module_graph() -> dict[str, set[str]]:
+    """Which module imports which, every import counted, those inside functions too: a circle
+    dodged by a local import is still a circle in the design. A module's own parent packages are
+    initialised before it, so they are not edges."""
     modules = {module_name(p): p for package in PACKAGES for p in sources(package)}
-    # Top-level imports only: a function-level import runs after both modules exist. A module's
-    # own parent packages are always initialised before it, so they are not edges either.
-    graph = {name: {m for m in imports(path, top_level_only=True) if m in modules and not (name == m or name.startswith(m + "."))}
-             for name, path in modules.items()}
-    assert cycle(graph) is None
+    return {name: {m for m in imports(path) if m in modules and not (name == m or name.startswith(m + "."))}
+            for name, path in modules.items()}
+
+
+def test_no_import_cycles_among_packages_or_modules():
+    assert cycle(package_graph()) is None
+    assert cycle(module_graph()) is None, f"files import each other in a circle: {' -> '.join(cycle(module_graph()))}"
+
+
+def test_the_cycle_check_sees_a_circle_through_a_local_import():
+    """Guards against a checker that passes because it reads nothing: a circle closed inside a
+    function body is found, and the circle is named."""
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycle(graph) == ["a", "b", "c", "a"]
+    real = module_graph()
+    assert "fastscale.planning.planner" in real["fastscale.pycls.stored"]
+    assert cycle({**real, "fastscale.errors": real["fastscale.errors"] | {"fastscale.planning.planner"}})
+
+
+def test_no_folder_holds_more_than_15_modules():
+    """Rooms by capability: a folder of more modules than a reader can scan is split by what they do."""
+    crowded = {}
+    for package in PACKAGES + ("tests",):
+        for folder in [ROOT / package, *(p for p in (ROOT / package).rglob("*") if p.is_dir())]:
+            modules = [p for p in folder.glob("*.py") if p.name != "__init__.py"]
+            if len(modules) > MAX_FOLDER_MODULES:
+                crowded[str(folder.relative_to(ROOT))] = len(modules)
+    assert not crowded, crowded
+
+
+def test_every_room_has_a_docstring_and_the_readme_names_it():
+    """Each subpackage says in its ``__init__`` what it owns, and the README's layout section names
+    every one of them (and none that is gone)."""
+    readme = (ROOT / "README.md").read_text()
+    layout = readme[readme.index("## Architecture"):readme.index("## What the numbers mean")]
+    rooms = sorted(str(p.parent.relative_to(ROOT)) for package in PACKAGES if package != "bench"
+                   for p in (ROOT / package).rglob("__init__.py") if p.parent != ROOT / package)
+    for room in rooms:
+        assert ast.get_docstring(ast.parse((ROOT / room / "__init__.py").read_text())), f"{room}/__init__.py"
+        assert f"{room.split('/', 1)[1]}/" in layout or f"{room}/" in layout, f"README's layout does not name {room}/"
+    named = {n.rstrip("/") for n in re.findall(r"`((?:fastscale|service|app|workers|cli)/[a-z_/]+/)`", layout)}
+    assert named <= set(rooms), f"README's layout names folders that do not exist: {sorted(named - set(rooms))}"
 
 
 def test_sources_stay_small():

@@ -7,7 +7,7 @@ model's prediction), adds the memory model's predicted peak beside the measured 
 the result in one atomic step. Any failure is recorded with its type and message before RQ sees
 the exception.
 
-Every progress report goes through the job's lease (service.leases): an attempt that was handed
+Every progress report goes through the job's lease (service.redis.leases): an attempt that was handed
 on while its worker was paused stops at its next report (``Superseded``) and writes nothing.
 
 After a timeout or any crash other than running out of memory, the process is not trusted with
@@ -27,11 +27,11 @@ from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
 from fastscale.errors import ScalingError
-from service.cancel import JobCancelled, finish_cancelled, raise_if_cancelled
+from service.profiles.cancel import JobCancelled, finish_cancelled, raise_if_cancelled
 from service.errors import JobTimeout
-from service.leases import Lease, Superseded
+from service.redis.leases import Lease, Superseded
 from service.settings import get_settings
-from service.store import ProfileStore, now_iso
+from service.profiles.store import ProfileStore, now_iso
 
 log = logging.getLogger("fastscale.worker")
 _tainted = threading.Event()
@@ -109,7 +109,7 @@ def _reporter(lease: Lease, store: ProfileStore, job: dict):
 
 def _build(plan):
     """The torch model of ``plan``; running out of memory while building is an OOM like any other."""
-    from fastscale.builder import build_plan
+    from fastscale.build.builder import build_plan
     from workers.profiler import ProfileOOM
     from workers.profiler.memory import is_oom
 
@@ -149,7 +149,7 @@ def _predicted_memory(result: dict, plan, cfg, kind: str) -> None:
 
 def _measure(job: dict, lease: Lease, store: ProfileStore) -> dict:
     # torch and the core's builder load here, in the worker process only (warmed up at start).
-    from fastscale.planner import Plan
+    from fastscale.planning.planner import Plan
     import torch
 
     from workers.profiler import ProfileConfig, pick_device, profile_model, release_memory

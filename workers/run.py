@@ -27,9 +27,9 @@ import redis
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
-from service.keys import Keys
+from service.redis.keys import Keys
 from service.logs import setup_logging
-from service.queues import get_queue, mark_seen
+from service.redis.queues import get_queue, mark_seen
 from service.settings import get_settings
 from workers.health import write_beat
 from workers.job import EXIT_RECYCLE, needs_fresh_process

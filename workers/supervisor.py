@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from service.embedded_redis import die_with_parent
+from service.redis.embedded import die_with_parent
 from workers.device import cpu_class, cuda_class, list_gpus
 from workers.job import EXIT_RECYCLE
 from workers.limits import default_cap

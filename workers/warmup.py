@@ -25,9 +25,9 @@ def warm_up(kind: str) -> float:
     started = time.perf_counter()
     import torch
 
-    from fastscale.builder import build_plan
+    from fastscale.build.builder import build_plan
     from fastscale.memory import largest_batch_bracket, plan_memory  # noqa: F401 - the job imports them
-    from fastscale.planner import Plan, make_plan
+    from fastscale.planning.planner import Plan, make_plan
     from workers.profiler import MODES, ProfileConfig, pick_device, profile_model, release_memory
     from workers.profiler.memory import is_oom  # noqa: F401 - the job imports it
 

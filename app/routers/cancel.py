@@ -14,9 +14,9 @@ from fastapi.responses import JSONResponse
 from app.deps import Ctx, ProfileId, RecommendationId, SweepId
 from app.documented import problems
 from app.schemas import ProfileRecord, Recommendation, Sweep
-from service.cancel import cancel_profile
-from service.recommendation_state import cancel_recommendation
-from service.sweep_state import cancel_sweep
+from service.profiles.cancel import cancel_profile
+from service.recommendations.state import cancel_recommendation
+from service.sweeps.state import cancel_sweep
 
 router = APIRouter(tags=["cancel"])
 

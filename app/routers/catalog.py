@@ -8,7 +8,7 @@ from app.documented import problems
 from app.schemas import ModelDetail, ModelSummary, Strategies
 from fastscale import strategies, zoo
 from fastscale.families import RegNetSpec
-from fastscale.rounding import ROUNDINGS
+from fastscale.planning.rounding import ROUNDINGS
 
 router = APIRouter(tags=["catalog"])
 

@@ -1,5 +1,5 @@
 """GET /profile/{id}/events and GET /sweep/{id}/events: live status and progress as Server-Sent
-Events, ending after the final state (the stream itself is service.events')."""
+Events, ending after the final state (the stream itself is service.notify.events's."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from fastapi.responses import StreamingResponse
 
 from app.deps import Ctx, ProfileId, SweepId
 from app.documented import content, problems
-from service import events
+from service.notify import events
 from service.errors import NotFound
-from service.sweeps import load_sweep
+from service.sweeps.document import load_sweep
 
 router = APIRouter(tags=["events"])
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

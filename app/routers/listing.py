@@ -1,5 +1,5 @@
 """GET /profiles, /sweeps, /recommendations: search what was measured before, newest first, with
-filters and cursor pagination (the search itself is service.listing's, on Redis indexes)."""
+filters and cursor pagination (the search itself is service.listing.pages's, on Redis indexes)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from fastapi.responses import Response
 from app.deps import Ctx
 from app.documented import problems
 from app.schemas import ProfilePage, RecommendationPage, SweepPage
-from service import listing
-from service.summaries import profile_summary, recommendation_summary, sweep_summary
+from service.listing import pages as listing
+from service.listing.summaries import profile_summary, recommendation_summary, sweep_summary
 
 router = APIRouter(tags=["listing"])
 

@@ -9,7 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from app.deps import Ctx, MetricsDep
 from app.documented import PrometheusResponse, problems
 from app.schemas import Health, Readiness
-from service.queues import queue_depths, workers_by_class
+from service.redis.queues import queue_depths, workers_by_class
 
 router = APIRouter(tags=["operations"])
 

@@ -2,11 +2,11 @@
 ``profile``, and with ``pycls_yaml`` the scaled pycls config); nothing is queued.
 
 The route is async: an uncached plan is awaited on the bounded planning executor
-(service.planning), so no web-framework thread waits on it.
+(service.planning.executor), so no web-framework thread waits on it.
 
 The answer is the document the service built, encoded by pydantic-core as it is: validating it
 against the response model again cost ~0.1 ms of a ~3 ms distinct request (A/B with
-bench/api_bench.py --plan-only). PlanResponse still documents it, and tests/app/test_plan_body.py
+bench/api_bench.py --plan-only). PlanResponse still documents it, and tests/app/plan/test_plan_body.py
 holds the body to what the response model would have sent: the same values of the same JSON
 types (only key order inside an object may differ).
 """
@@ -19,9 +19,9 @@ from pydantic_core import to_json
 from app.deps import Ctx
 from app.documented import POST_GUARD, problems
 from app.schemas import PlanRequest, PlanResponse
-from service.plan_cache import aplan_memory_for, apycls_yaml
-from service.prediction import apredicted_all, drop_lookup, version_lookup
-from service.submit import check_batch_size
+from service.planning.cache import aplan_memory_for, apycls_yaml
+from service.prediction.predictor import apredicted_all, drop_lookup, version_lookup
+from service.profiles.submit import check_batch_size
 
 router = APIRouter(tags=["plan"])
 

@@ -8,8 +8,8 @@ from starlette.concurrency import run_in_threadpool
 from app.deps import Ctx
 from app.documented import problems
 from app.schemas.predictors import Predictors
-from fastscale.runtime_model import TERM_DOCS
-from service.prediction import MIN_POINTS
+from fastscale.prediction.runtime_model import TERM_DOCS
+from service.prediction.predictor import MIN_POINTS
 
 router = APIRouter(tags=["plan"])
 

@@ -12,7 +12,7 @@ from app.deps import Ctx, ProfileId
 from app.documented import YamlResponse, problems
 from app.schemas import ProfileRecord
 from service.errors import NotFound
-from service.plan_cache import apycls_yaml
+from service.planning.cache import apycls_yaml
 
 router = APIRouter(tags=["profile"])
 

@@ -1,5 +1,5 @@
 """POST /recommend, GET /recommend/{id}: choices backed by real measurements (the logic and the
-records are service.recommendations')."""
+records are service.recommendations'."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from fastapi import APIRouter, Response
 from app.deps import Ctx, RecommendationId
 from app.documented import POST_GUARD, problems
 from app.schemas import Recommendation, RecommendRequest
-from service.callbacks import subscribe, validate_url
-from service.recommendations import get_recommendation as load_recommendation
-from service.recommendations import start_or_resume
+from service.notify.callbacks import subscribe, validate_url
+from service.recommendations.runs import get_recommendation as load_recommendation
+from service.recommendations.runs import start_or_resume
 
 router = APIRouter(tags=["recommend"])
 

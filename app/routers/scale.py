@@ -9,11 +9,11 @@ from starlette.concurrency import run_in_threadpool
 from app.deps import Ctx
 from app.documented import POST_GUARD, problems
 from app.schemas import Accepted, ProfileRecord, ScaleRequest
-from service.plan_cache import aplan_for
-from service.prediction import predicted_for
-from service.callbacks import subscribe, validate_url
-from service.submit import submit
-from service.summaries import cached_age_s
+from service.planning.cache import aplan_for
+from service.prediction.predictor import predicted_for
+from service.notify.callbacks import subscribe, validate_url
+from service.profiles.submit import submit
+from service.listing.summaries import cached_age_s
 
 router = APIRouter(tags=["profile"])
 

@@ -1,5 +1,5 @@
 """POST /sweep, GET /sweep/{id}, GET /sweep/{id}/plot.png|.svg: the paper's experiment on demand
-(the logic and the records are service.sweeps')."""
+(the logic and the records are service.sweeps)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from fastapi import APIRouter, Response
 from app.deps import Ctx, SweepId
 from app.documented import POST_GUARD, PngResponse, SvgResponse, content, problems
 from app.schemas import Sweep, SweepCreated, SweepRequest
-from service import sweeps
-from service.callbacks import subscribe, validate_url
+from service.sweeps import create as sweeps
+from service.sweeps.document import load_sweep
+from service.sweeps.plots import sweep_plot
+from service.notify.callbacks import subscribe, validate_url
 
 router = APIRouter(tags=["sweep"])
 
@@ -20,7 +22,7 @@ def create_sweep(req: SweepRequest, response: Response, c: Ctx) -> dict:
     callback = validate_url(req.callback_url, c.settings) if req.callback_url else None
     created = sweeps.create_sweep(c, req.model_dump(mode="json", exclude={"callback_url"}))
     if callback:
-        subscribe(c, "sweep", created["id"], callback, lambda rec: {**sweeps.load_sweep(c, rec["id"]), "run": rec["run"]})
+        subscribe(c, "sweep", created["id"], callback, lambda rec: {**load_sweep(c, rec["id"]), "run": rec["run"]})
     response.headers["Location"] = created["links"]["self"]
     return created
 
@@ -28,16 +30,16 @@ def create_sweep(req: SweepRequest, response: Response, c: Ctx) -> dict:
 @router.get("/sweep/{sid}", response_model=Sweep, response_model_exclude_unset=True,
             responses=problems(401, 404, 503), summary="Sweep status, rows and, once finished, the analysis")
 def get_sweep(sid: SweepId, c: Ctx) -> dict:
-    return sweeps.load_sweep(c, sid)
+    return load_sweep(c, sid)
 
 
 @router.get("/sweep/{sid}/plot.png", summary="The sweep's figure (PNG)", response_class=PngResponse,
             responses={**content("image/png", "The figure", binary=True), **problems(401, 404, 409, 503)})
 def plot_png(sid: SweepId, c: Ctx) -> Response:
-    return PngResponse(sweeps.sweep_plot(c, sid, "png"))
+    return PngResponse(sweep_plot(c, sid, "png"))
 
 
 @router.get("/sweep/{sid}/plot.svg", summary="The sweep's figure (SVG)", response_class=SvgResponse,
             responses={**content("image/svg+xml", "The figure"), **problems(401, 404, 409, 503)})
 def plot_svg(sid: SweepId, c: Ctx) -> Response:
-    return SvgResponse(sweeps.sweep_plot(c, sid, "svg"))
+    return SvgResponse(sweep_plot(c, sid, "svg"))

@@ -14,8 +14,8 @@ from urllib.parse import parse_qs
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 
-from service.auth import key_allowed
-from service.ratelimit import RateLimiter
+from service.access.auth import key_allowed
+from service.access.ratelimit import RateLimiter
 
 COOKIE = "fastscale_key"
 

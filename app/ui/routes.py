@@ -15,13 +15,15 @@ from app.deps import Ctx
 from app.ui import auth
 from fastscale import zoo
 from fastscale.errors import ScalingError
-from service import listing, sweeps
-from service.auth import key_allowed
+from service.listing import pages as listing
+from service.sweeps.document import load_sweep
+from service.sweeps.plots import sweep_plot as render_sweep_plot
+from service.access.auth import key_allowed
 from service.errors import NotFound, ServiceError, render
 from service.ids import valid_id
-from service.plan_cache import plan_for
-from service.prediction import predicted_all
-from service.summaries import profile_summary, sweep_summary
+from service.planning.cache import plan_for
+from service.prediction.predictor import predicted_all
+from service.listing.summaries import profile_summary, sweep_summary
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 Signed = Depends(auth.require)
@@ -85,7 +87,7 @@ def profile(pid: str, c: Ctx):
 @router.get("/sweep/{sid}", dependencies=[Signed])
 def sweep(sid: str, c: Ctx):
     try:
-        state = sweeps.load_sweep(c, sid) if valid_id(sid) else None
+        state = load_sweep(c, sid) if valid_id(sid) else None
     except NotFound:
         state = None
     if state is None:
@@ -97,7 +99,7 @@ def sweep(sid: str, c: Ctx):
 def sweep_plot(sid: str, c: Ctx):
     if not valid_id(sid):
         return _missing("sweep", sid)
-    return Response(sweeps.sweep_plot(c, sid, "png"), media_type="image/png")
+    return Response(render_sweep_plot(c, sid, "png"), media_type="image/png")
 
 
 @router.get("/plan", dependencies=[Signed])

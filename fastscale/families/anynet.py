@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from fastscale import stage_cost
+from fastscale.planning import stage_cost
 from fastscale.errors import ScalingError
 from fastscale.families import _fields as f
 from fastscale.layers import ACTIVATIONS, SE, Act, Conv, GlobalPool, Linear, MaxPool, Norm, Residual, Seq, repeated
@@ -31,7 +31,7 @@ BLOCK_ALIASES = {
 BOTTLENECKS = ("res_bottleneck_block", "res_bottleneck_linear_block", "res_bottleneck_msra_block")
 RESIDUAL_BOTTLENECKS = ("res_bottleneck_block", "res_bottleneck_msra_block")
 # The node makers below are memoised: nodes are immutable, and one object per distinct block lets
-# the trace replay a network's children by identity (fastscale.trace.Tracer.child).
+# the trace replay a network's children by identity (fastscale.layers.trace.Tracer.child).
 
 
 @lru_cache(maxsize=1024)
@@ -129,7 +129,7 @@ class AnyNetSpec:
         """Same figures as ``self.network().complexity``, from the closed forms of ``stage_cost``.
 
         Planning asks for figures often (the base, every plan, every re-validated plan); the
-        closed forms cost microseconds per stage, and tests/core/test_stage_cost.py holds them
+        closed forms cost microseconds per stage, and tests/core/planning/test_stage_cost.py holds them
         to the layers.
         """
         flops, params, acts, h = stage_cost.stem_cached(self.stem_type, self.stem_w, resolution)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from fastscale import stage_cost
+from fastscale.planning import stage_cost
 from fastscale.families import _fields as f
 from fastscale.families.anynet import head, stage_list, stem
 from fastscale.layers import ACTIVATIONS, SE, Act, Conv, Norm, Residual, Seq, repeated

@@ -1,10 +1,12 @@
-"""The layer vocabulary every model family is written in.
+"""The layer vocabulary every model family is written in, and the one place a new operation type
+is added.
 
 Each layer is a small frozen dataclass that knows, side by side, its analytic ``complexity``
-(pure Python, used by the planner and the API), its ``trace`` (the per-operation accounting of
-``fastscale.trace`` that the memory model and the runtime predictor read), and how to ``build``
-itself as a torch module (torch imported only inside ``build``). Keeping them on one class is what
-makes the analytic figures and the built module agree by construction; ``fastscale.verify`` and
+(pure Python, used by the planner and the API, accumulated in a ``cx.Cx``), its ``trace`` (the
+per-operation accounting of ``trace`` that the memory model and the runtime predictor read), and
+how to ``build`` itself as a torch module (torch imported only inside ``build``; the few modules
+torch.nn lacks are in ``torch_modules``). Keeping them on one class is what makes the analytic
+figures and the built module agree by construction; ``fastscale.build.verify`` and
 ``fastscale.memory.groundtruth`` check it.
 
 Composite nodes (``Seq``, ``Repeat``, ``Residual``, ``SE``) nest layers into blocks, stages and

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from fastscale.cx import Cx
+from fastscale.layers.cx import Cx
 from fastscale.layers.primitives import Act, Conv
-from fastscale.trace import Ten, Tracer
+from fastscale.layers.trace import Ten, Tracer
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,7 @@ class SE:
         tr.cur = y
 
     def build(self):
-        from fastscale.torch_modules import SqueezeExcite
+        from fastscale.layers.torch_modules import SqueezeExcite
 
         return SqueezeExcite(
             Conv(self.w, self.w_se, 1, bias=True).build(),
@@ -121,7 +121,7 @@ class Repeat:
 def repeated(node, times: int) -> Repeat:
     """``Repeat(node, times)``, one object per (node, times): with the families' block makers
     memoised too, a network's children are the same objects in every network that has them, which
-    is what the trace's segment memo (``fastscale.trace.Tracer.child``) finds them by."""
+    is what the trace's segment memo (``fastscale.layers.trace.Tracer.child``) finds them by."""
     return Repeat(node, times)
 
 
@@ -165,7 +165,7 @@ class Residual:
             Act(self.act).trace(tr)
 
     def build(self):
-        from fastscale.torch_modules import ResidualModule
+        from fastscale.layers.torch_modules import ResidualModule
 
         proj = self.proj.build() if self.proj is not None else None
         act = Act(self.act).build() if self.act else None

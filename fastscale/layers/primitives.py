@@ -1,7 +1,7 @@
 """Leaf layers: conv, batch norm, activation, pooling, linear.
 
 Each knows, side by side: its analytic ``complexity`` (the planner's hot path, kept minimal), its
-``trace`` (the separate accounting walk of ``fastscale.trace``: tensors saved for backward as
+``trace`` (the separate accounting walk of ``fastscale.layers.trace``: tensors saved for backward as
 torch saves them, live tensors, traffic, kernels), and how to ``build`` itself as a torch module
 (torch imported only inside ``build``).
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastscale.cx import Cx
-from fastscale.trace import Ten, Tracer
+from fastscale.layers.cx import Cx
+from fastscale.layers.trace import Ten, Tracer
 
 
 def _out(size: int, stride: int) -> int:
@@ -127,7 +127,7 @@ class MaxPool:
 
     PAPER.md says pooling adds nothing, yet the reference's own figures (zoo_complexity.json, and
     pycls's pool2d_cx) count this output: every ResNet/ResNeXt there carries 64*56*56 such acts.
-    We follow the figures, and ``fastscale.verify`` hooks max-pool outputs to match.
+    We follow the figures, and ``fastscale.build.verify`` hooks max-pool outputs to match.
     """
 
     w: int

@@ -3,7 +3,7 @@
 ``predict_memory`` / ``plan_memory`` (the ``memory`` object of POST /plan and ``fastscale plan``),
 ``required_bytes`` (the 422 guard) and ``largest_batch`` / ``largest_batch_bracket`` (the guard's
 hint, the worker's find_max_batch) are the service's entry points (see ``api``); the model is
-built from each layer's ``trace`` (``fastscale.trace``), its peaks from ``peaks``, and what it adds
+built from each layer's ``trace`` (``fastscale.layers.trace``), its peaks from ``peaks``, and what it adds
 beyond activations from ``overhead``.
 """
 

@@ -2,12 +2,12 @@
 ``POST /plan`` costs a few dozen numpy operations instead of a Python loop over every op.
 
 ``peaks`` and ``overhead`` say what is counted, op by op, and stay the reference: the functions
-here give exactly their figures (tests/core/test_memory_columns.py holds them equal on random
+here give exactly their figures (tests/core/memory/test_memory_columns.py holds them equal on random
 specs), in the same order. A trace whose figures could pass int64 at the batch asked for (only
 specs far beyond the zoo, at batches in the millions) is left to that reference.
 
 A trace's table is built from the tables of its parts: the network children it replayed or
-recorded (``fastscale.trace.Segments``) each keep theirs here (SEGMENT_TABLES), so a network not
+recorded (``fastscale.layers.trace.Segments``) each keep theirs here (SEGMENT_TABLES), so a network not
 seen before costs a concatenation of known pieces rather than a read of every op's every field.
 
 The training walk's shape does not depend on the batch or dtype: per op, the start and end of
@@ -25,17 +25,16 @@ from operator import attrgetter
 
 import numpy as np
 
+from fastscale.layers.trace import Op
+from fastscale.memory.constants import ACT_COPIES, FFT_DTYPES, FFT_FLOATS_PER_PLANE, IN_PLACE
 from fastscale.memory.dtypes import F32, I64, act_bytes, autocast
-from fastscale.memory.overhead import ACT_COPIES, FFT_DTYPES, FFT_FLOATS_PER_PLANE
-from fastscale.memory.peaks import IN_PLACE
-from fastscale.trace import Op
 
 FIELDS = tuple(f.name for f in fields(Op) if f.name != "kind")
 _COL = {name: i for i, name in enumerate(FIELDS)}
 INT64_LIMIT = 1 << 63
 CONV, LOSS, IN_PLACE_KIND = 1, 2, 3  # op kind codes (0: any other)
 SEGMENT_TABLES: dict[int, tuple] = {}  # id(segment) -> (segment, table, kind codes)
-MAX_SEGMENT_TABLES = 4096  # as many as fastscale.trace.Segments keeps
+MAX_SEGMENT_TABLES = 4096  # as many as fastscale.layers.trace.Segments keeps
 
 
 def _table(ops) -> tuple[np.ndarray, np.ndarray]:

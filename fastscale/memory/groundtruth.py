@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from fastscale.builder import build_model
+from fastscale.build.builder import build_model
 
 AUTOCAST = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 

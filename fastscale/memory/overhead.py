@@ -55,12 +55,10 @@ bench/memory_host_overhead.py prints measured against modelled slopes per block.
 
 from __future__ import annotations
 
+from fastscale.memory.constants import ACT_COPIES, FFT_DTYPES, FFT_FLOATS_PER_PLANE
 from fastscale.memory.dtypes import F32, I64, act_bytes, autocast
 from fastscale.memory.walk import Trace
 
-ACT_COPIES = 2.0  # float32 copies of a conv's input + output that transform engines stage
-FFT_FLOATS_PER_PLANE = 576  # two 16x16 real-FFT half spectra (16 x 9 complex) per filter plane
-FFT_DTYPES = ("float32", "float16")
 ALLOC_ROUND = 512
 CUBLAS_WORKSPACE = 32 * 2**20  # bytes per cuBLAS handle and stream (PyTorch's sm90 default)
 BLAS_HANDLES = {"inference": 1, "training": 2}  # the calling thread; training also autograd's

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from typing import Callable
 
+from fastscale.memory.constants import IN_PLACE
 from fastscale.memory.dtypes import F32, I64, act_bytes, autocast
 from fastscale.memory.walk import Trace
 
-IN_PLACE = ("relu", "silu")
 Workspace = Callable[[object], int]
 
 

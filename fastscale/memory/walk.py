@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from functools import cached_property, lru_cache
 
-from fastscale.trace import Op, Segments, Tracer
+from fastscale.layers.trace import Op, Segments, Tracer
+from fastscale.memory.columns import Columns
 
 SUMMED = tuple(f.name for f in fields(Op) if f.name not in ("kind", "live", "live_i64", "grads", "workspace", "group_in"))
 
@@ -35,8 +36,6 @@ class Trace:
     @cached_property
     def columns(self):
         """The op fields as int64 columns (``fastscale.memory.columns``), made on first use."""
-        from fastscale.memory.columns import Columns  # it builds on this module's Trace
-
         return Columns(self)
 
 

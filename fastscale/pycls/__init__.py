@@ -4,16 +4,13 @@ Reading (``read_text`` / ``read_config``) applies pycls's own rules: its default
 file leaves out, its type checks, its model types (anynet, regnet, effnet, and resnet via the
 AnyNet it builds), and refusals, naming the key, where pycls itself fails. Writing
 (``plan_yaml``) gives the source file with only the model and image sizes changed, ``TEST.IM_SIZE``
-scaled as pycls's ``scale_model()`` does. Untrusted text is read with bounded work (``bounded``).
+scaled as pycls's ``scale_model()`` does; ``stored.plan_json_yaml`` does it for a stored plan's JSON.
+Untrusted text is read with bounded work (``bounded``).
 """
 
-from fastscale.pycls.reader import PyclsSource, is_pycls, read_config, read_text
-from fastscale.pycls.writer import plan_config, plan_json_yaml, plan_yaml, scaled_config
+from fastscale.pycls.reader import PyclsSource, is_pycls, read_config, read_spec, read_text
+from fastscale.pycls.writer import plan_config, plan_yaml, scaled_config
 
-__all__ = ["PyclsSource", "is_pycls", "read_config", "read_text", "plan_config", "plan_json_yaml", "plan_yaml",
+__all__ = ["PyclsSource", "is_pycls", "read_config", "read_text", "plan_config", "plan_yaml",
            "scaled_config", "read_spec"]
 
-
-def read_spec(spec, field: str = "spec") -> PyclsSource:
-    """A pycls config given as YAML text or as its parsed form (a mapping with MODEL)."""
-    return read_text(spec, field) if isinstance(spec, str) else read_config(spec, field)

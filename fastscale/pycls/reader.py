@@ -62,3 +62,8 @@ def image_size(values: dict, path: str, field: str) -> int:
     if not MIN_SIZE <= size <= MAX_SIZE:
         raise ScalingError(f"{field}.{path}", f"{size} is out of range", f"{MIN_SIZE}..{MAX_SIZE}")
     return size
+
+
+def read_spec(spec, field: str = "spec") -> PyclsSource:
+    """A pycls config given as YAML text or as its parsed form (a mapping with MODEL)."""
+    return read_text(spec, field) if isinstance(spec, str) else read_config(spec, field)

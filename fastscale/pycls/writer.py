@@ -113,10 +113,3 @@ def plan_header(plan) -> str:
 def plan_yaml(plan) -> str:
     """The scaled pycls config of ``plan`` as YAML text: what the CLI writes and the API serves."""
     return to_text(plan_config(plan), plan_header(plan))
-
-
-def plan_json_yaml(plan_json: dict) -> str:
-    """``plan_yaml`` of a stored plan (its JSON, re-validated by ``Plan.from_dict``)."""
-    from fastscale.planner import Plan
-
-    return plan_yaml(Plan.from_dict(plan_json))

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 
-from service.callbacks import host_refusal, sign
+from service.notify.callbacks import host_refusal, sign
 from service.polling import wait_until
 from tests.receiver import Receiver
 from tests.service_helpers import CALLBACKS, TINY_PROFILE, TINY_SPEC, WorkerProcess, register_idle_worker, wait_status

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from service.polling import wait_until
-from service.queues import get_queue
+from service.redis.queues import get_queue
 from tests.receiver import Receiver
 from tests.service_helpers import CALLBACKS, TINY_PROFILE, TINY_SPEC, WorkerProcess, register_idle_worker, wait_done, wait_status
 

@@ -8,7 +8,7 @@ import time
 import pytest
 import redis
 
-from service.queues import mark_seen
+from service.redis.queues import mark_seen
 from tests.service_helpers import TINY_SPEC, register_idle_worker
 
 PROFILE = {"batch_size": 2, "time_budget_s": 0.5}

@@ -85,9 +85,9 @@ def test_sweep_and_recommendation_lines_follow_their_records(service):
 
     import redis
 
-    from service import indexes
-    from service.keys import Keys
-    from service.summaries import encode, recommendation_summary, sweep_summary
+    from service.listing import indexes
+    from service.redis.keys import Keys
+    from service.listing.summaries import encode, recommendation_summary, sweep_summary
 
     register_idle_worker(service.settings, "cpu-test")
     r, keys = redis.Redis.from_url(service.settings.redis_url), Keys(service.settings.key_prefix)

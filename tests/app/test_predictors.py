@@ -8,10 +8,10 @@ import redis as redis_lib
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from fastscale.planner import make_plan
-from fastscale.runtime_model import TERMS
-from service.auth import hash_key
-from service.store import ProfileStore
+from fastscale.planning.planner import make_plan
+from fastscale.prediction.runtime_model import TERMS
+from service.access.auth import hash_key
+from service.profiles.store import ProfileStore
 from tests.service_helpers import settings_for
 
 KEY = "k3y-" + "p" * 28

@@ -9,7 +9,7 @@ import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from service.queues import enqueue_profile, get_queue, mark_seen
+from service.redis.queues import enqueue_profile, get_queue, mark_seen
 from tests.service_helpers import TINY_PROFILE, TINY_SPEC, WorkerProcess, register_idle_worker, wait_status
 
 
@@ -93,7 +93,7 @@ def test_job_that_raises_ends_failed_with_its_message(service, worker):
     tampered = json.loads(json.dumps(body))
     tampered["complexity"]["flops"] += 1
     store_client = redis.Redis.from_url(service.settings.redis_url)
-    from service.store import ProfileStore
+    from service.profiles.store import ProfileStore
 
     store = ProfileStore(store_client, service.settings.key_prefix)
     pid = "f" * 32

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.schemas import RecommendRequest
 from service.context import Services
-from service.recommendations import start_or_resume
+from service.recommendations.runs import start_or_resume
 from tests.app.test_sweeps import QUICK, planter, wait_recommendation
 from tests.service_helpers import register_idle_worker, settings_for
 

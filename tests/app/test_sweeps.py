@@ -10,13 +10,13 @@ import redis as redis_lib
 import yaml
 
 from fastscale import zoo
-from fastscale.analysis import analyse, least_squares, pearson
-from fastscale.planner import make_plan
+from fastscale.prediction.analysis import analyse, least_squares, pearson
+from fastscale.planning.planner import make_plan
 from fastscale.pycls import plan_yaml, read_text
-from fastscale.runtime_model import TERMS
-from service import sweeps as sweeps_module
-from service.points import point_terms
-from service.store import ProfileStore
+from fastscale.prediction.runtime_model import TERMS
+from service.sweeps import plots as sweeps_module
+from service.prediction.points import point_terms
+from service.profiles.store import ProfileStore
 from tests.service_helpers import TINY_PROFILE, TINY_SPEC, register_idle_worker, wait_done, wait_status
 
 QUICK = {**TINY_PROFILE, "modes": ["inference"], "time_budget_s": 0.3}

@@ -3,8 +3,8 @@ filters, escaping of everything typed, the plan calculator, and the API's keys v
 
 from __future__ import annotations
 
-from fastscale.planner import make_plan
-from service.auth import hash_key
+from fastscale.planning.planner import make_plan
+from service.access.auth import hash_key
 from tests.service_helpers import TINY_PROFILE, register_idle_worker
 
 PROFILE = {**TINY_PROFILE, "device": "cpu-test", "modes": ["inference"]}

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from fastscale_client import default_url
-from service.embedded_redis import free_port
+from service.redis.embedded import free_port
 from tests.service_helpers import ROOT
 
 

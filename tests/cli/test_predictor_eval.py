@@ -6,7 +6,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from cli.main import app
-from fastscale.predictor_eval import h200_sweep_rows
+from fastscale.prediction.predictor_eval import h200_sweep_rows
 
 runner = CliRunner()
 H200 = Path(__file__).parents[1] / "data" / "h200_measurements.json"

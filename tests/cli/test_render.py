@@ -4,7 +4,7 @@ and the analysis saying what it left out or that it could not conclude (issue #1
 from __future__ import annotations
 
 from cli.render import console, print_recommendation, print_sweep
-from fastscale.analysis import analyse
+from fastscale.prediction.analysis import analyse
 
 
 def row(strategy: str, factor: float, ms: float, stable: bool, n: int) -> dict:

@@ -10,7 +10,7 @@ import pytest
 
 from fastscale.errors import BRIEF_CHARS, ScalingError, brief
 from fastscale.families import spec_from_dict
-from fastscale.planner import Plan, make_plan
+from fastscale.planning.planner import Plan, make_plan
 
 
 def deep_list(levels: int) -> list:

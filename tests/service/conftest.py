@@ -6,8 +6,8 @@ import uuid
 import pytest
 import redis
 
-from service.plan_cache import Planner
-from service.store import ProfileStore
+from service.planning.cache import Planner
+from service.profiles.store import ProfileStore
 
 
 @pytest.fixture

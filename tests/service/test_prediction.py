@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
-from fastscale.planner import make_plan
-from fastscale.runtime_model import TERMS, terms
-from service.prediction import MIN_POINTS, Predictor
+from fastscale.planning.planner import make_plan
+from fastscale.prediction.runtime_model import TERMS, terms
+from service.prediction.predictor import MIN_POINTS, Predictor
 
 PROFILE = {"batch_size": 2, "modes": ["inference"], "dtype": "float32"}
 RATES = dict(zip(TERMS, (0.004, 3e-9, 2e-10, 1e-9, 5e-8)))  # a planted physical law, ms per unit

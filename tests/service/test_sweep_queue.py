@@ -14,8 +14,8 @@ import redis
 from app.schemas import SweepRequest
 from service.context import Services
 from service.errors import LimitExceeded, QueueFull
-from service.queues import get_queue
-from service.sweeps import create_sweep
+from service.redis.queues import get_queue
+from service.sweeps.create import create_sweep
 from tests.service_helpers import TINY_SPEC, register_idle_worker, settings_for
 
 CLASS = "cpu-test"

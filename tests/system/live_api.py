@@ -13,7 +13,7 @@ import uuid
 
 import httpx
 
-from service.embedded_redis import free_port
+from service.redis.embedded import free_port
 from tests.service_helpers import ROOT, terminate
 
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from bench.e2e_server import Server, ServerDied
+from bench.e2e.server import Server, ServerDied
 from tests.service_helpers import ROOT
 
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from fastscale_client import AsyncClient, Client
-from service.embedded_redis import free_port
+from service.redis.embedded import free_port
 from tests.service_helpers import ROOT, TINY_PROFILE, TINY_SPEC, ApiProcess, WorkerProcess, register_idle_worker, settings_for
 
 PROFILE = {**TINY_PROFILE, "device": "cpu-test", "modes": ["inference"]}

@@ -12,7 +12,7 @@ import sys
 import httpx
 import pytest
 
-from service.embedded_redis import free_port
+from service.redis.embedded import free_port
 from service.polling import PollTimeout, poll_until, wait_until
 from tests.service_helpers import ROOT, TINY_SPEC
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from fastscale_client import Client
-from service.auth import hash_key
-from service.embedded_redis import free_port
+from service.access.auth import hash_key
+from service.redis.embedded import free_port
 from tests.browser import Chromium, missing_reason
 from tests.service_helpers import TINY_PROFILE, TINY_SPEC, ApiProcess, WorkerProcess, settings_for
 

@@ -20,8 +20,8 @@ import sys
 
 import torch
 
-from fastscale.builder import build_plan
-from fastscale.planner import make_plan
+from fastscale.build.builder import build_plan
+from fastscale.planning.planner import make_plan
 from workers.job import _batch_predictor
 from workers.limits import data_bytes, return_freed_memory_to_the_system
 from workers.profiler import ProfileConfig, find_max_batch, largest_batch

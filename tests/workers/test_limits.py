@@ -1,5 +1,5 @@
 """workers.limits: the host-memory cap's pieces (the real cap is tested on real workers in
-tests/system/test_worker_memory.py)."""
+tests/system/resilience/test_worker_memory.py)."""
 
 from __future__ import annotations
 

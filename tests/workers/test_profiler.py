@@ -12,9 +12,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastscale.analysis import pearson
-from fastscale.builder import build_plan
-from fastscale.planner import make_plan
+from fastscale.prediction.analysis import pearson
+from fastscale.build.builder import build_plan
+from fastscale.planning.planner import make_plan
 from tests.service_helpers import ROOT, TINY_SPEC
 from workers.profiler import ProfileConfig, largest_batch, profile_model
 from workers.stats import median_ci95, percentile
@@ -79,8 +79,8 @@ OOM_SCRIPT = """
 import resource, sys, torch
 resource.setrlimit(resource.RLIMIT_AS, (1536 * 2**20, resource.RLIM_INFINITY))
 sys.path.insert(0, {root!r})
-from fastscale.planner import make_plan
-from fastscale.builder import build_plan
+from fastscale.planning.planner import make_plan
+from fastscale.build.builder import build_plan
 from workers.profiler import ProfileConfig, ProfileOOM, profile_model
 plan = make_plan(spec={spec!r}, factor=1)
 model = build_plan(plan)
