@@ -135,7 +135,11 @@ def test_job_timeout_fails_clearly_and_a_fresh_worker_serves_the_next_job(own_re
         workers = Supervised(api.settings).wait_registered()
         try:
             first = workers.proc
-            slow = api.post("/scale", json=body(time_budget_s=10)).json()["id"]
+            # ResNet-50 at twice its flops, batch 16, training: seconds per step on any CPU, so the
+            # 2 s limit lands in the measurement however fast the machine (a tiny spec could finish in 1.9 s)
+            heavy = {"model": "ResNet-50", "factor": 2, "profile": {**TINY_PROFILE, "device": "cpu-test",
+                     "batch_size": 16, "modes": ["training"], "time_budget_s": 10}}
+            slow = api.post("/scale", json=heavy).json()["id"]
             failed = wait_status(api, slow, timeout=60)
             assert failed["status"] == "failed" and failed["error"]["type"] == "JobTimeout"
             assert "2 s limit" in failed["error"]["message"] and "FASTSCALE_JOB_TIMEOUT_S" in failed["error"]["message"]
