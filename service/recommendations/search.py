@@ -56,7 +56,8 @@ class Orchestration:
     # ------------------------------------------------------------------ measuring
     def _row(self, strategy, alpha, plan: dict, pid: str, rec: dict, budget: float) -> dict:
         m = (rec.get("result") or {}).get(self.mode, {}) if rec["status"] == "finished" else {}
-        return {"strategy": strategy, "alpha": alpha, "factor": plan["requested_factor"],
+        return {"strategy": plan["strategy"]["name"], "alpha": plan["strategy"].get("alpha"),
+                "factor": plan["requested_factor"],
                 "achieved_factor": plan["achieved_factor"], "flops": plan["complexity"]["flops"],
                 "acts": plan["complexity"]["acts"], "profile_id": pid, "status": rec["status"], "time_budget_s": budget,
                 f"{self.mode}_ms": m.get("median_ms"), f"{self.mode}_stable": m.get("stable") is True,
