@@ -11,6 +11,7 @@ from rq.serializers import JSONSerializer
 
 from service.redis.queues import enqueue_profile, get_queue, mark_seen
 from tests.service_helpers import TINY_PROFILE, TINY_SPEC, WorkerProcess, register_idle_worker, wait_status
+from tests.load import scaled
 
 
 def scale_body(**extra) -> dict:
@@ -54,7 +55,7 @@ def test_identical_requests_dedupe_to_one_job(service):
     assert other != pid and queue_of(service).count == 2
     # A real worker drains both.
     w = WorkerProcess(service.settings, burst=True)
-    w.proc.wait(120)
+    w.proc.wait(scaled(120))
     assert wait_status(service, pid)["status"] == "finished"
     assert wait_status(service, other)["status"] == "finished"
 
