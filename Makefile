@@ -6,7 +6,7 @@ PY    := $(VENV)/bin/python
 TORCH ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: serve test install bench clean browser lock
+.PHONY: serve test install bench clean browser lock secrets
 
 # The /ui browser test needs headless Chromium from the distribution (never a downloaded build).
 # As root with apt-get it is installed when missing; elsewhere that test skips and says why.
@@ -49,6 +49,15 @@ bench: $(VENV)/.installed
 # after changing dependencies with `make lock` (scripts/lock.py, from a fresh venv of pyproject).
 lock:
 	python3 scripts/lock.py
+
+# The secret files docker-compose.yml mounts: a random Redis password (kept if present), and
+# empty API key hashes and callback key (fill them in: `fastscale hash-key`). Copy the same
+# secrets/redis_password to every GPU host of the fleet.
+secrets:
+	mkdir -p secrets && chmod 700 secrets
+	test -s secrets/redis_password || python3 -c "import secrets; print(secrets.token_urlsafe(32))" > secrets/redis_password
+	touch secrets/api_key_hashes secrets/callback_secret
+	chmod 600 secrets/redis_password secrets/api_key_hashes secrets/callback_secret
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

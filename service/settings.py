@@ -1,14 +1,18 @@
-"""Every setting in one pydantic-settings class; each is an environment variable (README table)."""
+"""Every setting in one pydantic-settings class; each is an environment variable (README table),
+or ``<VARIABLE>_FILE`` naming a file that holds it (a mounted secret: service.secret_files)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from service.secret_files import sources
 
 
 class Settings(BaseSettings):
@@ -19,6 +23,8 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("REDIS_URL", "FASTSCALE_REDIS_URL"),
         description="Redis to use; unset: `fastscale serve` starts an embedded one in data_dir.",
     )
+    redis_password: str = Field("", description="Password of REDIS_URL's Redis (its requirepass) when the URL "
+                                                "holds none; give it as FASTSCALE_REDIS_PASSWORD_FILE.")
     data_dir: Path = Field(Path("./data"), description="Embedded Redis data (AOF) and logs.")
     host: str = Field("127.0.0.1", description="API bind address for `fastscale serve`.")
     port: int = Field(8000, description="API port for `fastscale serve`.")
@@ -108,6 +114,23 @@ class Settings(BaseSettings):
                                                 "container's published port); decides whether it is exposed.")
     allow_no_auth: bool = Field(False, description="Let `fastscale serve` run without API keys on an address that is "
                                                    "not loopback (it refuses by default).")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        return sources(settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings)
+
+    @model_validator(mode="after")
+    def _password_into_url(self):
+        """REDIS_URL with FASTSCALE_REDIS_PASSWORD put in, unless the URL carries one already."""
+        if self.redis_password and self.redis_url:
+            parts = urlsplit(self.redis_url)
+            if parts.password is None and parts.hostname:
+                user = quote(parts.username or "", safe="")
+                host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+                netloc = f"{user}:{quote(self.redis_password, safe='')}@{host}" + (f":{parts.port}" if parts.port else "")
+                self.redis_url = urlunsplit(parts._replace(netloc=netloc))
+        return self
 
     @field_validator("callback_allowed_hosts", mode="before")
     @classmethod
