@@ -19,9 +19,9 @@ import typer
 
 from cli.options import (
     AlphaOpt, ApiKeyOpt, BatchSizeOpt, DeviceOpt, DtypeOpt, FactorOpt, JsonOpt, ModelArg, RoundingOpt, SpecOpt,
-    TargetFlopsOpt, TimeBudgetOpt, TimeoutOpt, UrlOpt, base_request, csv, fail, profile_request, read_spec,
+    TargetFlopsOpt, TimeBudgetOpt, TimeoutOpt, UrlOpt, base_request, csv, exit_for, fail, profile_request,
 )
-from cli.render import console, print_profile, print_recommendation, print_sweep, progress_bar
+from cli.render import console, listing_table, print_profile, print_recommendation, print_sweep, progress_bar
 
 
 def _call(url: Optional[str], api_key: Optional[str], talk):
@@ -96,9 +96,9 @@ def scale(
     """Submit a scale + profile request to the service (client)."""
     profile = {**profile_request(device, batch_size, dtype, time_budget), "channels_last": channels_last,
                "modes": csv(modes)}
-    request = {"strategy": strategy, "rounding": rounding, "force": force, "profile": profile}
-    for key, value in (("model", model), ("spec", read_spec(spec)), ("alpha", alpha), ("factor", factor),
-                       ("target_flops", target_flops)):
+    request = {"strategy": strategy, "rounding": rounding, "force": force, "profile": profile,
+               **base_request(model, spec)}
+    for key, value in (("alpha", alpha), ("factor", factor), ("target_flops", target_flops)):
         if value is not None:
             request[key] = value
 
@@ -106,8 +106,7 @@ def scale(
         record = _dump(client.scale(request))
         if wait and record["status"] not in ("finished", "failed", "cancelled"):
             pid = record["id"]
-            record = _dump(client.wait(pid, timeout)) if as_json else \
-                _wait_with_bar(client, pid, "profile", timeout, _describe_profile(pid))
+            record = _wait_with_bar(client, pid, "profile", timeout, _describe_profile(pid))  # on stderr
         return record
 
     record = _call(url, api_key, talk)
@@ -117,8 +116,8 @@ def scale(
         if record.get("cached"):
             console.print(f"cached result, measured {age(record.get('cached_age_s') or 0)} ago (--force measures again)")
         print_profile(record)
-    if record["status"] in ("failed", "cancelled"):
-        raise typer.Exit(1)
+    if wait or record["status"] in ("failed", "cancelled"):
+        exit_for(record["status"], f"profile {record['id']}", (record.get("error") or {}).get("message", ""))
 
 
 def sweep(
@@ -157,11 +156,13 @@ def sweep(
 
     state = _call(url, api_key, talk)
     if as_json:
-        return _print_json(state)
+        _print_json(state)
+        return exit_for(state["status"], f"sweep {state['id']}", f"{state['done']} of {state['total']} profiles done")
     console.print(f"sweep [bold]{state['id']}[/bold]: {state['status']}")
     print_sweep(state)
-    if out is not None:
+    if out is not None and state["status"] in ("finished", "failed"):
         console.print(f"figure written to {out}")
+    exit_for(state["status"], f"sweep {state['id']}", f"{state['done']} of {state['total']} profiles done")
 
 
 def recommend(
@@ -199,8 +200,7 @@ def recommend(
     else:
         console.print(f"recommendation [bold]{state['id']}[/bold]: {state['status']}")
         print_recommendation(state, mode)
-    if state["status"] != "finished":
-        fail(f"recommendation {state['status']}: {(state.get('error') or {}).get('message', '')}", 1)
+    exit_for(state["status"], f"recommendation {state['id']}", (state.get("error") or {}).get("message", ""))
 
 
 def profiles(
@@ -215,7 +215,6 @@ def profiles(
     as_json: JsonOpt = False,
 ) -> None:
     """List measured profiles, newest first, with filters."""
-    from rich.table import Table
 
     def talk(client):
         items = []
@@ -229,7 +228,7 @@ def profiles(
     items = _call(url, api_key, talk)
     if as_json:
         return _print_json(items)
-    table = Table("id", "model", "strategy", "factor", "status", "inference ms", "training ms", "created", header_style="bold")
+    table = listing_table("id", "model", "strategy", "factor", "status", "inference ms", "training ms", "created")
     for i in items:
         table.add_row(i["id"], i.get("model") or "", i.get("strategy") or "", f"{i.get('factor') or 0:g}", i["status"],
                       f"{i['inference_ms']:.2f}" if i.get("inference_ms") else "-",

@@ -159,9 +159,59 @@ def print_recommendation(state: dict, mode: str) -> None:
         console.print(f"[yellow]{state['note']}[/yellow]")
 
 
+def id_column(header: str = "id"):
+    """A table column for ids: never cut with an ellipsis (the API takes nothing shorter), folded
+    onto a second line only where the terminal is narrower than an id."""
+    from rich.table import Column
+
+    return Column(header, overflow="fold", min_width=32)
+
+
+def listing_table(*headers: str) -> Table:
+    """A listing whose first column is an id: every cell folds (wraps inside the word) instead of
+    being cut with an ellipsis, so a model name or a status is never a prefix either."""
+    from rich.table import Column
+
+    return Table(id_column(headers[0]), *(Column(h, overflow="fold") for h in headers[1:]), header_style="bold")
+
+
+class ProgressLines:
+    """Progress for a log, not a terminal: one plain line on stderr, with the elapsed time, each
+    time the description changes, and at least every ``every_s`` while it waits (a redirected
+    ``--wait`` or sweep is never silent for minutes)."""
+
+    def __init__(self, stream=None, every_s: float = 30.0):
+        import sys
+        import time
+
+        self.stream, self.every_s, self.clock = stream or sys.stderr, every_s, time.monotonic
+        self.start, self.last, self.text = self.clock(), None, {}
+
+    def __enter__(self) -> "ProgressLines":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def add_task(self, description: str, total=None) -> int:
+        self.update(0, description=description)
+        return 0
+
+    def update(self, task: int, total=None, completed=None, description: str = "") -> None:
+        now = self.clock()
+        if description != self.text.get(task) or self.last is None or now - self.last >= self.every_s:
+            self.text[task], self.last = description, now
+            self.stream.write(f"[{now - self.start:7.1f} s] {description}\n")
+            self.stream.flush()
+
+
 def progress_bar(with_bar: bool):
-    """A transient progress display on stderr (stdout stays clean for --json)."""
+    """Progress on stderr (stdout stays clean for --json): a transient rich display on a terminal,
+    plain lines (ProgressLines) when stderr goes to a file or pipe."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    err = Console(stderr=True)
+    if not err.is_terminal:
+        return ProgressLines()
     columns = (TextColumn("{task.description}"), BarColumn()) if with_bar else (SpinnerColumn(), TextColumn("{task.description}"))
-    return Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+    return Progress(*columns, TimeElapsedColumn(), console=err, transient=True)

@@ -73,12 +73,15 @@ class PlanFields(BaseModel):
     target_flops: float | None = Field(None, description="Target flops (multiply-adds) instead of a factor.")
     rounding: Literal["nearest", "pycls"] = "nearest"
     resolution: int | None = Field(None, description="Override the base model's input resolution.")
+    name: str | None = Field(None, max_length=64, description="Name of a custom spec in plans, records and "
+                             "listings (default \"custom\"; the CLI gives the --spec file's name).")
 
     def plan_kwargs(self) -> dict:
         return {
             "model": self.model, "spec": self.spec, "strategy": self.strategy, "alpha": self.alpha,
             "exponents": self.exponents.model_dump() if self.exponents else None, "factor": self.factor,
             "target_flops": self.target_flops, "rounding": self.rounding, "resolution": self.resolution,
+            "name": self.name,
         }
 
 
@@ -154,6 +157,8 @@ class SweepRequest(BaseModel):
 
     model: str | None = Field(None, max_length=64)
     spec: SpecField = Field(None, max_length=200_000, description=SPEC_DESCRIPTION)
+    name: str | None = Field(None, max_length=64, description="Name of a custom spec in plans, records and "
+                             "listings (default \"custom\"; the CLI gives the --spec file's name).")
     strategies: list[str | StrategyItem] = Field(..., min_length=1, max_length=12)
     factors: list[float] = Field(..., min_length=1, max_length=16)
     rounding: Literal["nearest", "pycls"] = "nearest"
@@ -170,6 +175,8 @@ class RecommendRequest(BaseModel):
 
     model: str | None = Field(None, max_length=64)
     spec: SpecField = Field(None, max_length=200_000, description=SPEC_DESCRIPTION)
+    name: str | None = Field(None, max_length=64, description="Name of a custom spec in plans, records and "
+                             "listings (default \"custom\"; the CLI gives the --spec file's name).")
     rounding: Literal["nearest", "pycls"] = "nearest"
     profile: ProfileRequest = Field(default_factory=ProfileRequest)
     mode: Literal["inference", "training"] = Field("training", description="Which measured time the constraint is on.")

@@ -215,7 +215,7 @@ class Analysis(BaseModel):
 class Sweep(BaseModel):
     model_config = OPEN
     id: str
-    status: Literal["queued", "started", "finished", "failed", "cancelled"]
+    status: Literal["running", "finished", "failed", "cancelled"] = Field(description="As GET /sweeps lists it.")
     done: int
     total: int
     device_class: str

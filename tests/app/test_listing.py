@@ -144,3 +144,18 @@ def test_strategy_filters_are_canonical_and_case_sensitive(service):
     rows = service.get(f"/sweep/{sid}").json()["rows"]
     assert sorted(r["strategy"] for r in rows) == ["dwr", "w"]
     assert ids("/sweeps", "dwr") == [sid] and ids("/sweeps", "wdr") == [sid] and ids("/sweeps", "dWr") == []
+
+
+def test_a_sweep_has_one_status_vocabulary_in_its_document_and_its_listing(service):
+    """Issue 24: GET /sweep/{id} and GET /sweeps both say running (queued rows included) and
+    filter on it; the rows keep their own profile statuses."""
+    register_idle_worker(service.settings, "cpu-test")
+    sid = service.post("/sweep", json={"model": "ResNet-50", "strategies": ["w"], "factors": [2],
+                                       "profile": PROFILE}).json()["id"]
+    doc = service.get(f"/sweep/{sid}").json()
+    listed = service.get("/sweeps", params={"status": "running"}).json()["items"]
+    assert doc["status"] == "running" and [s["status"] for s in listed if s["id"] == sid] == ["running"]
+    assert [r["status"] for r in doc["rows"]] == ["queued"]
+    cancelled = service.delete(f"/sweep/{sid}").json()
+    assert cancelled["status"] == "cancelled"
+    assert [s["status"] for s in service.get("/sweeps").json()["items"] if s["id"] == sid] == ["cancelled"]
