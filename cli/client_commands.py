@@ -81,7 +81,7 @@ def scale(
     target_flops: TargetFlopsOpt = None,
     rounding: RoundingOpt = "nearest",
     device: DeviceOpt = "auto",
-    batch_size: BatchSizeOpt = 64,
+    batch_size: BatchSizeOpt = None,
     modes: Annotated[str, typer.Option("--modes", help="Comma-separated: inference,training.")] = "inference,training",
     dtype: DtypeOpt = "float32",
     channels_last: Annotated[bool, typer.Option("--channels-last")] = False,
@@ -128,7 +128,7 @@ def sweep(
     alpha: AlphaOpt = None,
     rounding: RoundingOpt = "nearest",
     device: DeviceOpt = "auto",
-    batch_size: BatchSizeOpt = 64,
+    batch_size: BatchSizeOpt = None,
     dtype: DtypeOpt = "float32",
     time_budget: TimeBudgetOpt = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the figure here (.png or .svg).")] = None,
@@ -174,9 +174,11 @@ def recommend(
     candidates: Annotated[str, typer.Option("--candidates", help="Strategies compared at --target-flops.")] = "d,w,r,dw,dr,wr,dwr,dWr",
     mode: Annotated[str, typer.Option("--mode", help="inference or training.")] = "training",
     device: DeviceOpt = "auto",
-    batch_size: BatchSizeOpt = 64,
+    batch_size: BatchSizeOpt = None,
     dtype: DtypeOpt = "float32",
     time_budget: TimeBudgetOpt = None,
+    total_budget: Annotated[Optional[float], typer.Option(
+        "--total-budget", help="Seconds the whole search may take [default: the device class's].")] = None,
     timeout: TimeoutOpt = 7200.0,
     url: UrlOpt = None,
     api_key: ApiKeyOpt = None,
@@ -185,7 +187,8 @@ def recommend(
     """Recommend a strategy (--target-flops) or a factor (--latency-budget-ms) from real measurements."""
     body = {**base_request(model, spec), "mode": mode, "profile": profile_request(device, batch_size, dtype, time_budget),
             "strategy": strategy, "candidates": csv(candidates)}
-    for key, value in (("target_flops", target_flops), ("latency_budget_ms", latency_budget_ms)):
+    for key, value in (("target_flops", target_flops), ("latency_budget_ms", latency_budget_ms),
+                       ("total_budget_s", total_budget)):
         if value is not None:
             body[key] = value
 

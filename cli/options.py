@@ -17,7 +17,9 @@ FactorOpt = Annotated[Optional[float], typer.Option("--factor", "-f", help="Flop
 TargetFlopsOpt = Annotated[Optional[float], typer.Option("--target-flops", help="Target flops instead of a factor.")]
 RoundingOpt = Annotated[str, typer.Option("--rounding", help="nearest (default) or pycls.")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or a device class.")]
-BatchSizeOpt = Annotated[int, typer.Option("--batch-size", "-b", help="Images per step.")]
+BatchSizeOpt = Annotated[Optional[int], typer.Option(
+    "--batch-size", "-b", show_default=False,
+    help="Images per step [default: the device class's, GET /readyz: 8 on CPU, 64 on CUDA].")]
 DtypeOpt = Annotated[str, typer.Option("--dtype", help="float32, bfloat16 or float16.")]
 TimeBudgetOpt = Annotated[Optional[float], typer.Option("--time-budget", help="Per-mode timing budget, seconds.")]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait at most.")]
@@ -108,8 +110,10 @@ def csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def profile_request(device: str, batch_size: int, dtype: str, time_budget: Optional[float]) -> dict:
-    profile = {"device": device, "batch_size": batch_size, "dtype": dtype}
+def profile_request(device: str, batch_size: Optional[int], dtype: str, time_budget: Optional[float]) -> dict:
+    profile = {"device": device, "dtype": dtype}
+    if batch_size is not None:
+        profile["batch_size"] = batch_size
     if time_budget is not None:
         profile["time_budget_s"] = time_budget
     return profile

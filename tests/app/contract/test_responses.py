@@ -45,7 +45,7 @@ def test_catalog_answers_unchanged(service):
     assert "anynet" not in service.get("/models/ResNet-50").json()
     assert same_json(service.get("/strategies").json(), strategy_list())
     ready = service.get("/readyz").json()
-    assert set(ready) == {"status", "redis", "workers", "queue_depth"}
+    assert set(ready) == {"status", "redis", "workers", "queue_depth", "device_defaults"}
 
 
 def test_sweep_answers_the_service_document_unchanged(service):

@@ -28,7 +28,11 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_the_defaults_are_those_of_scale():
-    assert PlanProfile().batch_size == ProfileRequest().batch_size == DEFAULT_BATCH_SIZE
+    """/plan predicts for a GPU's default batch; /scale leaves it to the device class (issue 24)."""
+    from service.settings import Settings
+
+    assert PlanProfile().batch_size == Settings().default_batch_size == DEFAULT_BATCH_SIZE
+    assert ProfileRequest().batch_size is None
     assert PlanProfile().dtype == ProfileRequest().dtype == DEFAULT_DTYPE
 
 
