@@ -19,7 +19,7 @@ RoundingOpt = Annotated[str, typer.Option("--rounding", help="nearest (default) 
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or a device class.")]
 BatchSizeOpt = Annotated[Optional[int], typer.Option(
     "--batch-size", "-b", show_default=False,
-    help="Images per step [default: the device class's, GET /readyz: 8 on CPU, 64 on CUDA].")]
+    help="Images per step [default: the device class's, GET /readyz: 4 on CPU, 64 on CUDA].")]
 DtypeOpt = Annotated[str, typer.Option("--dtype", help="float32, bfloat16 or float16.")]
 TimeBudgetOpt = Annotated[Optional[float], typer.Option("--time-budget", help="Per-mode timing budget, seconds.")]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait at most.")]

@@ -73,6 +73,13 @@ def print_models(rows: list[dict]) -> None:
     console.print(table)
 
 
+def _folding(table: Table) -> Table:
+    """Cells wrap inside a number rather than end in an ellipsis (a figure is never cut)."""
+    for column in table.columns:
+        column.overflow = "fold"
+    return table
+
+
 def print_profile(record: dict) -> None:
     console.print(f"profile [bold]{record['id']}[/bold]: {record['status']} on {record.get('device_class')}")
     if record.get("plan"):
@@ -95,7 +102,7 @@ def print_profile(record: dict) -> None:
         table.add_row(mode, f"{m['median_ms']:.3f}", f"{m['ci95_low_ms']:.3f}..{m['ci95_high_ms']:.3f}",
                       f"{m['p10_ms']:.2f}..{m['p90_ms']:.2f}", str(m["n"]), "yes" if m["stable"] else "no",
                       f"{m['throughput_per_s']:.1f}", mem)
-    console.print(table)
+    console.print(_folding(table))
 
 
 def _ms(value) -> str:
@@ -142,7 +149,7 @@ def print_sweep(state: dict) -> None:
     for r in state["rows"]:
         table.add_row(r["label"], f"{r['factor']:g}", si(r.get("flops", 0)), si(r.get("acts", 0)),
                       _timed(r, "inference"), _timed(r, "training"), r["status"])
-    console.print(table)
+    console.print(_folding(table))
     print_analysis(state.get("analysis", {}))
 
 

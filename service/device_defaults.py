@@ -3,7 +3,7 @@
 A GPU profile defaults to batch 64, a 10 s budget per mode and a +-1 % stability target; on a
 2-core CPU that took 8 min 42 s for one RegNetY-400MF x4 profile and never came out stable, so
 the README's examples never finished and every analysis stayed empty. A CPU profile defaults
-to batch 8, 2 s per mode, a 10 s warm-up cap and a +-5 % target (what a loaded CPU reaches), and
+to batch 4, 2 s per mode, a 10 s warm-up cap and a +-5 % target (what a loaded CPU reaches), and
 a CPU recommendation searches for at most 2 minutes. Every figure is a setting (README); GET
 /readyz shows them, and a request's own values always win.
 """

@@ -35,13 +35,13 @@ class Settings(BaseSettings):
     rq_result_ttl_s: int = Field(3600, description="How long RQ keeps its own job records.")
     max_batch_size: int = Field(1024, description="Largest batch size a profile may ask for.")
     max_time_budget_s: float = Field(120.0, description="Largest per-mode timing budget a profile may ask for.")
-    default_time_budget_s: float = Field(10.0, description="Per-mode timing budget when a request gives none.")
+    default_time_budget_s: float = Field(10.0, description="Per-mode timing budget of a GPU profile when a request gives none.")
     default_batch_size: int = Field(64, ge=1, description="Batch size of a GPU profile whose request gives none.")
     target_rel_ci: float = Field(0.01, gt=0, le=0.5, description="Stability target of a GPU measurement: the "
                                                                  "median's 95 % CI within +- this share.")
     recommend_total_s: float = Field(3600.0, gt=0, description="Wall-clock a GPU recommendation may search in "
                                                                "all before it stops undecided, with its evidence.")
-    cpu_batch_size: int = Field(8, ge=1, description="Batch size of a CPU profile whose request gives none.")
+    cpu_batch_size: int = Field(4, ge=1, description="Batch size of a CPU profile whose request gives none.")
     cpu_time_budget_s: float = Field(2.0, gt=0, description="Per-mode timing budget of a CPU profile whose "
                                                             "request gives none.")
     cpu_target_rel_ci: float = Field(0.05, gt=0, le=0.5, description="Stability target of a CPU measurement "

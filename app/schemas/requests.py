@@ -117,7 +117,7 @@ class ProfileRequest(BaseModel):
     device: str = Field("auto", max_length=96, pattern=r"^(auto|cpu|cuda|(cpu|cuda)-[a-z0-9][a-z0-9-]*)$",
                         description="auto, cpu, cuda, or a device class from GET /readyz (e.g. cuda-nvidia-h100-80gb-hbm3).")
     batch_size: int | None = Field(None, ge=1, description="Images per step (bounded by FASTSCALE_MAX_BATCH_SIZE); "
-                                   "default: the device class's (GET /readyz device_defaults: 64 on CUDA, 8 on CPU).")
+                                   "default: the device class's (GET /readyz device_defaults: 64 on CUDA, 4 on CPU).")
     modes: list[Literal["inference", "training"]] = Field(["inference", "training"], min_length=1, max_length=2)
     dtype: Literal["float32", "bfloat16", "float16"] = DEFAULT_DTYPE
     channels_last: bool = False
