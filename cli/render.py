@@ -92,7 +92,7 @@ def print_profile(record: dict) -> None:
     dev = result["device"]
     console.print(f"device: {dev.get('name')} torch {dev.get('torch')} cuda {dev.get('cuda')} cudnn {dev.get('cudnn')} "
                   f"dtype {dev.get('dtype')}")
-    table = Table("mode", "median ms", "ci95 ms", "p10..p90 ms", "n", "stable", "img/s", "peak memory",
+    table = Table("mode", "median ms", "ci95 ms", "p10..p90 ms", "n", "stop", "stable", "img/s", "peak memory",
                   header_style="bold")
     for mode in ("inference", "training"):
         m = result.get(mode)
@@ -100,7 +100,8 @@ def print_profile(record: dict) -> None:
             continue
         mem = si(m["peak_memory_bytes"], "B") if m.get("peak_memory_bytes") else "-"
         table.add_row(mode, f"{m['median_ms']:.3f}", f"{m['ci95_low_ms']:.3f}..{m['ci95_high_ms']:.3f}",
-                      f"{m['p10_ms']:.2f}..{m['p90_ms']:.2f}", str(m["n"]), "yes" if m["stable"] else "no",
+                      f"{m['p10_ms']:.2f}..{m['p90_ms']:.2f}", str(m["n"]), str(m.get("stop_reason") or "-"),
+                      "yes" if m["stable"] else "no",
                       f"{m['throughput_per_s']:.1f}", mem)
     console.print(_folding(table))
 
@@ -189,27 +190,39 @@ class ProgressLines:
 
     def __init__(self, stream=None, every_s: float = 30.0):
         import sys
+        import threading
         import time
 
         self.stream, self.every_s, self.clock = stream or sys.stderr, every_s, time.monotonic
         self.start, self.last, self.text = self.clock(), None, {}
+        self.lock, self.done = threading.Lock(), threading.Event()
+        self.beat = threading.Thread(target=self._keep_alive, daemon=True)
 
     def __enter__(self) -> "ProgressLines":
+        if self.every_s > 0:
+            self.beat.start()
         return self
 
     def __exit__(self, *exc) -> None:
-        return None
+        self.done.set()
+
+    def _keep_alive(self) -> None:
+        """Between events (a sweep's rows finish minutes apart) repeat the last line every every_s."""
+        while not self.done.wait(min(self.every_s, 1.0)):
+            for task, text in list(self.text.items()):
+                self.update(task, description=text)
 
     def add_task(self, description: str, total=None) -> int:
         self.update(0, description=description)
         return 0
 
     def update(self, task: int, total=None, completed=None, description: str = "") -> None:
-        now = self.clock()
-        if description != self.text.get(task) or self.last is None or now - self.last >= self.every_s:
-            self.text[task], self.last = description, now
-            self.stream.write(f"[{now - self.start:7.1f} s] {description}\n")
-            self.stream.flush()
+        with self.lock:
+            now = self.clock()
+            if description != self.text.get(task) or self.last is None or now - self.last >= self.every_s:
+                self.text[task], self.last = description, now
+                self.stream.write(f"[{now - self.start:7.1f} s] {description}\n")
+                self.stream.flush()
 
 
 def progress_bar(with_bar: bool):

@@ -3,7 +3,8 @@
 A GPU profile defaults to batch 64, a 10 s budget per mode and a +-1 % stability target; on a
 2-core CPU that took 8 min 42 s for one RegNetY-400MF x4 profile and never came out stable, so
 the README's examples never finished and every analysis stayed empty. A CPU profile defaults
-to batch 4, 2 s per mode, a 10 s warm-up cap and a +-5 % target (what a loaded CPU reaches), and
+to batch 4, 2 s per mode, a 10 s warm-up cap, a 45 s cap per mode (a profile is done in about
+1.5 minutes however loaded the CPU) and a +-5 % target (what a loaded CPU reaches), and
 a CPU recommendation searches for at most 2 minutes. Every figure is a setting (README); GET
 /readyz shows them, and a request's own values always win.
 """
@@ -21,6 +22,7 @@ class DeviceDefaults:
     time_budget_s: float
     target_rel_ci: float
     warmup_cap_s: float
+    mode_cap_s: float
     recommend_total_s: float
 
     def to_dict(self) -> dict:
@@ -35,9 +37,9 @@ def kind_of(device_class: str | None) -> str:
 def defaults_for(device_class: str | None, s: Settings) -> DeviceDefaults:
     if kind_of(device_class) == "cpu":
         return DeviceDefaults(s.cpu_batch_size, s.cpu_time_budget_s, s.cpu_target_rel_ci, s.cpu_warmup_cap_s,
-                              s.cpu_recommend_total_s)
+                              s.cpu_mode_cap_s, s.cpu_recommend_total_s)
     return DeviceDefaults(s.default_batch_size, s.default_time_budget_s, s.target_rel_ci, s.warmup_cap_s,
-                          s.recommend_total_s)
+                          s.mode_cap_s, s.recommend_total_s)
 
 
 def all_defaults(s: Settings) -> dict:

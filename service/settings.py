@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     cpu_target_rel_ci: float = Field(0.05, gt=0, le=0.5, description="Stability target of a CPU measurement "
                                      "(a loaded CPU rarely holds +-1 %; +-5 % it reaches).")
     cpu_warmup_cap_s: float = Field(10.0, gt=0, description="Warm-up cap of a CPU mode (no cuDNN autotuning).")
+    cpu_mode_cap_s: float = Field(45.0, gt=0, description="Hard cap on one CPU mode, warm-up included (a loaded "
+                                                          "CPU may stop short of min_iters: stop_reason cap).")
     cpu_recommend_total_s: float = Field(120.0, gt=0, description="Wall-clock a CPU recommendation may search "
                                                                   "in all before it stops undecided.")
     local_workers: int = Field(1, description="Workers `fastscale serve` starts beside the API (0: none).")

@@ -50,7 +50,7 @@ def profile_settings(p: dict, s: Settings, device_class: str | None = None) -> d
         raise LimitExceeded(f"{budget:g} s is over the limit", "profile.time_budget_s", f"up to {s.max_time_budget_s:g} s")
     return {"batch_size": batch, "modes": p["modes"], "dtype": p["dtype"], "channels_last": p["channels_last"],
             "time_budget_s": float(budget), "cuda_graphs": p["cuda_graphs"], "find_max_batch": p["find_max_batch"],
-            "target_rel_ci": d.target_rel_ci, "warmup_cap_s": d.warmup_cap_s}
+            "target_rel_ci": d.target_rel_ci, "warmup_cap_s": d.warmup_cap_s, "mode_cap_s": d.mode_cap_s}
 
 
 def arch_blocks(arch: dict) -> int:

@@ -186,7 +186,7 @@ def test_readyz_shows_each_device_kinds_defaults(api):
     s = service.settings
     assert d["cpu"] == {"batch_size": s.cpu_batch_size, "time_budget_s": s.cpu_time_budget_s,
                         "target_rel_ci": s.cpu_target_rel_ci, "warmup_cap_s": s.cpu_warmup_cap_s,
-                        "recommend_total_s": s.cpu_recommend_total_s}
+                        "mode_cap_s": s.cpu_mode_cap_s, "recommend_total_s": s.cpu_recommend_total_s}
     assert d["cuda"]["batch_size"] == s.default_batch_size and d["cuda"]["target_rel_ci"] == s.target_rel_ci
     assert d["cpu"]["batch_size"] < d["cuda"]["batch_size"] and d["cpu"]["target_rel_ci"] > d["cuda"]["target_rel_ci"]
 

@@ -82,6 +82,15 @@ def test_progress_lines_for_a_log():
     with ProgressLines(out, every_s=0) as bar:
         bar.update(bar.add_task("x"), description="x")  # the same text again after every_s: a keep-alive line
     assert len(out.getvalue().splitlines()) == 2
+    import time
+
+    out = io.StringIO()
+    with ProgressLines(out, every_s=0.2) as bar:  # no event at all for a while: the line repeats by itself
+        bar.add_task("sweep abc: 0/4 profiles")
+        deadline = time.monotonic() + 30
+        while len(out.getvalue().splitlines()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert len(out.getvalue().splitlines()) >= 3 and out.getvalue().count("0/4 profiles") >= 3
 
 
 def test_a_spec_plan_is_named_after_its_file(tmp_path):
