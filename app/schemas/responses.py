@@ -297,4 +297,4 @@ class Readiness(BaseModel):
     workers: dict[str, int] | None = Field(None, description="Live workers per device class (with a valid API key "
                                                             "when keys are configured).")
     queue_depth: dict[str, int] | None = Field(None, description="Queued jobs per device class.")
-    device_defaults: dict[str, dict[str, float]] | None = Field(None, description="cpu/cuda: what a request gets.")
+    device_defaults: dict[str, dict[str, int | float]] | None = Field(None, description="cpu/cuda: what a request gets.")
