@@ -6,13 +6,15 @@
 FROM python:3.12-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /srv/fastscale
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY fastscale ./fastscale
 COPY service ./service
 COPY app ./app
 COPY workers ./workers
 COPY cli ./cli
-RUN pip install .
+COPY fastscale_client ./fastscale_client
+# Every dependency at the version constraints.txt pins (scripts/lock.py, `make lock`).
+RUN pip install -c constraints.txt .
 
 FROM base AS api
 ENV FASTSCALE_HOST=0.0.0.0 FASTSCALE_PORT=8000

@@ -19,9 +19,9 @@ import typer
 
 from cli.options import (
     AlphaOpt, ApiKeyOpt, BatchSizeOpt, DeviceOpt, DtypeOpt, FactorOpt, JsonOpt, ModelArg, RoundingOpt, SpecOpt,
-    TargetFlopsOpt, TimeBudgetOpt, TimeoutOpt, UrlOpt, base_request, csv, fail, profile_request, read_spec,
+    TargetFlopsOpt, TimeBudgetOpt, TimeoutOpt, UrlOpt, base_request, csv, exit_for, fail, profile_request,
 )
-from cli.render import console, print_profile, print_recommendation, print_sweep, progress_bar
+from cli.render import console, listing_table, print_profile, print_recommendation, print_sweep, progress_bar
 
 
 def _call(url: Optional[str], api_key: Optional[str], talk):
@@ -81,7 +81,7 @@ def scale(
     target_flops: TargetFlopsOpt = None,
     rounding: RoundingOpt = "nearest",
     device: DeviceOpt = "auto",
-    batch_size: BatchSizeOpt = 64,
+    batch_size: BatchSizeOpt = None,
     modes: Annotated[str, typer.Option("--modes", help="Comma-separated: inference,training.")] = "inference,training",
     dtype: DtypeOpt = "float32",
     channels_last: Annotated[bool, typer.Option("--channels-last")] = False,
@@ -96,9 +96,9 @@ def scale(
     """Submit a scale + profile request to the service (client)."""
     profile = {**profile_request(device, batch_size, dtype, time_budget), "channels_last": channels_last,
                "modes": csv(modes)}
-    request = {"strategy": strategy, "rounding": rounding, "force": force, "profile": profile}
-    for key, value in (("model", model), ("spec", read_spec(spec)), ("alpha", alpha), ("factor", factor),
-                       ("target_flops", target_flops)):
+    request = {"strategy": strategy, "rounding": rounding, "force": force, "profile": profile,
+               **base_request(model, spec)}
+    for key, value in (("alpha", alpha), ("factor", factor), ("target_flops", target_flops)):
         if value is not None:
             request[key] = value
 
@@ -106,8 +106,7 @@ def scale(
         record = _dump(client.scale(request))
         if wait and record["status"] not in ("finished", "failed", "cancelled"):
             pid = record["id"]
-            record = _dump(client.wait(pid, timeout)) if as_json else \
-                _wait_with_bar(client, pid, "profile", timeout, _describe_profile(pid))
+            record = _wait_with_bar(client, pid, "profile", timeout, _describe_profile(pid))  # on stderr
         return record
 
     record = _call(url, api_key, talk)
@@ -117,8 +116,8 @@ def scale(
         if record.get("cached"):
             console.print(f"cached result, measured {age(record.get('cached_age_s') or 0)} ago (--force measures again)")
         print_profile(record)
-    if record["status"] in ("failed", "cancelled"):
-        raise typer.Exit(1)
+    if wait or record["status"] in ("failed", "cancelled"):
+        exit_for(record["status"], f"profile {record['id']}", (record.get("error") or {}).get("message", ""))
 
 
 def sweep(
@@ -129,7 +128,7 @@ def sweep(
     alpha: AlphaOpt = None,
     rounding: RoundingOpt = "nearest",
     device: DeviceOpt = "auto",
-    batch_size: BatchSizeOpt = 64,
+    batch_size: BatchSizeOpt = None,
     dtype: DtypeOpt = "float32",
     time_budget: TimeBudgetOpt = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the figure here (.png or .svg).")] = None,
@@ -157,11 +156,13 @@ def sweep(
 
     state = _call(url, api_key, talk)
     if as_json:
-        return _print_json(state)
+        _print_json(state)
+        return exit_for(state["status"], f"sweep {state['id']}", f"{state['done']} of {state['total']} profiles done")
     console.print(f"sweep [bold]{state['id']}[/bold]: {state['status']}")
     print_sweep(state)
-    if out is not None:
+    if out is not None and state["status"] in ("finished", "failed"):
         console.print(f"figure written to {out}")
+    exit_for(state["status"], f"sweep {state['id']}", f"{state['done']} of {state['total']} profiles done")
 
 
 def recommend(
@@ -173,9 +174,11 @@ def recommend(
     candidates: Annotated[str, typer.Option("--candidates", help="Strategies compared at --target-flops.")] = "d,w,r,dw,dr,wr,dwr,dWr",
     mode: Annotated[str, typer.Option("--mode", help="inference or training.")] = "training",
     device: DeviceOpt = "auto",
-    batch_size: BatchSizeOpt = 64,
+    batch_size: BatchSizeOpt = None,
     dtype: DtypeOpt = "float32",
     time_budget: TimeBudgetOpt = None,
+    total_budget: Annotated[Optional[float], typer.Option(
+        "--total-budget", help="Seconds the whole search may take [default: the device class's].")] = None,
     timeout: TimeoutOpt = 7200.0,
     url: UrlOpt = None,
     api_key: ApiKeyOpt = None,
@@ -184,7 +187,8 @@ def recommend(
     """Recommend a strategy (--target-flops) or a factor (--latency-budget-ms) from real measurements."""
     body = {**base_request(model, spec), "mode": mode, "profile": profile_request(device, batch_size, dtype, time_budget),
             "strategy": strategy, "candidates": csv(candidates)}
-    for key, value in (("target_flops", target_flops), ("latency_budget_ms", latency_budget_ms)):
+    for key, value in (("target_flops", target_flops), ("latency_budget_ms", latency_budget_ms),
+                       ("total_budget_s", total_budget)):
         if value is not None:
             body[key] = value
 
@@ -199,8 +203,7 @@ def recommend(
     else:
         console.print(f"recommendation [bold]{state['id']}[/bold]: {state['status']}")
         print_recommendation(state, mode)
-    if state["status"] != "finished":
-        fail(f"recommendation {state['status']}: {(state.get('error') or {}).get('message', '')}", 1)
+    exit_for(state["status"], f"recommendation {state['id']}", (state.get("error") or {}).get("message", ""))
 
 
 def profiles(
@@ -215,7 +218,6 @@ def profiles(
     as_json: JsonOpt = False,
 ) -> None:
     """List measured profiles, newest first, with filters."""
-    from rich.table import Table
 
     def talk(client):
         items = []
@@ -229,7 +231,7 @@ def profiles(
     items = _call(url, api_key, talk)
     if as_json:
         return _print_json(items)
-    table = Table("id", "model", "strategy", "factor", "status", "inference ms", "training ms", "created", header_style="bold")
+    table = listing_table("id", "model", "strategy", "factor", "status", "inference ms", "training ms", "created")
     for i in items:
         table.add_row(i["id"], i.get("model") or "", i.get("strategy") or "", f"{i.get('factor') or 0:g}", i["status"],
                       f"{i['inference_ms']:.2f}" if i.get("inference_ms") else "-",

@@ -11,7 +11,8 @@ from typing import Annotated, Optional
 import typer
 
 from cli.options import (
-    AlphaOpt, DtypeOpt, FactorOpt, JsonOpt, ModelArg, RoundingOpt, SpecOpt, TargetFlopsOpt, fail, plan_spec, write_text,
+    AlphaOpt, DtypeOpt, FactorOpt, JsonOpt, ModelArg, RoundingOpt, SpecOpt, TargetFlopsOpt, fail, plan_spec, spec_name,
+    write_text,
 )
 from cli.render import print_models, print_plan
 from fastscale.errors import ScalingError
@@ -42,7 +43,7 @@ def plan(
 
     try:
         p = make_plan(model=model, spec=plan_spec(spec), strategy=strategy, alpha=alpha, factor=factor,
-                      target_flops=target_flops, rounding=rounding, resolution=resolution)
+                      target_flops=target_flops, rounding=rounding, resolution=resolution, name=spec_name(spec))
         data = {**p.to_dict(), "memory": plan_memory(p, batch_size, dtype)}
         exported = plan_yaml(p) if pycls_yaml is not None else None
     except ScalingError as exc:

@@ -4,6 +4,7 @@ values become request data (spec files, comma-separated lists, the profile setti
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -16,7 +17,9 @@ FactorOpt = Annotated[Optional[float], typer.Option("--factor", "-f", help="Flop
 TargetFlopsOpt = Annotated[Optional[float], typer.Option("--target-flops", help="Target flops instead of a factor.")]
 RoundingOpt = Annotated[str, typer.Option("--rounding", help="nearest (default) or pycls.")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or a device class.")]
-BatchSizeOpt = Annotated[int, typer.Option("--batch-size", "-b", help="Images per step.")]
+BatchSizeOpt = Annotated[Optional[int], typer.Option(
+    "--batch-size", "-b", show_default=False,
+    help="Images per step [default: the device class's, GET /readyz: 4 on CPU, 64 on CUDA].")]
 DtypeOpt = Annotated[str, typer.Option("--dtype", help="float32, bfloat16 or float16.")]
 TimeBudgetOpt = Annotated[Optional[float], typer.Option("--time-budget", help="Per-mode timing budget, seconds.")]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait at most.")]
@@ -28,7 +31,7 @@ ApiKeyOpt = Annotated[Optional[str], typer.Option("--api-key", envvar="FASTSCALE
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> None:  # 2: EXIT_REFUSED
     """One line on stderr and exit ``code`` (2: bad input or an error answer; 1: a failed result)."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
@@ -68,6 +71,15 @@ def write_text(path: Path, text: str, option: str) -> None:
         fail(f"{option}: cannot write {path}: {exc.strerror}")
 
 
+def spec_name(spec: Optional[Path]) -> Optional[str]:
+    """What a model from ``--spec`` is called: its file's name without the suffix (characters a
+    model name may not hold become '-'), so ``--spec EN-B0_dds_8gpu.yaml`` plans "EN-B0_dds_8gpu"."""
+    if spec is None:
+        return None
+    name = re.sub(r"[^A-Za-z0-9._+-]", "-", spec.stem).lstrip("._+-")[:64]
+    return name or None
+
+
 def base_request(model: Optional[str], spec: Optional[Path]) -> dict:
     """The base model part of a sweep or recommend request (a pycls YAML spec is sent as its text)."""
     out = {}
@@ -75,15 +87,33 @@ def base_request(model: Optional[str], spec: Optional[Path]) -> dict:
         out["model"] = model
     if spec is not None:
         out["spec"] = spec.read_text() if spec.suffix in (".yaml", ".yml") else read_spec(spec)
+        if spec_name(spec):
+            out["name"] = spec_name(spec)
     return out
+
+
+# What a client command's exit status says, the same for scale --wait, sweep and recommend:
+# 0 the run finished; 1 it ended without a result (failed or cancelled) or was still running when
+# --timeout passed; 2 the request was refused (bad input, an error answer) or the API unreachable.
+EXIT_NO_RESULT, EXIT_REFUSED = 1, 2
+
+
+def exit_for(status: str, what: str, detail: str = "") -> None:
+    """Exit 1 unless ``status`` is finished (the run's own outcome; see above)."""
+    if status != "finished":
+        fail(f"{what} {status}" + (f": {detail}" if detail else "") +
+             (" (still running: wait longer with --timeout)" if status in ("queued", "started", "running") else ""),
+             EXIT_NO_RESULT)
 
 
 def csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def profile_request(device: str, batch_size: int, dtype: str, time_budget: Optional[float]) -> dict:
-    profile = {"device": device, "batch_size": batch_size, "dtype": dtype}
+def profile_request(device: str, batch_size: Optional[int], dtype: str, time_budget: Optional[float]) -> dict:
+    profile = {"device": device, "dtype": dtype}
+    if batch_size is not None:
+        profile["batch_size"] = batch_size
     if time_budget is not None:
         profile["time_budget_s"] = time_budget
     return profile

@@ -73,6 +73,13 @@ def print_models(rows: list[dict]) -> None:
     console.print(table)
 
 
+def _folding(table: Table) -> Table:
+    """Cells wrap inside a number rather than end in an ellipsis (a figure is never cut)."""
+    for column in table.columns:
+        column.overflow = "fold"
+    return table
+
+
 def print_profile(record: dict) -> None:
     console.print(f"profile [bold]{record['id']}[/bold]: {record['status']} on {record.get('device_class')}")
     if record.get("plan"):
@@ -85,7 +92,7 @@ def print_profile(record: dict) -> None:
     dev = result["device"]
     console.print(f"device: {dev.get('name')} torch {dev.get('torch')} cuda {dev.get('cuda')} cudnn {dev.get('cudnn')} "
                   f"dtype {dev.get('dtype')}")
-    table = Table("mode", "median ms", "ci95 ms", "p10..p90 ms", "n", "stable", "img/s", "peak memory",
+    table = Table("mode", "median ms", "ci95 ms", "p10..p90 ms", "n", "stop", "stable", "img/s", "peak memory",
                   header_style="bold")
     for mode in ("inference", "training"):
         m = result.get(mode)
@@ -93,9 +100,10 @@ def print_profile(record: dict) -> None:
             continue
         mem = si(m["peak_memory_bytes"], "B") if m.get("peak_memory_bytes") else "-"
         table.add_row(mode, f"{m['median_ms']:.3f}", f"{m['ci95_low_ms']:.3f}..{m['ci95_high_ms']:.3f}",
-                      f"{m['p10_ms']:.2f}..{m['p90_ms']:.2f}", str(m["n"]), "yes" if m["stable"] else "no",
+                      f"{m['p10_ms']:.2f}..{m['p90_ms']:.2f}", str(m["n"]), str(m.get("stop_reason") or "-"),
+                      "yes" if m["stable"] else "no",
                       f"{m['throughput_per_s']:.1f}", mem)
-    console.print(table)
+    console.print(_folding(table))
 
 
 def _ms(value) -> str:
@@ -142,7 +150,7 @@ def print_sweep(state: dict) -> None:
     for r in state["rows"]:
         table.add_row(r["label"], f"{r['factor']:g}", si(r.get("flops", 0)), si(r.get("acts", 0)),
                       _timed(r, "inference"), _timed(r, "training"), r["status"])
-    console.print(table)
+    console.print(_folding(table))
     print_analysis(state.get("analysis", {}))
 
 
@@ -159,9 +167,71 @@ def print_recommendation(state: dict, mode: str) -> None:
         console.print(f"[yellow]{state['note']}[/yellow]")
 
 
+def id_column(header: str = "id"):
+    """A table column for ids: never cut with an ellipsis (the API takes nothing shorter), folded
+    onto a second line only where the terminal is narrower than an id."""
+    from rich.table import Column
+
+    return Column(header, overflow="fold", min_width=32)
+
+
+def listing_table(*headers: str) -> Table:
+    """A listing whose first column is an id: every cell folds (wraps inside the word) instead of
+    being cut with an ellipsis, so a model name or a status is never a prefix either."""
+    from rich.table import Column
+
+    return Table(id_column(headers[0]), *(Column(h, overflow="fold") for h in headers[1:]), header_style="bold")
+
+
+class ProgressLines:
+    """Progress for a log, not a terminal: one plain line on stderr, with the elapsed time, each
+    time the description changes, and at least every ``every_s`` while it waits (a redirected
+    ``--wait`` or sweep is never silent for minutes)."""
+
+    def __init__(self, stream=None, every_s: float = 30.0):
+        import sys
+        import threading
+        import time
+
+        self.stream, self.every_s, self.clock = stream or sys.stderr, every_s, time.monotonic
+        self.start, self.last, self.text = self.clock(), None, {}
+        self.lock, self.done = threading.Lock(), threading.Event()
+        self.beat = threading.Thread(target=self._keep_alive, daemon=True)
+
+    def __enter__(self) -> "ProgressLines":
+        if self.every_s > 0:
+            self.beat.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.done.set()
+
+    def _keep_alive(self) -> None:
+        """Between events (a sweep's rows finish minutes apart) repeat the last line every every_s."""
+        while not self.done.wait(min(self.every_s, 1.0)):
+            for task, text in list(self.text.items()):
+                self.update(task, description=text)
+
+    def add_task(self, description: str, total=None) -> int:
+        self.update(0, description=description)
+        return 0
+
+    def update(self, task: int, total=None, completed=None, description: str = "") -> None:
+        with self.lock:
+            now = self.clock()
+            if description != self.text.get(task) or self.last is None or now - self.last >= self.every_s:
+                self.text[task], self.last = description, now
+                self.stream.write(f"[{now - self.start:7.1f} s] {description}\n")
+                self.stream.flush()
+
+
 def progress_bar(with_bar: bool):
-    """A transient progress display on stderr (stdout stays clean for --json)."""
+    """Progress on stderr (stdout stays clean for --json): a transient rich display on a terminal,
+    plain lines (ProgressLines) when stderr goes to a file or pipe."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    err = Console(stderr=True)
+    if not err.is_terminal:
+        return ProgressLines()
     columns = (TextColumn("{task.description}"), BarColumn()) if with_bar else (SpinnerColumn(), TextColumn("{task.description}"))
-    return Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+    return Progress(*columns, TimeElapsedColumn(), console=err, transient=True)

@@ -8,6 +8,15 @@ Accepted forms: the named strategies ``d w r dw dr wr dwr`` (equal weights), ``d
 ``alpha`` (fast compound scaling), the reference's weight strings (``d1_w8_r1``, ``d1_w8_g8_r1``),
 and explicit exponents. Factors are computed with the same float operations as the reference,
 so ``pycls`` rounding reproduces it bit for bit.
+
+Every accepted spelling has one canonical name (``canonical``), which is what plans, records,
+ids, listings and filters carry, so one strategy is never two: weights are reduced to their
+smallest integer ratio; equal weights are the letter names in the order d, w, g, r (``wdr`` and
+``d1_w1_r1`` are ``dwr``); d = r with some w is ``dWr`` with that alpha when alpha is a short
+decimal (``d1_w8_r1`` is ``dWr`` at 0.8, the paper's default; ``d2_w16_r2`` too); every other
+ratio is its reduced weight string (``d2_w4`` is ``d1_w2``). ``dWr`` at alpha 1 is ``w`` and at
+alpha 0 is ``dr``. Names are case-sensitive where the paper's are: ``dwr`` (equal weights) is not
+``dWr`` (alpha 0.8).
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ class Strategy:
     """Relative weights; ``name`` is how the user said it, ``alpha`` only for dWr."""
 
     name: str
-    weights: tuple  # (d, w, g, r) as floats
+    weights: tuple  # (d, w, g, r) as floats: the smallest integer ratio where there is one
     alpha: float | None = None
 
     @property
@@ -116,7 +125,45 @@ def _dwr_weights(alpha: float) -> tuple[float, float, float, float]:
 
 
 def parse(name: str, alpha: float | None = None, field: str = "strategy") -> Strategy:
-    """Read a strategy name, ``dWr`` with ``alpha``, or a reference weight string."""
+    """Read a strategy name, ``dWr`` with ``alpha``, or a reference weight string, as its
+    canonical strategy (module docstring): the name and weights every spelling of it shares."""
+    return _canonical_strategy(_parse_as_given(name, alpha, field))
+
+
+def canonical(name: str, alpha: float | None = None, field: str = "strategy") -> tuple[str, float | None]:
+    """The canonical (name, alpha) of a spelling; ScalingError naming ``field`` if it is none."""
+    s = parse(name, alpha, field)
+    return s.name, s.alpha
+
+
+def _ratio(weights: tuple) -> tuple[int, ...] | None:
+    """The weights as their smallest integer ratio (None if some weight is no short decimal)."""
+    fracs = [Fraction(repr(v)) for v in weights]
+    if any(f.denominator > 10 ** 6 for f in fracs):
+        return None
+    scale = math.lcm(*(f.denominator for f in fracs))
+    ints = [int(f * scale) for f in fracs]
+    g = math.gcd(*ints) or 1
+    return tuple(i // g for i in ints)
+
+
+def _canonical_strategy(s: Strategy) -> Strategy:
+    ratio = _ratio(s.weights)
+    if ratio is None:
+        return s
+    d, w, g, r = ratio
+    nonzero = {v for v in ratio if v}
+    if len(nonzero) == 1:  # equal weights: the letter name (d, w, r, dw, dr, wr, dwr; g where given)
+        return Strategy("".join(c for c, v in zip("dwgr", ratio) if v), tuple(float(bool(v)) for v in ratio))
+    weights = tuple(float(v) for v in ratio)  # integer weights: every exponent is correctly rounded
+    if g == 0 and d == r and d and w:
+        alpha = Fraction(w, d + w + r)
+        if Fraction(repr(float(alpha))) == alpha:  # a short decimal: dWr at that alpha, exactly
+            return Strategy("dWr", weights, float(alpha))
+    return Strategy("_".join(f"{c}{v}" for c, v in zip("dwgr", ratio) if v), weights)
+
+
+def _parse_as_given(name: str, alpha: float | None, field: str) -> Strategy:
     if not isinstance(name, str) or not name:
         raise ScalingError(field, f"must be a strategy name, got {brief(name)}", STRATEGY_HELP)
     if len(name) > MAX_NAME_CHARS:

@@ -1,14 +1,18 @@
-"""Every setting in one pydantic-settings class; each is an environment variable (README table)."""
+"""Every setting in one pydantic-settings class; each is an environment variable (README table),
+or ``<VARIABLE>_FILE`` naming a file that holds it (a mounted secret: service.secret_files)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from service.secret_files import sources
 
 
 class Settings(BaseSettings):
@@ -19,6 +23,8 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("REDIS_URL", "FASTSCALE_REDIS_URL"),
         description="Redis to use; unset: `fastscale serve` starts an embedded one in data_dir.",
     )
+    redis_password: str = Field("", description="Password of REDIS_URL's Redis (its requirepass) when the URL "
+                                                "holds none; give it as FASTSCALE_REDIS_PASSWORD_FILE.")
     data_dir: Path = Field(Path("./data"), description="Embedded Redis data (AOF) and logs.")
     host: str = Field("127.0.0.1", description="API bind address for `fastscale serve`.")
     port: int = Field(8000, description="API port for `fastscale serve`.")
@@ -29,7 +35,22 @@ class Settings(BaseSettings):
     rq_result_ttl_s: int = Field(3600, description="How long RQ keeps its own job records.")
     max_batch_size: int = Field(1024, description="Largest batch size a profile may ask for.")
     max_time_budget_s: float = Field(120.0, description="Largest per-mode timing budget a profile may ask for.")
-    default_time_budget_s: float = Field(10.0, description="Per-mode timing budget when a request gives none.")
+    default_time_budget_s: float = Field(10.0, description="Per-mode timing budget of a GPU profile when a request gives none.")
+    default_batch_size: int = Field(64, ge=1, description="Batch size of a GPU profile whose request gives none.")
+    target_rel_ci: float = Field(0.01, gt=0, le=0.5, description="Stability target of a GPU measurement: the "
+                                                                 "median's 95 % CI within +- this share.")
+    recommend_total_s: float = Field(3600.0, gt=0, description="Wall-clock a GPU recommendation may search in "
+                                                               "all before it stops undecided, with its evidence.")
+    cpu_batch_size: int = Field(4, ge=1, description="Batch size of a CPU profile whose request gives none.")
+    cpu_time_budget_s: float = Field(2.0, gt=0, description="Per-mode timing budget of a CPU profile whose "
+                                                            "request gives none.")
+    cpu_target_rel_ci: float = Field(0.05, gt=0, le=0.5, description="Stability target of a CPU measurement "
+                                     "(a loaded CPU rarely holds +-1 %; +-5 % it reaches).")
+    cpu_warmup_cap_s: float = Field(10.0, gt=0, description="Warm-up cap of a CPU mode (no cuDNN autotuning).")
+    cpu_mode_cap_s: float = Field(45.0, gt=0, description="Hard cap on one CPU mode, warm-up included (a loaded "
+                                                          "CPU may stop short of min_iters: stop_reason cap).")
+    cpu_recommend_total_s: float = Field(120.0, gt=0, description="Wall-clock a CPU recommendation may search "
+                                                                  "in all before it stops undecided.")
     local_workers: int = Field(1, description="Workers `fastscale serve` starts beside the API (0: none).")
     worker_device: str = Field("auto", description="Device of workers started here: auto, cpu or cuda.")
     worker_ttl_s: int = Field(30, description="A worker silent this long is considered gone.")
@@ -108,6 +129,23 @@ class Settings(BaseSettings):
                                                 "container's published port); decides whether it is exposed.")
     allow_no_auth: bool = Field(False, description="Let `fastscale serve` run without API keys on an address that is "
                                                    "not loopback (it refuses by default).")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        return sources(settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings)
+
+    @model_validator(mode="after")
+    def _password_into_url(self):
+        """REDIS_URL with FASTSCALE_REDIS_PASSWORD put in, unless the URL carries one already."""
+        if self.redis_password and self.redis_url:
+            parts = urlsplit(self.redis_url)
+            if parts.password is None and parts.hostname:
+                user = quote(parts.username or "", safe="")
+                host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+                netloc = f"{user}:{quote(self.redis_password, safe='')}@{host}" + (f":{parts.port}" if parts.port else "")
+                self.redis_url = urlunsplit(parts._replace(netloc=netloc))
+        return self
 
     @field_validator("callback_allowed_hosts", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ from rq import Worker
 from rq.serializers import JSONSerializer
 
 from service.polling import wait_until
+from tests.load import scaled
 from service.redis.queues import get_queue
 from service.settings import Settings
 
@@ -39,7 +40,7 @@ def terminate(proc: subprocess.Popen, grace_s: float = 20) -> None:
         return
     proc.terminate()
     try:
-        proc.wait(grace_s)
+        proc.wait(scaled(grace_s))
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
@@ -86,7 +87,7 @@ class Supervised:
                              for w in Worker.all(connection=client, serializer=JSONSerializer))
 
     def wait_registered(self, timeout: float = 90) -> "Supervised":
-        wait_until(self.registered, bool, timeout, what="supervised worker registration")
+        wait_until(self.registered, bool, scaled(timeout), what="supervised worker registration")
         return self
 
     def stop(self) -> None:
@@ -112,7 +113,7 @@ class WorkerProcess:
         return any(w.name.endswith(str(self.proc.pid)) for w in Worker.all(connection=client, serializer=JSONSerializer))
 
     def wait_registered(self, timeout: float = 30) -> "WorkerProcess":
-        wait_until(self.registered, bool, timeout, what="worker registration")
+        wait_until(self.registered, bool, scaled(timeout), what="worker registration")
         return self
 
     def stop(self) -> str:
@@ -131,12 +132,12 @@ def register_idle_worker(settings: Settings, device_class: str) -> Worker:
 
 def wait_status(client, pid: str, statuses=("finished", "failed"), timeout: float = 90) -> dict:
     return wait_until(lambda: client.get(f"/profile/{pid}").json(), lambda body: body.get("status") in statuses,
-                      timeout, what=f"profile {pid}")
+                      scaled(timeout), what=f"profile {pid}")
 
 
 def wait_done(client, path: str, timeout: float = 180, done=lambda s: s["status"] in ("finished", "failed")) -> dict:
     """GET ``path`` until ``done`` (a sweep or recommendation, by default finished or failed)."""
-    return wait_until(lambda: client.get(path).json(), done, timeout, every=0.2, what=path)
+    return wait_until(lambda: client.get(path).json(), done, scaled(timeout), every=0.2, what=path)
 
 
 CALLBACKS = {"callback_allowed_hosts": ["127.0.0.1/32"], "callback_secret": "s3cret-for-tests",
@@ -165,12 +166,12 @@ class ApiProcess:
             return False
 
     def wait_ready(self, timeout: float = 30) -> "ApiProcess":
-        wait_until(self.ready, bool, timeout, every=0.1, what="API start")
+        wait_until(self.ready, bool, scaled(timeout), every=0.1, what="API start")
         return self
 
     def kill(self) -> None:
         self.proc.kill()
-        self.proc.wait(10)
+        self.proc.wait(scaled(10))
 
     def stop(self) -> None:
         terminate(self.proc, 20)

@@ -167,8 +167,9 @@ def _measure(job: dict, lease: Lease, store: ProfileStore) -> dict:
         cuda_graphs=prof.get("cuda_graphs", False),
         find_max_batch=prof.get("find_max_batch", False),
         max_batch_limit=get_settings().max_batch_size,
-        warmup_cap_s=get_settings().warmup_cap_s,
-        mode_cap_s=get_settings().mode_cap_s,
+        warmup_cap_s=prof.get("warmup_cap_s", get_settings().warmup_cap_s),
+        target_rel_ci=prof.get("target_rel_ci", 0.01),
+        mode_cap_s=prof.get("mode_cap_s", get_settings().mode_cap_s),
     )
     device = pick_device(os.environ.get("FASTSCALE_WORKER_KIND", "cpu"))
     torch.manual_seed(cfg.seed)  # the same weights every time this plan is measured

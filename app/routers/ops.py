@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from app.deps import Ctx, MetricsDep
 from app.documented import PrometheusResponse, problems
 from app.schemas import Health, Readiness
+from service.device_defaults import all_defaults
 from service.redis.queues import queue_depths, workers_by_class
 
 router = APIRouter(tags=["operations"])
@@ -32,7 +33,8 @@ def readyz(request: Request, c: Ctx):
     except Exception as exc:  # noqa: BLE001 - readiness reports, it does not raise
         return JSONResponse({"status": "unavailable", "redis": f"unreachable: {type(exc).__name__}"},
                             status_code=503)
-    return {"status": "ready", "redis": "ok", "workers": dict(workers), "queue_depth": depths}
+    return {"status": "ready", "redis": "ok", "workers": dict(workers), "queue_depth": depths,
+            "device_defaults": all_defaults(c.settings)}
 
 
 @router.get("/metrics", response_class=PrometheusResponse, responses=problems(401),

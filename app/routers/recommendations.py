@@ -21,7 +21,10 @@ router = APIRouter(tags=["recommend"])
              summary="Recommend a strategy (target_flops) or a factor (latency_budget_ms)")
 def recommend(req: RecommendRequest, response: Response, c: Ctx) -> dict:
     callback = validate_url(req.callback_url, c.settings) if req.callback_url else None
-    state = start_or_resume(c, req.model_dump(mode="json", exclude={"callback_url"}))
+    body = req.model_dump(mode="json", exclude={"callback_url"})
+    if "modes" not in req.profile.model_fields_set:  # measure only the mode the constraint is on
+        body["profile"]["modes"] = [req.mode]
+    state = start_or_resume(c, body)
     if callback:
         subscribe(c, "recommendation", state["id"], callback)
     response.headers["Location"] = f"/recommend/{state['id']}"

@@ -42,9 +42,10 @@ def _submit(req: ScaleRequest, plan: dict, callback, response: Response, c: Ctx)
     sub = submit(c, plan, req.profile.model_dump(mode="json"), req.force)
     if callback:
         subscribe(c, "profile", sub.id, callback)
-    if sub.cached:
+    if sub.cached:  # 200 with the record, and where it lives, as a 202 says where it will
         return JSONResponse({**sub.record, "links": links(sub.id), "cached": True,
-                             "cached_age_s": cached_age_s(sub.record)}, status_code=200)
+                             "cached_age_s": cached_age_s(sub.record)}, status_code=200,
+                            headers={"Location": f"/profile/{sub.id}"})
     response.headers["Location"] = f"/profile/{sub.id}"
     predicted = predicted_for(c.predictor, plan, sub.device_class, sub.record["profile"])
     return {"id": sub.id, "status": sub.record["status"], "device_class": sub.device_class, "plan": sub.record["plan"],

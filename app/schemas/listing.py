@@ -28,7 +28,13 @@ class ProfileSummary(BaseModel):
     batch_size: int | None = None
     complexity: dict[str, int] | None = None
     inference_ms: float | None = None
+    inference_n: int | None = None
+    inference_stable: bool | None = None
+    inference_stop_reason: str | None = None
     training_ms: float | None = None
+    training_n: int | None = None
+    training_stable: bool | None = None
+    training_stop_reason: str | None = None
     created_at: str | None = None
     finished_at: str | None = None
     error: dict[str, Any] | None = None

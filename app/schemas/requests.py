@@ -73,12 +73,15 @@ class PlanFields(BaseModel):
     target_flops: float | None = Field(None, description="Target flops (multiply-adds) instead of a factor.")
     rounding: Literal["nearest", "pycls"] = "nearest"
     resolution: int | None = Field(None, description="Override the base model's input resolution.")
+    name: str | None = Field(None, max_length=64, description="Name of a custom spec in plans, records and "
+                             "listings (default \"custom\"; the CLI gives the --spec file's name).")
 
     def plan_kwargs(self) -> dict:
         return {
             "model": self.model, "spec": self.spec, "strategy": self.strategy, "alpha": self.alpha,
             "exponents": self.exponents.model_dump() if self.exponents else None, "factor": self.factor,
             "target_flops": self.target_flops, "rounding": self.rounding, "resolution": self.resolution,
+            "name": self.name,
         }
 
 
@@ -113,11 +116,13 @@ class ProfileRequest(BaseModel):
     model_config = STRICT
     device: str = Field("auto", max_length=96, pattern=r"^(auto|cpu|cuda|(cpu|cuda)-[a-z0-9][a-z0-9-]*)$",
                         description="auto, cpu, cuda, or a device class from GET /readyz (e.g. cuda-nvidia-h100-80gb-hbm3).")
-    batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1, description="Images per step (bounded by FASTSCALE_MAX_BATCH_SIZE).")
+    batch_size: int | None = Field(None, ge=1, description="Images per step (bounded by FASTSCALE_MAX_BATCH_SIZE); "
+                                   "default: the device class's (GET /readyz device_defaults: 64 on CUDA, 4 on CPU).")
     modes: list[Literal["inference", "training"]] = Field(["inference", "training"], min_length=1, max_length=2)
     dtype: Literal["float32", "bfloat16", "float16"] = DEFAULT_DTYPE
     channels_last: bool = False
-    time_budget_s: float | None = Field(None, gt=0, description="Per-mode timing budget in seconds.")
+    time_budget_s: float | None = Field(None, gt=0, description="Per-mode timing budget in seconds; default: "
+                                        "the device class's.")
     cuda_graphs: bool = Field(False, description="Also time inference as CUDA graph replay (cuda devices only).")
     find_max_batch: bool = Field(False, description="Also find the largest batch that fits, by bisection.")
 
@@ -154,6 +159,8 @@ class SweepRequest(BaseModel):
 
     model: str | None = Field(None, max_length=64)
     spec: SpecField = Field(None, max_length=200_000, description=SPEC_DESCRIPTION)
+    name: str | None = Field(None, max_length=64, description="Name of a custom spec in plans, records and "
+                             "listings (default \"custom\"; the CLI gives the --spec file's name).")
     strategies: list[str | StrategyItem] = Field(..., min_length=1, max_length=12)
     factors: list[float] = Field(..., min_length=1, max_length=16)
     rounding: Literal["nearest", "pycls"] = "nearest"
@@ -170,6 +177,8 @@ class RecommendRequest(BaseModel):
 
     model: str | None = Field(None, max_length=64)
     spec: SpecField = Field(None, max_length=200_000, description=SPEC_DESCRIPTION)
+    name: str | None = Field(None, max_length=64, description="Name of a custom spec in plans, records and "
+                             "listings (default \"custom\"; the CLI gives the --spec file's name).")
     rounding: Literal["nearest", "pycls"] = "nearest"
     profile: ProfileRequest = Field(default_factory=ProfileRequest)
     mode: Literal["inference", "training"] = Field("training", description="Which measured time the constraint is on.")
@@ -183,6 +192,9 @@ class RecommendRequest(BaseModel):
     min_factor: float = Field(0.0625, gt=0)
     max_factor: float = Field(64.0, gt=0)
     tolerance: float = Field(0.05, gt=0.001, le=1, description="Bisection stops when factors differ by this ratio.")
+    total_budget_s: float | None = Field(None, gt=0, le=86400, description=(
+        "Wall-clock the whole search may take; past it, it fails saying it could not decide within it, with its "
+        "evidence. Default: the device class's (GET /readyz device_defaults: 120 s on CPU, 3600 s on CUDA)."))
     callback_url: str | None = Field(None, max_length=2048, description=(
         "POSTed the final document when this reaches a final state (signed; see README, Callbacks). "
         "Its host must be allowed by FASTSCALE_CALLBACK_ALLOWED_HOSTS."))

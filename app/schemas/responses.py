@@ -1,7 +1,6 @@
 """Response models of the API (pydantic v2; importable without FastAPI).
 
-They describe the documents the service layer builds, for the OpenAPI schema and for clients that
-parse responses. Routes serve with ``response_model_exclude_unset``, so an answer carries exactly
+They describe the service layer's documents, for the OpenAPI schema and for parsing clients. Routes serve with ``response_model_exclude_unset``, so an answer carries exactly
 the fields the service produced: optional fields appear only where they apply (``analysis`` once a
 sweep is done, ``anynet`` for RegNets), and ``extra="allow"`` passes through fields newer than
 these models instead of dropping them.
@@ -215,7 +214,7 @@ class Analysis(BaseModel):
 class Sweep(BaseModel):
     model_config = OPEN
     id: str
-    status: Literal["queued", "started", "finished", "failed", "cancelled"]
+    status: Literal["running", "finished", "failed", "cancelled"] = Field(description="As GET /sweeps lists it.")
     done: int
     total: int
     device_class: str
@@ -298,3 +297,4 @@ class Readiness(BaseModel):
     workers: dict[str, int] | None = Field(None, description="Live workers per device class (with a valid API key "
                                                             "when keys are configured).")
     queue_depth: dict[str, int] | None = Field(None, description="Queued jobs per device class.")
+    device_defaults: dict[str, dict[str, int | float]] | None = Field(None, description="cpu/cuda: what a request gets.")

@@ -8,21 +8,21 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from jinja2 import Environment, FileSystemLoader
 
 from app.deps import Ctx
 from app.ui import auth
-from fastscale import zoo
-from fastscale.errors import ScalingError
+from app.ui.compare import form_errors, growth_curves, growth_svg, one, strategy_rows
+from fastscale import strategies, zoo
 from service.listing import pages as listing
 from service.sweeps.document import load_sweep
 from service.sweeps.plots import sweep_plot as render_sweep_plot
 from service.access.auth import key_allowed
 from service.errors import NotFound, ServiceError, render
 from service.ids import valid_id
-from service.planning.cache import plan_for
-from service.prediction.predictor import predicted_all
+from service.planning.cache import apycls_yaml
 from service.listing.summaries import profile_summary, sweep_summary
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -47,8 +47,15 @@ def ms(value) -> str:
 TEMPLATES.filters.update(si=si, ms=ms)
 
 
-def page(name: str, status: int = 200, **context) -> HTMLResponse:
+def page(name: str, status: int = 200, c=None, **context) -> HTMLResponse:
+    """``name`` rendered; ``c`` (the services) says whether API keys are on (sign-out shows only then)."""
+    context.setdefault("auth_on", bool(c is not None and c.settings.api_key_hashes))
+    context.setdefault("strategy_names", strategies.NAMED)
     return HTMLResponse(TEMPLATES.get_template(name).render(**context), status_code=status)
+
+
+Batch = Annotated[int, Query(ge=1, le=4096)]
+Dtype = Annotated[str, Query(pattern="^(float32|bfloat16|float16)$")]
 
 
 def problem_of(exc: Exception) -> tuple[int, dict]:
@@ -67,8 +74,8 @@ def index(c: Ctx, model: Opt = None, strategy: Opt = None, status: Opt = None, d
         recent_sweeps = listing.page(c.redis, c.keys, listing.Query("sweep", sweep_filters, limit=10), sweep_summary)
     except ServiceError as exc:
         code, body = problem_of(exc)
-        return page("index.html", code, filters=filters, profiles={"items": []}, sweeps={"items": []}, problem=body)
-    return page("index.html", filters=filters, profiles=profiles, sweeps=recent_sweeps, problem=None)
+        return page("index.html", code, c, filters=filters, profiles={"items": []}, sweeps={"items": []}, problem=body)
+    return page("index.html", c=c, filters=filters, profiles=profiles, sweeps=recent_sweeps, problem=None)
 
 
 def _missing(kind: str, rid: str) -> HTMLResponse:
@@ -77,11 +84,19 @@ def _missing(kind: str, rid: str) -> HTMLResponse:
 
 
 @router.get("/profile/{pid}", dependencies=[Signed])
-def profile(pid: str, c: Ctx):
-    record = c.store.get(pid) if valid_id(pid) else None
+async def profile(pid: str, c: Ctx):
+    """One profile: every time with its n, stop reason and stability, predicted memory beside the
+    measured, the architecture, links to its JSON, config, sweeps and the strategy comparison,
+    and the growth figure of its model with its strategy drawn bold."""
+    record = await run_in_threadpool(c.store.get, pid) if valid_id(pid) else None
     if record is None:
         return _missing("profile", pid)
-    return page("profile.html", p=record, summary=profile_summary(record))
+    sweeps = sorted(s.decode() for s in await run_in_threadpool(c.redis.smembers, c.keys.sweeps_of(pid)))
+    model, figure = record["plan"]["base"]["name"], None
+    if model in zoo.names():
+        figure = growth_svg(await growth_curves(model), model, record["plan"]["strategy"]["name"])
+    return page("profile.html", c=c, p=record, summary=profile_summary(record), sweeps=sweeps, figure=figure,
+                zoo_model=model in zoo.names())
 
 
 @router.get("/sweep/{sid}", dependencies=[Signed])
@@ -92,7 +107,8 @@ def sweep(sid: str, c: Ctx):
         state = None
     if state is None:
         return _missing("sweep", sid)
-    return page("sweep.html", s=state, done=state["status"] in ("finished", "failed", "cancelled"))
+    return page("sweep.html", c=c, s=state, done=state["status"] in ("finished", "failed", "cancelled"),
+                zoo_model=state["base"] in zoo.names())
 
 
 @router.get("/sweep/{sid}/plot.png", dependencies=[Signed])
@@ -103,23 +119,53 @@ def sweep_plot(sid: str, c: Ctx):
 
 
 @router.get("/plan", dependencies=[Signed])
-def plan(c: Ctx, model: Opt = None, strategy: Opt = "dWr", factor: Annotated[Optional[str], Query(max_length=32)] = None):
-    form = {"model": model or "", "strategy": strategy or "dWr", "factor": factor or ""}
-    context = {"form": form, "models": zoo.names(), "plan": None, "predicted": None, "problem": None}
+async def plan(c: Ctx, model: Opt = None, strategy: Opt = "dWr", factor: Annotated[Optional[str], Query(max_length=32)] = None,
+               batch_size: Batch = 64, dtype: Dtype = "float32"):
+    """The plan calculator: every field's error at once, the plan, its predicted memory and time,
+    and links to its pycls config and to the comparison of every strategy."""
+    form = {"model": model or "", "strategy": strategy or "dWr", "factor": factor or "", "batch_size": batch_size,
+            "dtype": dtype}
+    context = {"form": form, "models": zoo.names(), "row": None, "problem": None}
     if not (model and factor):
-        return page("plan.html", **context)
-    try:
-        value = float(factor)
-    except ValueError:
-        context["problem"] = problem_of(ScalingError("factor", f"{factor!r} is not a number", "e.g. 4"))[1]
-        return page("plan.html", 422, **context)
-    try:
-        result = plan_for({"model": model, "spec": None, "strategy": form["strategy"], "alpha": None, "exponents": None,
-                           "factor": value, "target_flops": None, "rounding": "nearest", "resolution": None})
-    except (ScalingError, ServiceError) as exc:
-        context["problem"] = problem_of(exc)[1]
-        return page("plan.html", 422, **context)
-    return page("plan.html", **{**context, "plan": result, "predicted": predicted_all(c.predictor, result)})
+        return page("plan.html", c=c, **context)
+    value, errors = form_errors(model, form["strategy"], factor)
+    if errors:
+        context["problem"] = {"title": "Invalid request", "detail": f"{len(errors)} field(s) to fix", "errors": errors}
+        return page("plan.html", 422, c, **context)
+    row = await one(model, form["strategy"], value, batch_size, dtype, c.predictor)
+    if "error" in row:
+        context["problem"] = {"title": "Invalid request", "detail": row["error"]}
+        return page("plan.html", 422, c, **context)
+    return page("plan.html", c=c, **{**context, "row": row})
+
+
+@router.get("/plan/config.yaml", dependencies=[Signed])
+async def plan_config(c: Ctx, model: Opt = None, strategy: Opt = "dWr", factor: Annotated[Optional[str], Query(max_length=32)] = None):
+    """The calculator's plan as a pycls config (what GET /profile/{id}/config.yaml serves once profiled)."""
+    value, errors = form_errors(model or "", strategy or "dWr", factor or "")
+    if errors:
+        return PlainTextResponse("; ".join(f"{e['field']}: {e['message']}" for e in errors), 422)
+    row = await one(model, strategy or "dWr", value, 1, "float32", c.predictor)
+    if "error" in row:
+        return PlainTextResponse(row["error"], 422)
+    return PlainTextResponse(await apycls_yaml(row["plan"]), media_type="application/yaml")
+
+
+@router.get("/compare", dependencies=[Signed])
+async def compare(c: Ctx, model: Opt = None, factor: Annotated[Optional[str], Query(max_length=32)] = None,
+                  batch_size: Batch = 64, dtype: Dtype = "float32"):
+    """Every named strategy for one model and factor, and the paper's growth figure."""
+    form = {"model": model or "", "factor": factor or "4", "batch_size": batch_size, "dtype": dtype}
+    context = {"form": form, "models": zoo.names(), "rows": [], "figure": None, "problem": None}
+    if not model:
+        return page("compare.html", c=c, **context)
+    value, errors = form_errors(model, "dWr", form["factor"])
+    if errors:
+        context["problem"] = {"title": "Invalid request", "detail": f"{len(errors)} field(s) to fix", "errors": errors}
+        return page("compare.html", 422, c, **context)
+    rows = await strategy_rows(model, value, batch_size, dtype, c.predictor)
+    figure = growth_svg(await growth_curves(model), zoo.get(model).name)
+    return page("compare.html", c=c, **{**context, "rows": rows, "figure": figure})
 
 
 @router.get("/login")

@@ -8,6 +8,7 @@ It is what the API returns, what a profiling job carries, and what the torch bui
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -65,19 +66,22 @@ class Base:
         }
 
 
-def resolve_base(model: str | None = None, spec: dict | str | None = None, resolution: int | None = None) -> Base:
-    """A zoo model, or a custom spec: fastscale's JSON form, or a pycls config (YAML text or its dict)."""
+def resolve_base(model: str | None = None, spec: dict | str | None = None, resolution: int | None = None,
+                 name: str | None = None) -> Base:
+    """A zoo model, or a custom spec: fastscale's JSON form, or a pycls config (YAML text or its dict);
+    a custom spec is called ``name`` (the CLI gives its file's name), else "custom"."""
     if (model is None) == (spec is None):
         raise ScalingError("model", "give exactly one of model (a zoo name) or spec (a custom architecture)")
+    label = _custom_name(name, model)
     if model is not None:
         entry = zoo.get(model)
         base = Base(entry.name, entry.spec, entry.resolution)
     else:
         if isinstance(spec, str) or is_pycls(spec):
             source = read_spec(spec)
-            base = Base("custom", source.spec, source.train_size, source.config)
+            base = Base(label, source.spec, source.train_size, source.config)
         else:
-            base = Base("custom", spec_from_dict(spec, "spec"), 224)
+            base = Base(label, spec_from_dict(spec, "spec"), 224)
     if resolution is not None:
         if isinstance(resolution, bool) or not isinstance(resolution, int):
             raise ScalingError("resolution", f"must be an integer, got {brief(resolution)}",
@@ -87,6 +91,20 @@ def resolve_base(model: str | None = None, spec: dict | str | None = None, resol
                                f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
         base = Base(base.name, base.spec, resolution, base.source)
     return base
+
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
+
+
+def _custom_name(name, model) -> str:
+    if name is None:
+        return "custom"
+    if model is not None:
+        raise ScalingError("name", "names a custom spec; a zoo model has its own name", "leave name out, or give spec")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ScalingError("name", f"{brief(name)} is not a model name",
+                           "1 to 64 letters, digits, '.', '_', '+' or '-', starting with a letter or digit")
+    return name
 
 
 @dataclass(frozen=True)
@@ -208,13 +226,14 @@ def make_plan(
     target_flops: float | None = None,
     rounding: str = "nearest",
     resolution: int | None = None,
+    name: str | None = None,
     budget_s: float | None = DEFAULT_PLAN_BUDGET_S,
     wall_budget: bool = False,
 ) -> Plan:
     """Plan a scaled model. ``budget_s`` is the CPU time (with ``wall_budget``, the wall time) the
     nearest rounding may take before it gives up with a ScalingError (None: no limit); valid
     requests take milliseconds."""
-    base = resolve_base(model, spec, resolution)
+    base = resolve_base(model, spec, resolution, name)
     strat = make_strategy(strategy, alpha, exponents)
     if rounding not in ROUNDINGS:
         _bad_rounding(rounding)

@@ -3,8 +3,11 @@
 For a plan read from a pycls file, every other setting of that file (OPTIM, BN, TRAIN.BATCH_SIZE,
 TRAIN.DATASET, TEST, EN.DC_RATIO, ...) is written back as it was, and ``TEST.IM_SIZE`` is the
 file's own test size scaled as pycls's ``scale_model()`` scales it: ``round(test * r / 4) * 4``,
-``r`` the resolution factor. A zoo model or a JSON spec has no such file: its config is the model,
-``TRAIN.IM_SIZE``, and ``TEST.IM_SIZE`` at ImageNet's 256/224 resize-then-crop ratio.
+``r`` the resolution factor. A zoo model or a JSON spec has no such file: its config is a full
+pycls config, every key pycls has at its default (fastscale.pycls.defaults), with the model,
+ImageNet as the train and test dataset (pycls's default dataset is empty: it could not train),
+``TRAIN.IM_SIZE``, and ``TEST.IM_SIZE`` at ImageNet's 256/224 resize-then-crop ratio; so
+``tools/run_net.py --mode train --cfg`` trains it as it is.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import yaml
 
 from fastscale.families import AnyNetSpec, EffNetSpec, RegNetSpec
 from fastscale.pycls.buildable import check_exportable
+from fastscale.pycls.defaults import SECTIONS, TOP_LEVEL
 from fastscale.pycls.merge import effective
 from fastscale.pycls.models import ACTIVATIONS
 
@@ -86,8 +90,18 @@ def scaled_test_size(plan) -> int:
     return round(test * r / 4) * 4
 
 
+def full_defaults(dataset: str = "imagenet") -> dict:
+    """Every pycls key at its default, with ``dataset`` to train and test on: the base of the
+    config of a model that came from no pycls file."""
+    config = {section: copy.deepcopy(keys) for section, keys in SECTIONS.items()}
+    config.update(copy.deepcopy(TOP_LEVEL))
+    config["TRAIN"]["DATASET"] = config["TEST"]["DATASET"] = dataset
+    return config
+
+
 def plan_config(plan) -> dict:
-    return scaled_config(plan.arch, plan.resolution, scaled_test_size(plan), plan.base.source)
+    source = plan.base.source if plan.base.source is not None else full_defaults()
+    return scaled_config(plan.arch, plan.resolution, scaled_test_size(plan), source)
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):

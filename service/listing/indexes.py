@@ -25,6 +25,9 @@ from datetime import datetime
 
 import redis
 
+from fastscale.errors import ScalingError
+from fastscale.strategies import canonical
+
 from service.redis.keys import Keys
 from service.listing.summaries import FORMAT, encode
 
@@ -59,8 +62,18 @@ return redis.call('SET', KEYS[2], ARGV[1], 'PX', ttl - 1)
 """
 
 
-def normalise(value) -> str:
-    """How a field value is spelled in a key: lowercase text (model names are case-insensitive)."""
+def normalise(value, field: str | None = None, strict: bool = False) -> str:
+    """How a field value is spelled in a key: lowercase text (model names are case-insensitive),
+    except a strategy, which is its canonical name, case kept (``dwr`` is not ``dWr``; ``wdr`` and
+    ``d1_w1_r1`` are ``dwr``: fastscale.strategies). A strategy that is none: ScalingError when
+    ``strict`` (a filter), else the text as given (a record written before names were canonical)."""
+    if field == "strategy":
+        try:
+            return canonical(str(value).strip())[0][:MAX_VALUE_CHARS]
+        except ScalingError:
+            if strict:
+                raise
+            return str(value).strip()[:MAX_VALUE_CHARS]
     return str(value).strip().lower()[:MAX_VALUE_CHARS]
 
 
@@ -83,7 +96,7 @@ def index_keys(keys: Keys, kind: str, fields: dict) -> list[str]:
         values = fields.get(field)
         for value in values if isinstance(values, (list, tuple)) else [values]:
             if value is not None:
-                out.append(keys.index(kind, field, normalise(value)))
+                out.append(keys.index(kind, field, normalise(value, field)))
     return sorted(set(out))
 
 

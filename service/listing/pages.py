@@ -24,6 +24,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
+from fastscale.errors import ScalingError
 from service.errors import InvalidRequest
 from service.listing.indexes import FIELDS, created_ms, normalise, prune, record_key, summary_key
 from service.redis.keys import Keys
@@ -67,11 +68,19 @@ def _bound(value: str | None, field: str) -> int | None:
         raise InvalidRequest(f"{value[:40]!r} is not a date-time", field, "ISO 8601, e.g. 2026-11-28T12:00:00Z") from None
 
 
+def _filter_value(field: str, value) -> str:
+    """A filter's index spelling; a strategy that is none is a 422 naming ``strategy``."""
+    try:
+        return normalise(value, field, strict=True)
+    except ScalingError as exc:
+        raise InvalidRequest(exc.message, field, exc.allowed) from None
+
+
 def _script_call(keys: Keys, q: Query, lines: bool = False) -> tuple[list[str], list]:
     """The search script's keys and arguments for ``q`` (its bounds and cursor checked)."""
     if not 1 <= q.limit <= MAX_LIMIT:
         raise InvalidRequest(f"{q.limit} is out of range", "limit", f"1 <= limit <= {MAX_LIMIT}")
-    index = [keys.index(q.kind, f, normalise(v)) for f, v in q.filters.items() if v is not None and f in FIELDS]
+    index = [keys.index(q.kind, f, _filter_value(f, v)) for f, v in q.filters.items() if v is not None and f in FIELDS]
     since, until = _bound(q.since, "since"), _bound(q.until, "until")
     top = until if until is not None else "+inf"
     cursor_score, cursor_id = decode_cursor(q.cursor) if q.cursor else (None, "")

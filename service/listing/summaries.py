@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-FORMAT = 1
+FORMAT = 2  # 2: each time with its n, stable and stop_reason (issue 24)
 
 
 def encode(summary: dict) -> bytes:
@@ -43,8 +43,10 @@ def profile_summary(rec: dict) -> dict:
         "finished_at": rec.get("finished_at"), "links": {"self": f"/profile/{rec['id']}"},
     }
     for mode in ("inference", "training"):
-        if isinstance(result.get(mode), dict):
-            out[f"{mode}_ms"] = result[mode].get("median_ms")
+        if isinstance(result.get(mode), dict):  # a time never without what it is worth
+            m = result[mode]
+            out.update({f"{mode}_ms": m.get("median_ms"), f"{mode}_n": m.get("n"), f"{mode}_stable": m.get("stable"),
+                        f"{mode}_stop_reason": m.get("stop_reason")})
     if rec.get("error"):
         out["error"] = rec["error"]
     return out

@@ -45,7 +45,7 @@ class Canonical:
 
 def canonical(kwargs: dict) -> Canonical:
     """Parse the request's base model and strategy (validating them) into the cache key."""
-    base = resolve_base(kwargs.get("model"), kwargs.get("spec"), kwargs.get("resolution"))
+    base = resolve_base(kwargs.get("model"), kwargs.get("spec"), kwargs.get("resolution"), kwargs.get("name"))
     strategy = make_strategy(*(kwargs.get(k) for k in STRATEGY_FIELDS))
     material = {"base": base.name, "arch": base.spec.to_dict(), "resolution": base.resolution,
                 "strategy": strategy.to_dict(), **{k: kwargs.get(k) for k in TARGET_FIELDS}}
@@ -278,7 +278,7 @@ def plan_strategy(req: dict, strategy: str, alpha, factor: float | None = None, 
     """The plan of ``req``'s base model (its model/spec and rounding) under one strategy point."""
     return plan_for({"model": req.get("model"), "spec": req.get("spec"), "strategy": strategy, "alpha": alpha,
                      "exponents": None, "factor": factor, "target_flops": target_flops,
-                     "rounding": req.get("rounding", "nearest"), "resolution": None})
+                     "rounding": req.get("rounding", "nearest"), "resolution": None, "name": req.get("name")})
 
 
 def strategy_items(entries: list) -> list[tuple[str, float | None]]:

@@ -204,7 +204,7 @@ def _queued_record(pid: str, base: dict, current: dict | None) -> dict:
         "finished_at": None,
         "result": None,
         "error": None,
-        "links": {"self": f"/profile/{pid}"},
+        "links": {"self": f"/profile/{pid}", "config": f"/profile/{pid}/config.yaml"},
     }
     if current is not None and current.get("result"):
         record["previous_result"] = current["result"]

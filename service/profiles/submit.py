@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from fastscale.errors import ScalingError
 from fastscale.memory import largest_batch, required_bytes
+from service.device_defaults import defaults_for
 from service.context import Services
 from service.errors import LimitExceeded, QueueFull
 from service.ids import profile_id
@@ -37,14 +38,19 @@ def check_batch_size(batch_size: int, s: Settings) -> None:
         raise LimitExceeded(f"{batch_size} is over the limit", "profile.batch_size", f"1..{s.max_batch_size}")
 
 
-def profile_settings(p: dict, s: Settings) -> dict:
-    """The measurement settings of a request's ``profile``, within the configured limits."""
-    check_batch_size(p["batch_size"], s)
-    budget = p["time_budget_s"] if p.get("time_budget_s") is not None else s.default_time_budget_s
+def profile_settings(p: dict, s: Settings, device_class: str | None = None) -> dict:
+    """The measurement settings of a request's ``profile``, within the configured limits; what it
+    leaves out (batch size, budget) and the stability target are ``device_class``'s defaults
+    (service.device_defaults: a CPU gets a smaller batch, a shorter budget, a wider target)."""
+    d = defaults_for(device_class or p.get("device"), s)
+    batch = p["batch_size"] if p.get("batch_size") is not None else d.batch_size
+    check_batch_size(batch, s)
+    budget = p["time_budget_s"] if p.get("time_budget_s") is not None else d.time_budget_s
     if budget > s.max_time_budget_s:
         raise LimitExceeded(f"{budget:g} s is over the limit", "profile.time_budget_s", f"up to {s.max_time_budget_s:g} s")
-    return {"batch_size": p["batch_size"], "modes": p["modes"], "dtype": p["dtype"], "channels_last": p["channels_last"],
-            "time_budget_s": float(budget), "cuda_graphs": p["cuda_graphs"], "find_max_batch": p["find_max_batch"]}
+    return {"batch_size": batch, "modes": p["modes"], "dtype": p["dtype"], "channels_last": p["channels_last"],
+            "time_budget_s": float(budget), "cuda_graphs": p["cuda_graphs"], "find_max_batch": p["find_max_batch"],
+            "target_rel_ci": d.target_rel_ci, "warmup_cap_s": d.warmup_cap_s, "mode_cap_s": d.mode_cap_s}
 
 
 def arch_blocks(arch: dict) -> int:
@@ -115,12 +121,13 @@ def claim(c: Services, plan: dict, profile_req: dict, force: bool = False) -> tu
     """All of ``submit`` but the queueing: (the claim, live workers per class). ``enqueued`` says
     the caller must queue the record's job, or undo the claim (``store.forget``); sweeps queue
     all their rows in one step this way (service.profiles.jobs.enqueue_all_or_none)."""
-    profile = profile_settings(profile_req, c.settings)
+    profile_settings(profile_req, c.settings)  # a bad batch size or budget: 422 before any Redis round trip
     live = workers_by_class(c.redis, c.settings.key_prefix)
     mark_seen(c.redis, c.settings.key_prefix, list(live))
     window = c.settings.worker_seen_window_s
     seen = seen_within(c.redis, c.settings.key_prefix, window) | set(live)
     device_class = resolve_device_class(profile_req["device"], live, seen, window)
+    profile = profile_settings(profile_req, c.settings, device_class)
     check_limits(plan, profile, device_class, c)
     pid = profile_id(plan, profile, device_class)
     base = {"plan": plan, "profile": profile, "device_class": device_class}

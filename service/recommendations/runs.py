@@ -29,6 +29,7 @@ from functools import lru_cache
 from fastscale.errors import ScalingError
 from service.context import Services
 from service.errors import InvalidRequest, LimitExceeded, NotFound, RateLimited, RecommendationFailed
+from fastscale.strategies import canonical
 from service.ids import content_id
 from service.recommendations.search import Orchestration
 from service.planning.cache import plan_strategy, strategy_items
@@ -86,6 +87,20 @@ def validate(req: dict) -> None:
         raise InvalidRequest("must be below max_factor", "min_factor", "min_factor < max_factor")
     if req["mode"] not in req["profile"]["modes"]:
         raise InvalidRequest(f"{req['mode']} is not among profile.modes", "mode", "a mode the profile measures")
+    _canonical_strategies(req)
+
+
+def _canonical_strategies(req: dict) -> None:
+    """Every strategy of ``req`` under its canonical name (fastscale.strategies), in place, before
+    the id is taken: ``wdr`` and ``dwr`` are one search, listed and filtered as ``dwr``."""
+    if req.get("strategy") is not None:
+        req["strategy"], req["alpha"] = canonical(req["strategy"], req.get("alpha"))
+    items = []
+    for i, (name, alpha) in enumerate(strategy_items(req.get("candidates") or [])):
+        name, alpha = canonical(name, alpha, f"candidates[{i}]")
+        items.append(name if alpha is None else {"strategy": name, "alpha": alpha})
+    if req.get("candidates") is not None:
+        req["candidates"] = items
 
 
 def get_recommendation(c: Services, rid: str) -> dict:

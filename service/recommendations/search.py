@@ -8,7 +8,10 @@ bracketed, then bisect (in log factor) until the bracket is within ``tolerance``
 A measurement whose mode came back unstable is taken again with a larger timing budget (x4 each
 time, at most FASTSCALE_MAX_TIME_BUDGET_S); one still unstable there is no evidence: the target
 search leaves that candidate out and says so, the latency search stops and says it could not
-decide. Every measurement, the unstable ones included, is kept as evidence.
+decide. Every measurement, the unstable ones included, is kept as evidence. The first budget and
+the batch size are the device class's defaults unless the request gives them, and the whole search
+has a total wall-clock budget (``total_budget_s``, else the device class's: 2 min on a CPU, 1 h on
+a GPU): past it, it fails saying it could not decide within it, with what it measured so far.
 
 Errors of the service itself (Redis, a full queue, no worker, a lost worker, a profile that never
 finished) raise ``Transient``-kind errors: the caller records them as retryable, never as a
@@ -22,6 +25,7 @@ import time
 from typing import Callable
 
 from service.context import Services
+from service.device_defaults import defaults_for
 from service.errors import RecommendationFailed
 from service.planning.cache import plan_strategy, strategy_items
 from service.polling import PollTimeout, wait_until
@@ -42,7 +46,21 @@ class Orchestration:
     def __init__(self, c: Services, req: dict, state: dict, checkpoint: Callable[[], None]):
         self.c, self.req, self.state, self.checkpoint = c, req, state, checkpoint
         self.mode = req["mode"]
-        self.first_budget = float(req["profile"].get("time_budget_s") or c.settings.default_time_budget_s)
+        self.first_budget = req["profile"].get("time_budget_s")  # None: the device class's default
+        self.started, self.total_s = time.monotonic(), req.get("total_budget_s")
+
+    def _deadline(self, device_class: str) -> float:
+        """When the whole search must have decided (its total budget, else the device class's)."""
+        if self.total_s is None:
+            self.total_s = defaults_for(device_class, self.c.settings).recommend_total_s
+        return self.started + self.total_s
+
+    def _out_of_time(self) -> RecommendationFailed:
+        done = [r for r in self.state["evidence"] if r["status"] == "finished"]
+        stable = sum(r[f"{self.mode}_stable"] for r in done)
+        return RecommendationFailed(
+            f"could not decide within {self.total_s:g} s (total_budget_s): {len(done)} measurements taken, "
+            f"{stable} of them stable; see evidence (a larger total_budget_s, a smaller batch, or a GPU)")
 
     def plan(self, strategy: str, alpha, factor=None, target=None) -> dict:
         return plan_strategy(self.req, strategy, alpha, factor=factor, target_flops=target)
@@ -56,7 +74,8 @@ class Orchestration:
     # ------------------------------------------------------------------ measuring
     def _row(self, strategy, alpha, plan: dict, pid: str, rec: dict, budget: float) -> dict:
         m = (rec.get("result") or {}).get(self.mode, {}) if rec["status"] == "finished" else {}
-        return {"strategy": strategy, "alpha": alpha, "factor": plan["requested_factor"],
+        return {"strategy": plan["strategy"]["name"], "alpha": plan["strategy"].get("alpha"),
+                "factor": plan["requested_factor"],
                 "achieved_factor": plan["achieved_factor"], "flops": plan["complexity"]["flops"],
                 "acts": plan["complexity"]["acts"], "profile_id": pid, "status": rec["status"], "time_budget_s": budget,
                 f"{self.mode}_ms": m.get("median_ms"), f"{self.mode}_stable": m.get("stable") is True,
@@ -64,19 +83,25 @@ class Orchestration:
 
     def _measure_once(self, plans: list[tuple], budget: float) -> list[dict]:
         """Submit the plans at ``budget`` (in parallel) and wait for them; one evidence row each."""
+        if self.total_s is not None and time.monotonic() >= self.started + self.total_s:
+            raise self._out_of_time()
         profile = {**self.req["profile"], "time_budget_s": budget}
         subs = [(s, a, p, submit(self.c, p, profile)) for s, a, p in plans]
         deadline = time.monotonic() + 2 * self.c.settings.job_timeout_s
+        total = self._deadline(subs[0][3].device_class) if subs else deadline
         rows = []
         for s, a, p, sub in subs:
             try:
                 rec = wait_until(lambda: self.c.store.get(sub.id), lambda r: bool(r) and r["status"] in DONE,
-                                 max(0.0, deadline - time.monotonic()), every=0.2, on_poll=lambda _r: self.checkpoint())
+                                 max(0.0, min(deadline, total) - time.monotonic()), every=0.2,
+                                 on_poll=lambda _r: self.checkpoint())
             except PollTimeout:
+                if time.monotonic() >= total:
+                    raise self._out_of_time() from None
                 raise Transient(f"profile {sub.id} did not finish in time") from None
             if rec["status"] == "failed" and (rec.get("error") or {}).get("type") in TRANSIENT_PROFILE_ERRORS:
                 raise Transient(f"profile {sub.id} failed: {rec['error']['message']}")
-            rows.append(self._row(s, a, p, sub.id, rec, budget))
+            rows.append(self._row(s, a, p, sub.id, rec, rec["profile"]["time_budget_s"]))
         self.state["evidence"].extend(rows)
         self.checkpoint()
         return rows
@@ -90,11 +115,12 @@ class Orchestration:
             retry = []
             for (i, plan), row in zip(pending, rows):
                 again = row["status"] == "finished" and not row[f"{self.mode}_stable"]
-                if again and budget < self.c.settings.max_time_budget_s:
+                if again and row["time_budget_s"] < self.c.settings.max_time_budget_s:
                     retry.append((i, plan))
                 else:
                     final[i] = row
-            pending, budget = retry, min(budget * ESCALATION, self.c.settings.max_time_budget_s)
+            used = max(row["time_budget_s"] for row in rows)
+            pending, budget = retry, min(used * ESCALATION, self.c.settings.max_time_budget_s)
         return [final[i] for i in range(len(plans))]
 
     # ------------------------------------------------------------------ deciding

@@ -35,7 +35,7 @@ def _describe(c, state: dict, req: dict) -> None:
     """Fields the listing filters on, added once: the request (without a spec), model, device class."""
     if "request" not in state:
         state["request"] = {k: req.get(k) for k in REQUEST_FIELDS}
-        state["model"] = req.get("model") or "custom"
+        state["model"] = req.get("model") or req.get("name") or "custom"
     if "device_class" not in state:
         try:
             state["device_class"] = resolve_device_class(req["profile"]["device"], workers_by_class(c.redis, c.keys.prefix))

@@ -47,11 +47,23 @@ def _release(c: Services, subs: list[Submitted]) -> None:
             c.store.forget(sub.id, sub.record["run"])
 
 
+def _canonical_entries(plans: list[dict]) -> list[tuple]:
+    """(strategy, alpha, factor, plan) per row under the plan's canonical strategy name
+    (fastscale.strategies), each once: ``wdr`` is the row ``dwr``, and ``dwr,wdr`` one row."""
+    seen, out = set(), []
+    for plan in plans:
+        key = (plan["strategy"]["name"], plan["strategy"].get("alpha"), plan["requested_factor"])
+        if key not in seen:
+            seen.add(key)
+            out.append((*key, plan))
+    return out
+
+
 def create_sweep(c: Services, req: dict) -> dict:
     """Plan every (strategy, factor) of ``req``, claim them, then queue their jobs and save the
     sweep record in one step: all of them, or none (QueueFull / NoWorker)."""
-    entries = [(strategy, alpha, factor, plan_strategy(req, strategy, alpha, factor=factor))
-               for strategy, alpha in strategy_items(req["strategies"]) for factor in req["factors"]]
+    entries = _canonical_entries([plan_strategy(req, strategy, alpha, factor=factor)
+                                  for strategy, alpha in strategy_items(req["strategies"]) for factor in req["factors"]])
     subs, live = _claim_all(c, req, entries)
     rows = [{"strategy": s, "alpha": a, "factor": f, "profile_id": sub.id} for (s, a, f, _), sub in zip(entries, subs)]
     device_class = subs[0].device_class

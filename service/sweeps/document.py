@@ -41,9 +41,12 @@ def _row(r: dict, p: dict) -> dict:
 
 
 def _status(rows: list[dict], done: int, failed: int) -> str:
+    """A sweep's status in the vocabulary of runs (sweeps and recommendations, as GET /sweeps lists
+    and filters them): running until every row is final, then finished or failed; ``done`` and
+    each row's own status (queued, started, ...) say how far it got."""
     if done == len(rows):
         return "failed" if failed else "finished"
-    return "started" if any(r["status"] != "queued" for r in rows) else "queued"
+    return "running"
 
 
 def _measurement(sweep: dict, profiles: list[dict]) -> dict:

@@ -102,7 +102,7 @@ def cancel_sweep(c, sid: str) -> dict:
     from service.profiles.cancel import cancel_profile
 
     sweep = load_sweep(c, sid)
-    if sweep["status"] in FINAL and sweep["status"] != "started":
+    if sweep["status"] in FINAL:
         raise AlreadyDone(f"sweep {sid} is already {sweep['status']}; there is nothing to cancel")
     if _finalize(c, sid, lambda _old: "cancelled") is None:
         raise AlreadyDone(f"sweep {sid} ended before it could be cancelled")

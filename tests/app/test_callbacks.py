@@ -10,6 +10,7 @@ from service.notify.callbacks import host_refusal, sign
 from service.polling import wait_until
 from tests.receiver import Receiver
 from tests.service_helpers import CALLBACKS, TINY_PROFILE, TINY_SPEC, WorkerProcess, register_idle_worker, wait_status
+from tests.load import scaled
 
 QUICK = {**TINY_PROFILE, "device": "cpu-test", "modes": ["inference"], "time_budget_s": 0.3}
 
@@ -81,7 +82,7 @@ def test_a_receiver_failing_twice_gets_the_same_delivery_a_third_time(service_wi
     register_idle_worker(api.settings, "cpu-test")
     with Receiver(statuses=[500, 503]) as rx:
         pid = scale(api, rx.url + "/flaky")["id"]
-        WorkerProcess(api.settings, burst=True).proc.wait(120)
+        WorkerProcess(api.settings, burst=True).proc.wait(scaled(120))
         got = delivered(rx, 3)
         record = wait_until(lambda: api.get(f"/profile/{pid}").json(), lambda r: len(r.get("callbacks") or []) == 3, 10)
     assert len({g["headers"]["X-Fastscale-Delivery"] for g in got}) == 1  # one delivery, retried
@@ -98,7 +99,7 @@ def test_each_subscriber_of_a_shared_profile_gets_its_own_delivery(service_with)
         first = scale(api, rx.url + "/a")
         assert scale(api, rx.url + "/b")["id"] == first["id"]  # identical request: one profile, deduped
         scale(api, rx.url + "/a")  # the same subscriber twice is one subscription
-        WorkerProcess(api.settings, burst=True).proc.wait(120)
+        WorkerProcess(api.settings, burst=True).proc.wait(scaled(120))
         delivered(rx, 2)
         cached = scale(api, rx.url + "/c")  # after the fact: the cached result is delivered at once
         assert cached["status"] == "finished" and cached["cached"] is True and cached["cached_age_s"] >= 0
@@ -115,7 +116,7 @@ def test_redirects_are_not_followed(service_with):
     register_idle_worker(api.settings, "cpu-test")
     with Receiver(statuses=[302], redirect_to="/elsewhere") as rx:
         pid = scale(api, rx.url + "/moved")["id"]
-        WorkerProcess(api.settings, burst=True).proc.wait(120)
+        WorkerProcess(api.settings, burst=True).proc.wait(scaled(120))
         record = wait_until(lambda: api.get(f"/profile/{pid}").json(), lambda r: r.get("callbacks"), 60)
         assert [g["path"] for g in rx.received()] == ["/moved"]
     assert record["callbacks"][0]["status"] == 302 and "not followed" in record["callbacks"][0]["error"]

@@ -109,3 +109,53 @@ def test_sweep_and_recommendation_lines_follow_their_records(service):
     assert service.delete(f"/recommend/{rid}").status_code in (200, 202)
     check("sweep", keys.sweep(sid), sid, sweep_summary, "cancelled")
     assert service.get("/sweeps", params={"status": "cancelled"}).json()["items"][0]["id"] == sid
+
+
+def test_strategy_filters_are_canonical_and_case_sensitive(service):
+    """Issue 24: ``wdr`` is stored and found as ``dwr``; ``dwr`` and ``dWr`` never find each other."""
+    register_idle_worker(service.settings, "cpu-test")
+
+    def scale(strategy, **extra):
+        r = service.post("/scale", json={"model": "ResNet-50", "strategy": strategy, "factor": 2, **extra,
+                                         "profile": PROFILE})
+        assert r.status_code == 202, r.text
+        return r.json()
+
+    wdr, dwr, dWr = scale("wdr"), scale("dwr"), scale("d2_w16_r2")
+    assert wdr["id"] == dwr["id"] and wdr["plan"]["strategy"]["name"] == "dwr"
+    assert dWr["plan"]["strategy"]["name"] == "dWr" and dWr["plan"]["strategy"]["alpha"] == 0.8
+    assert service.get(f"/profile/{wdr['id']}").json()["plan"]["strategy"]["name"] == "dwr"
+
+    def ids(path, strategy):
+        r = service.get(path, params={"strategy": strategy})
+        assert r.status_code == 200, r.text
+        return [i["id"] for i in r.json()["items"]]
+
+    for spelling in ("dwr", "wdr", "rdw", "d1_w1_r1"):
+        assert ids("/profiles", spelling) == [dwr["id"]], spelling
+    for spelling in ("dWr", "d1_w8_r1"):
+        assert ids("/profiles", spelling) == [dWr["id"]], spelling
+    assert [i["strategy"] for i in service.get("/profiles").json()["items"]] == ["dWr", "dwr"]
+    bad = service.get("/profiles", params={"strategy": "DWR"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "strategy"
+
+    sid = service.post("/sweep", json={"model": "ResNet-50", "strategies": ["wdr", "w", "dwr"], "factors": [2],
+                                       "profile": PROFILE}).json()["id"]
+    rows = service.get(f"/sweep/{sid}").json()["rows"]
+    assert sorted(r["strategy"] for r in rows) == ["dwr", "w"]
+    assert ids("/sweeps", "dwr") == [sid] and ids("/sweeps", "wdr") == [sid] and ids("/sweeps", "dWr") == []
+
+
+def test_a_sweep_has_one_status_vocabulary_in_its_document_and_its_listing(service):
+    """Issue 24: GET /sweep/{id} and GET /sweeps both say running (queued rows included) and
+    filter on it; the rows keep their own profile statuses."""
+    register_idle_worker(service.settings, "cpu-test")
+    sid = service.post("/sweep", json={"model": "ResNet-50", "strategies": ["w"], "factors": [2],
+                                       "profile": PROFILE}).json()["id"]
+    doc = service.get(f"/sweep/{sid}").json()
+    listed = service.get("/sweeps", params={"status": "running"}).json()["items"]
+    assert doc["status"] == "running" and [s["status"] for s in listed if s["id"] == sid] == ["running"]
+    assert [r["status"] for r in doc["rows"]] == ["queued"]
+    cancelled = service.delete(f"/sweep/{sid}").json()
+    assert cancelled["status"] == "cancelled"
+    assert [s["status"] for s in service.get("/sweeps").json()["items"] if s["id"] == sid] == ["cancelled"]

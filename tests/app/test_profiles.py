@@ -11,6 +11,7 @@ from rq.serializers import JSONSerializer
 
 from service.redis.queues import enqueue_profile, get_queue, mark_seen
 from tests.service_helpers import TINY_PROFILE, TINY_SPEC, WorkerProcess, register_idle_worker, wait_status
+from tests.load import scaled
 
 
 def scale_body(**extra) -> dict:
@@ -54,7 +55,7 @@ def test_identical_requests_dedupe_to_one_job(service):
     assert other != pid and queue_of(service).count == 2
     # A real worker drains both.
     w = WorkerProcess(service.settings, burst=True)
-    w.proc.wait(120)
+    w.proc.wait(scaled(120))
     assert wait_status(service, pid)["status"] == "finished"
     assert wait_status(service, other)["status"] == "finished"
 
@@ -65,6 +66,10 @@ def test_cache_hit_answers_200_and_enqueues_nothing(service, worker):
     jobs_before = len(list(redis.Redis.from_url(service.settings.redis_url).scan_iter("rq:job:*")))
     again = service.post("/scale", json=scale_body())
     assert again.status_code == 200
+    # Issue 24: a cached 200 says where the record lives, as a 202 does; a finished record links its config.
+    assert again.headers["Location"] == f"/profile/{pid}"
+    assert first["links"] == {"self": f"/profile/{pid}", "config": f"/profile/{pid}/config.yaml"}
+    assert service.get(first["links"]["config"]).status_code == 200
     assert again.json()["result"] == first["result"] and again.json()["run"] == 1
     assert queue_of(service).count == 0
     assert len(list(redis.Redis.from_url(service.settings.redis_url).scan_iter("rq:job:*"))) == jobs_before

@@ -136,3 +136,69 @@ def test_identical_concurrent_requests_start_one_search(api):
     c.redis.close()
     assert [s["status"] for s in states] == ["running"] * 12 and len({s["id"] for s in states}) == 1
     assert len(recommend_threads() - before) == 1
+
+
+def test_a_recommendation_measures_only_its_mode_unless_modes_are_given(api):
+    """Issue 24: --mode inference timed training too; now the profile's modes default to the mode."""
+    service = api()
+    register_idle_worker(service.settings, "cpu-test")
+    stop = threading.Event()
+    planter(service, lambda rec: 10.0, stop)
+    try:
+        quick = {k: v for k, v in profile().items() if k != "modes"}
+        s = wait_recommendation(service, service.post("/recommend", json={
+            **TARGET, "candidates": ["w"], "profile": quick}).json()["id"])
+        both = wait_recommendation(service, service.post("/recommend", json={
+            **TARGET, "candidates": ["d"], "profile": {**quick, "modes": ["inference", "training"]}}).json()["id"])
+    finally:
+        stop.set()
+    assert s["status"] == "finished" and both["status"] == "finished", (s, both)
+    measured = service.get(f"/profile/{s['evidence'][0]['profile_id']}").json()
+    assert measured["profile"]["modes"] == ["inference"]
+    assert service.get(f"/profile/{both['evidence'][0]['profile_id']}").json()["profile"]["modes"] == \
+        ["inference", "training"]
+
+
+def test_a_search_stops_at_its_total_budget_saying_so_with_its_evidence(api):
+    """Issue 24: a search on a loaded CPU doubled its budgets for 37 minutes; now it stops at its
+    total budget: could not decide within N s, and what it measured (unstable at 0.3 s and 1.2 s;
+    the 4.8 s re-measurement is never finished here, so only the total budget can end it)."""
+    service = api(max_time_budget_s=100.0)
+    register_idle_worker(service.settings, "cpu-test")
+    stop = threading.Event()
+    planter(service, lambda rec: 10.0, stop, stable=lambda rec: False,
+            plant=lambda rec: rec["profile"]["time_budget_s"] <= 1.2)
+    started = time.monotonic()
+    try:
+        r = service.post("/recommend", json={**LATENCY, "total_budget_s": 3, "profile": profile()})
+        s = wait_recommendation(service, r.json()["id"], timeout=120)
+    finally:
+        stop.set()
+    assert s["status"] == "failed" and not s["retryable"], s
+    assert "could not decide within 3 s" in s["error"]["message"] and "2 measurements taken" in s["error"]["message"]
+    assert [e["time_budget_s"] for e in s["evidence"]] == [0.3, 1.2]
+    assert time.monotonic() - started >= 3
+
+
+def test_readyz_shows_each_device_kinds_defaults(api):
+    service = api()
+    d = service.get("/readyz").json()["device_defaults"]
+    s = service.settings
+    assert d["cpu"] == {"batch_size": s.cpu_batch_size, "time_budget_s": s.cpu_time_budget_s,
+                        "target_rel_ci": s.cpu_target_rel_ci, "warmup_cap_s": s.cpu_warmup_cap_s,
+                        "mode_cap_s": s.cpu_mode_cap_s, "recommend_total_s": s.cpu_recommend_total_s}
+    assert d["cuda"]["batch_size"] == s.default_batch_size and d["cuda"]["target_rel_ci"] == s.target_rel_ci
+    assert d["cpu"]["batch_size"] < d["cuda"]["batch_size"] and d["cpu"]["target_rel_ci"] > d["cuda"]["target_rel_ci"]
+
+
+def test_a_profile_gets_its_device_classs_defaults_where_the_request_says_nothing(api):
+    service = api()
+    register_idle_worker(service.settings, "cpu-test")
+    body = {"model": "ResNet-50", "factor": 2, "profile": {"device": "cpu-test", "modes": ["inference"]}}
+    rec = service.get(f"/profile/{service.post('/scale', json=body).json()['id']}").json()
+    s = service.settings
+    assert rec["profile"]["batch_size"] == s.cpu_batch_size and rec["profile"]["time_budget_s"] == s.cpu_time_budget_s
+    assert rec["profile"]["target_rel_ci"] == s.cpu_target_rel_ci
+    given = service.post("/scale", json={**body, "profile": {**body["profile"], "batch_size": 3, "time_budget_s": 0.5}})
+    prof = service.get(f"/profile/{given.json()['id']}").json()["profile"]
+    assert prof["batch_size"] == 3 and prof["time_budget_s"] == 0.5  # the request's own values win

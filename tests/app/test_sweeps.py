@@ -85,7 +85,7 @@ def test_least_squares_recovers_known_coefficients():
     assert out["fit"]["inference"]["a_ms"] == pytest.approx(1.0) and out["fit"]["inference"]["b_ms_per_act"] == pytest.approx(1e-6)
 
 
-def planter(service, times, stop: threading.Event, stable=lambda rec: True):
+def planter(service, times, stop: threading.Event, stable=lambda rec: True, plant=lambda rec: True):
     """Finish every queued profile of this test's prefix through the real store API with planted times:
     ``times(record) -> ms``, ``stable(record) -> bool``. It stands in for measurements so the choice
     logic is checked exactly."""
@@ -95,7 +95,7 @@ def planter(service, times, stop: threading.Event, stable=lambda rec: True):
         while not stop.is_set():
             for key in store.r.scan_iter(store.keys.profile_pattern):
                 rec = store.get(key.decode().rsplit(":", 1)[1])
-                if rec and rec["status"] == "queued":
+                if rec and rec["status"] == "queued" and plant(rec):  # the others stay queued
                     if store.start(rec["id"], rec["run"], "planter", rec["attempt"]):
                         ms = times(rec)
                         result = {m: {"median_ms": ms, "stable": stable(rec), "n": 10} for m in rec["profile"]["modes"]}

@@ -65,6 +65,10 @@ def test_the_cli_waits_on_the_stream_and_says_a_result_is_cached(live, tmp_path)
     first = subprocess.run(args + ["--json"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     assert first.returncode == 0, first.stderr
     pid = json.loads(first.stdout)["id"]
+    assert json.loads(first.stdout)["plan"]["base"]["name"] == "tiny"  # --spec tiny.json: named after the file
+    # stderr is a pipe, not a terminal: progress comes as plain lines with the elapsed time, never nothing
+    progress = [line for line in first.stderr.splitlines() if line.startswith("[") and f"profile {pid}" in line]
+    assert progress and " s] " in progress[0], first.stderr
     metrics = httpx.get(f"{live.url}/metrics").text
     streamed = [line for line in metrics.splitlines() if line.startswith("fastscale_http_requests_total")
                 and 'route="/profile/{pid}/events"' in line]
@@ -74,6 +78,10 @@ def test_the_cli_waits_on_the_stream_and_says_a_result_is_cached(live, tmp_path)
     again = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     assert again.returncode == 0, again.stderr
     assert "cached result, measured" in again.stdout and pid in again.stdout  # the whole id, not a prefix
+    listed = subprocess.run([sys.executable, "-m", "cli", "profiles", "--limit", "5"], capture_output=True, text=True,
+                            cwd=ROOT, env={**env, "COLUMNS": "80"}, timeout=120)
+    assert listed.returncode == 0 and pid in listed.stdout.replace("\n", "").replace("│", "").replace(" ", "") \
+        and "…" not in listed.stdout, listed.stdout  # 80 columns: the id folds, it is never cut
 
 
 def test_the_client_falls_back_to_polling_when_the_stream_breaks(live):

@@ -6,6 +6,7 @@ import json
 import signal
 
 from tests.service_helpers import TINY_PROFILE, TINY_SPEC, WorkerProcess, wait_status
+from tests.load import scaled
 
 
 def test_metrics_cover_requests_latency_queues_workers_jobs_and_cache(service, worker):
@@ -37,7 +38,7 @@ def test_request_id_follows_the_job_into_the_worker_log(service):
 def test_sigterm_lets_a_worker_finish_its_job_then_exit(service):
     w = WorkerProcess(service.settings).wait_registered()
     pid = service.post("/scale", json={"spec": TINY_SPEC, "factor": 2, "profile": {**TINY_PROFILE, "time_budget_s": 2}}).json()["id"]
-    wait_status(service, pid, statuses=("started",), timeout=60)
+    wait_status(service, pid, statuses=("started",), timeout=120)
     w.proc.send_signal(signal.SIGTERM)
-    assert w.proc.wait(60) == 0
-    assert wait_status(service, pid, timeout=5)["status"] == "finished"
+    assert w.proc.wait(scaled(180)) == 0
+    assert wait_status(service, pid, timeout=30)["status"] == "finished"

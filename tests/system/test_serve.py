@@ -15,6 +15,7 @@ import pytest
 from service.redis.embedded import free_port
 from service.polling import PollTimeout, poll_until, wait_until
 from tests.service_helpers import ROOT, TINY_SPEC
+from tests.load import scaled
 
 
 def _children(pid: int) -> list[int]:
@@ -80,7 +81,7 @@ def test_serve_scale_wait_and_clean_shutdown(tmp_path):
     assert ("Pearson r" in out.stdout or "no correlation" in out.stdout) and "(n=" in out.stdout
     assert png.read_bytes()[:4] == b"\x89PNG"
     serve.send_signal(signal.SIGTERM)
-    assert serve.wait(60) == 0
+    assert serve.wait(scaled(60)) == 0
     assert not [p for p in children if _alive(p)], "orphaned processes after shutdown"
     assert (tmp_path / "data" / "appendonly.aof").exists() or list((tmp_path / "data").glob("appendonly*"))
 
@@ -89,6 +90,6 @@ def test_sigkill_of_serve_leaves_no_orphans(tmp_path):
     serve = _start(tmp_path, free_port())
     children = _children(serve.pid)
     serve.send_signal(signal.SIGKILL)
-    serve.wait(10)
+    serve.wait(scaled(10))
     poll_until(lambda: [p for p in children if _alive(p)], lambda alive: not alive, 20, every=0.2)
     assert not [p for p in children if _alive(p)], "children outlived a SIGKILLed serve"

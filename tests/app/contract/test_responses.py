@@ -45,7 +45,7 @@ def test_catalog_answers_unchanged(service):
     assert "anynet" not in service.get("/models/ResNet-50").json()
     assert same_json(service.get("/strategies").json(), strategy_list())
     ready = service.get("/readyz").json()
-    assert set(ready) == {"status", "redis", "workers", "queue_depth"}
+    assert set(ready) == {"status", "redis", "workers", "queue_depth", "device_defaults"}
 
 
 def test_sweep_answers_the_service_document_unchanged(service):
@@ -55,7 +55,7 @@ def test_sweep_answers_the_service_document_unchanged(service):
     assert created.status_code == 202 and created.headers["location"] == f"/sweep/{created.json()['id']}"
     state = service.get(f"/sweep/{created.json()['id']}").json()
     assert same_json(state, load_sweep(service.app.state.services, created.json()["id"]))
-    assert "analysis" not in state and state["status"] == "queued"  # optional fields appear only when they apply
+    assert "analysis" not in state and state["status"] == "running"  # optional fields appear only when they apply
     assert "inference_ms" not in state["rows"][0]
 
 

@@ -28,7 +28,11 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_the_defaults_are_those_of_scale():
-    assert PlanProfile().batch_size == ProfileRequest().batch_size == DEFAULT_BATCH_SIZE
+    """/plan predicts for a GPU's default batch; /scale leaves it to the device class (issue 24)."""
+    from service.settings import Settings
+
+    assert PlanProfile().batch_size == Settings().default_batch_size == DEFAULT_BATCH_SIZE
+    assert ProfileRequest().batch_size is None
     assert PlanProfile().dtype == ProfileRequest().dtype == DEFAULT_DTYPE
 
 
@@ -78,7 +82,8 @@ def test_cli_file_plan_field_and_config_route_are_the_same_text(service, tmp_pat
     out = cli("--spec", str(source), "--strategy", strategy, "--factor", str(factor), "--rounding", rounding,
               "--pycls-yaml", str(out_file))
     assert out.returncode == 0, out.stderr
-    body = {"spec": source.read_text(), "strategy": strategy, "factor": factor, "rounding": rounding}
+    body = {"spec": source.read_text(), "strategy": strategy, "factor": factor, "rounding": rounding,
+            "name": source.stem}  # the CLI names a --spec plan after its file
     planned = service.post("/plan", json={**body, "pycls_yaml": True})
     assert planned.status_code == 200, planned.text
     assert "pycls_yaml" not in service.post("/plan", json=body).json()

@@ -37,7 +37,7 @@ def test_claim_creates_a_queued_record_and_concurrent_claims_dedupe(store):
     assert sum(enqueue for _rec, enqueue in outcomes) == 1  # exactly one caller queues the job
     rec = store.get(p)
     assert rec["status"] == "queued" and rec["run"] == 1 and rec["attempt"] == 1
-    assert rec["links"] == {"self": f"/profile/{p}"} and rec["request_id"] == "rq-1"
+    assert rec["links"] == {"self": f"/profile/{p}", "config": f"/profile/{p}/config.yaml"} and rec["request_id"] == "rq-1"
     assert store.r.ttl(store.keys.profile(p)) == -1  # in flight: never expires under a client
 
 

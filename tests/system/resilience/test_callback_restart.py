@@ -13,6 +13,7 @@ from service.polling import wait_until
 from service.profiles.store import ProfileStore
 from tests.receiver import Receiver
 from tests.service_helpers import TINY_PROFILE, TINY_SPEC, ApiProcess, WorkerProcess, settings_for
+from tests.load import scaled
 
 ENV = {"FASTSCALE_CALLBACK_ALLOWED_HOSTS": "127.0.0.1/32", "FASTSCALE_CALLBACK_SECRET": "restart-secret",
        "FASTSCALE_OUTBOX_POLL_S": "0.1", "FASTSCALE_REAP_INTERVAL_S": "0.5"}
@@ -35,7 +36,7 @@ def test_callback_survives_api_and_worker_deaths_and_arrives_exactly_once(redis_
             api.kill()  # no API process is left to deliver anything
             wait_until(lambda: store.get(pid)["status"], lambda s: s == "finished", 60, what="result")
             worker.proc.kill()  # and the worker that wrote the result dies too
-            worker.proc.wait(10)
+            worker.proc.wait(scaled(10))
             time.sleep(1.0)
             assert rx.received() == []
             later = [ApiProcess(settings, free_port(), ENV).wait_ready() for _ in range(2)]

@@ -19,6 +19,7 @@ from tests.service_helpers import (
     TINY_PROFILE, TINY_SPEC, Supervised, WorkerProcess, register_idle_worker, settings_for, wait_status,
 )
 from workers.job import EXIT_RECYCLE
+from tests.load import scaled
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def body(**profile):
 
 
 def wait_until(fn, timeout=30.0, every=0.1):
-    return poll.wait_until(fn, bool, timeout, every)
+    return poll.wait_until(fn, bool, scaled(timeout), every)
 
 
 def test_redis_outage_answers_503_then_recovers_and_loses_no_accepted_job(own_redis):
@@ -67,7 +68,7 @@ def test_redis_outage_answers_503_then_recovers_and_loses_no_accepted_job(own_re
         register_idle_worker(api.settings, "cpu-test")
         assert api.post("/scale", json=body(batch_size=3)).status_code == 202
         worker = WorkerProcess(api.settings, burst=True)
-        worker.proc.wait(120)
+        worker.proc.wait(scaled(120))
         assert wait_status(api, accepted)["status"] == "finished"
 
 
@@ -99,7 +100,7 @@ def test_sigkilled_worker_job_is_requeued_and_finished_once_by_a_fresh_worker(ow
         wait_until(lambda: api.get(f"/profile/{pid}").json()["status"] == "started", 60)
         assert _children(first.proc.pid) == []  # the job runs in the worker itself: nothing else to orphan
         first.proc.send_signal(signal.SIGKILL)
-        first.proc.wait(10)
+        first.proc.wait(scaled(10))
         killed_at = time.monotonic()
         requeued = wait_until(lambda: (r := api.get(f"/profile/{pid}").json())["status"] == "queued" and r, 40)
         assert time.monotonic() - killed_at < 30  # detected in seconds, not RQ's ten minutes
@@ -121,7 +122,7 @@ def test_a_job_whose_worker_keeps_dying_fails_after_bounded_attempts(own_redis):
         pid = api.post("/scale", json=body(time_budget_s=4)).json()["id"]
         wait_until(lambda: api.get(f"/profile/{pid}").json()["status"] == "started", 60)
         w.proc.send_signal(signal.SIGKILL)
-        w.proc.wait(10)
+        w.proc.wait(scaled(10))
         failed = wait_status(api, pid, timeout=40)
         assert failed["status"] == "failed" and failed["error"]["type"] == "WorkerLost"
         assert "lost 1 time" in failed["error"]["message"]
@@ -143,7 +144,7 @@ def test_job_timeout_fails_clearly_and_a_fresh_worker_serves_the_next_job(own_re
             failed = wait_status(api, slow, timeout=60)
             assert failed["status"] == "failed" and failed["error"]["type"] == "JobTimeout"
             assert "2 s limit" in failed["error"]["message"] and "FASTSCALE_JOB_TIMEOUT_S" in failed["error"]["message"]
-            assert first.wait(30) == EXIT_RECYCLE  # it asked to be replaced
+            assert first.wait(scaled(30)) == EXIT_RECYCLE  # it asked to be replaced
             wait_until(lambda: workers.proc is not first, 30)
             workers.wait_registered()
             quick = api.post("/scale", json=body(time_budget_s=0.3, modes=["inference"])).json()["id"]
