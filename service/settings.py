@@ -67,7 +67,13 @@ class Settings(BaseSettings):
     callback_backoff_s: float = Field(2.0, gt=0, description="First retry delay of a failed callback; doubles with "
                                                              "each attempt (with jitter).")
     callback_backoff_max_s: float = Field(600.0, gt=0, description="Longest delay between two callback attempts.")
-    callback_timeout_s: float = Field(10.0, gt=0, description="Seconds a receiver has to answer one callback.")
+    callback_timeout_s: float = Field(10.0, gt=0, description="Seconds one callback attempt may take in all: "
+                                                              "connecting, sending and the whole answer.")
+    callback_concurrency: int = Field(16, ge=1, description="Callback deliveries one API process runs at once.")
+    callback_concurrency_per_host: int = Field(4, ge=1, description="Callback deliveries one API process runs at "
+                                                                    "once to one destination host.")
+    callback_max_age_s: float = Field(86400.0, gt=0, description="A callback not delivered this long after its "
+                                                                 "event is given up (recorded on the document).")
     outbox_claim_s: float = Field(60.0, gt=0, description="A claimed callback not done in this time (its process "
                                                           "died) is claimed again by another process.")
     outbox_poll_s: float = Field(0.5, gt=0, description="How often each API process looks for due callbacks.")
