@@ -38,7 +38,17 @@ class Settings(BaseSettings):
     api_key_hashes: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="SHA-256 hex digests of accepted API keys, comma-separated "
                                           "(`fastscale hash-key`). Empty: no auth (the embedded default).")
-    metrics_public: bool = Field(True, description="Serve /metrics without an API key.")
+    admin_key_hashes: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="SHA-256 hex digests of API keys that see and may cancel every key's "
+                                          "submissions (also accepted as API keys). Other keys see only their own.")
+    metrics_public: bool = Field(False, description="Serve /metrics without an API key (with keys configured, "
+                                                    "/metrics needs one otherwise: it shows the fleet and queues).")
+    ui_session_s: int = Field(43200, ge=60, description="How long a /ui sign-in (its server-side session) lasts.")
+    max_event_streams: int = Field(256, ge=1, description="Open SSE streams (/events) per API process; more get 503.")
+    max_event_streams_per_client: int = Field(8, ge=1, description="Open SSE streams per API key (or client "
+                                                                   "address without keys) per API process; more get 429.")
+    max_event_stream_s: float = Field(3600.0, gt=0, description="An SSE stream is closed this long after it opened "
+                                                                "(clients reconnect; the first frame is the state).")
     rate_limit_per_minute: int = Field(600, description="POST requests per minute per API key (or client address); 0: off.")
     max_body_bytes: int = Field(256 * 1024, description="Largest request body; larger ones get 413.")
     max_queue_depth: int = Field(1000, description="Queued jobs per device class before POST /scale answers 503.")
@@ -122,7 +132,7 @@ class Settings(BaseSettings):
             v = [h.strip() for h in v.split(",") if h.strip()]
         return [h.lower() for h in v]
 
-    @field_validator("api_key_hashes", mode="before")
+    @field_validator("api_key_hashes", "admin_key_hashes", mode="before")
     @classmethod
     def _split_hashes(cls, v):
         if isinstance(v, str):

@@ -4,24 +4,27 @@ are shown on the page, never as a JSON document."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Annotated, Optional
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader
 
-from app.deps import Ctx
+from app.deps import Caller, Ctx
 from app.ui import auth
 from fastscale import zoo
 from fastscale.errors import ScalingError
 from service.listing import pages as listing
 from service.sweeps.document import load_sweep
 from service.sweeps.plots import sweep_plot as render_sweep_plot
-from service.access.auth import key_allowed
+from service.access import tenants
+from service.access.auth import digest_allowed, hash_key
+from service.access.ratelimit import RateLimiter, auth_throttled, client_address, count_auth_failure, over_rate
 from service.errors import NotFound, ServiceError, render
 from service.ids import valid_id
-from service.planning.cache import plan_for
+from service.planning.cache import aplan_for
 from service.prediction.predictor import predicted_all
 from service.listing.summaries import profile_summary, sweep_summary
 
@@ -57,14 +60,17 @@ def problem_of(exc: Exception) -> tuple[int, dict]:
 
 
 @router.get("", dependencies=[Signed])
-def index(c: Ctx, model: Opt = None, strategy: Opt = None, status: Opt = None, device_class: Opt = None,
+def index(c: Ctx, me: Caller, model: Opt = None, strategy: Opt = None, status: Opt = None, device_class: Opt = None,
           cursor: Annotated[Optional[str], Query(max_length=300)] = None):
     filters = {"model": model or None, "strategy": strategy or None, "status": status or None,
                "device_class": device_class or None}
     try:
-        profiles = listing.page(c.redis, c.keys, listing.Query("profile", filters, cursor=cursor, limit=25), profile_summary)
+        owner = None if me.sees_all else me.owner
+        profiles = listing.page(c.redis, c.keys, listing.Query("profile", filters, cursor=cursor, limit=25, owner=owner),
+                                profile_summary)
         sweep_filters = {k: v for k, v in filters.items() if k != "status"}
-        recent_sweeps = listing.page(c.redis, c.keys, listing.Query("sweep", sweep_filters, limit=10), sweep_summary)
+        recent_sweeps = listing.page(c.redis, c.keys, listing.Query("sweep", sweep_filters, limit=10, owner=owner),
+                                     sweep_summary)
     except ServiceError as exc:
         code, body = problem_of(exc)
         return page("index.html", code, filters=filters, profiles={"items": []}, sweeps={"items": []}, problem=body)
@@ -77,17 +83,17 @@ def _missing(kind: str, rid: str) -> HTMLResponse:
 
 
 @router.get("/profile/{pid}", dependencies=[Signed])
-def profile(pid: str, c: Ctx):
-    record = c.store.get(pid) if valid_id(pid) else None
+def profile(pid: str, c: Ctx, me: Caller):
+    record = c.store.get(pid) if valid_id(pid) and tenants.owns(c, me, "profile", pid) else None
     if record is None:
         return _missing("profile", pid)
-    return page("profile.html", p=record, summary=profile_summary(record))
+    return page("profile.html", p=tenants.visible(record, me), summary=profile_summary(record))
 
 
 @router.get("/sweep/{sid}", dependencies=[Signed])
-def sweep(sid: str, c: Ctx):
+def sweep(sid: str, c: Ctx, me: Caller):
     try:
-        state = load_sweep(c, sid) if valid_id(sid) else None
+        state = load_sweep(c, sid) if valid_id(sid) and tenants.owns(c, me, "sweep", sid) else None
     except NotFound:
         state = None
     if state is None:
@@ -96,14 +102,14 @@ def sweep(sid: str, c: Ctx):
 
 
 @router.get("/sweep/{sid}/plot.png", dependencies=[Signed])
-def sweep_plot(sid: str, c: Ctx):
-    if not valid_id(sid):
+def sweep_plot(sid: str, c: Ctx, me: Caller):
+    if not valid_id(sid) or not tenants.owns(c, me, "sweep", sid):
         return _missing("sweep", sid)
     return Response(render_sweep_plot(c, sid, "png"), media_type="image/png")
 
 
 @router.get("/plan", dependencies=[Signed])
-def plan(c: Ctx, model: Opt = None, strategy: Opt = "dWr", factor: Annotated[Optional[str], Query(max_length=32)] = None):
+async def plan(request: Request, c: Ctx, model: Opt = None, strategy: Opt = "dWr", factor: Annotated[Optional[str], Query(max_length=32)] = None):
     form = {"model": model or "", "strategy": strategy or "dWr", "factor": factor or ""}
     context = {"form": form, "models": zoo.names(), "plan": None, "predicted": None, "problem": None}
     if not (model and factor):
@@ -113,13 +119,18 @@ def plan(c: Ctx, model: Opt = None, strategy: Opt = "dWr", factor: Annotated[Opt
     except ValueError:
         context["problem"] = problem_of(ScalingError("factor", f"{factor!r} is not a number", "e.g. 4"))[1]
         return page("plan.html", 422, **context)
+    if c.settings.rate_limit_per_minute > 0 and await over_rate(RateLimiter(c.aredis, c.keys), request.scope, c.settings):
+        context["problem"] = {"title": "Too many requests", "detail": f"at most {c.settings.rate_limit_per_minute} "
+                              "plans and POST requests per minute; retry in a minute"}
+        return page("plan.html", 429, **context)
     try:
-        result = plan_for({"model": model, "spec": None, "strategy": form["strategy"], "alpha": None, "exponents": None,
+        # The planning processes and their backlog, as POST /plan (a 429 when the backlog is full).
+        result = await aplan_for({"model": model, "spec": None, "strategy": form["strategy"], "alpha": None, "exponents": None,
                            "factor": value, "target_flops": None, "rounding": "nearest", "resolution": None})
     except (ScalingError, ServiceError) as exc:
-        context["problem"] = problem_of(exc)[1]
-        return page("plan.html", 422, **context)
-    return page("plan.html", **{**context, "plan": result, "predicted": predicted_all(c.predictor, result)})
+        code, context["problem"] = problem_of(exc)
+        return page("plan.html", code, **context)
+    return page("plan.html", **{**context, "plan": result, "predicted": await asyncio.to_thread(predicted_all, c.predictor, result)})
 
 
 @router.get("/login")
@@ -127,21 +138,31 @@ def login_form(request: Request):
     return page("login.html", problem=None, needed=bool(request.app.state.services.settings.api_key_hashes))
 
 
+def _refused(status: int, title: str, detail: str) -> HTMLResponse:
+    return page("login.html", status, problem={"title": title, "detail": detail}, needed=True)
+
+
 @router.post("/login")
 async def login(request: Request):
-    key = await auth.submitted_key(request)
     services = request.app.state.services
     hashes = services.settings.api_key_hashes
-    if hashes and await auth.too_many_failures(request, services):
-        body = {"title": "Too many requests", "detail": "too many wrong API keys from this address; retry in a minute"}
-        return page("login.html", 429, problem=body, needed=True)
-    if hashes and not (key and key_allowed(key, hashes)):
-        await auth.count_failure(request, services)
-        body = {"title": "Unauthorized", "detail": "that key is not one of this server's keys"}
-        return page("login.html", 401, problem=body, needed=True)
-    return auth.signed_in(request, key)
+    if not auth.same_origin(request):
+        return _refused(403, "Forbidden", "sign in from this server's own login form")
+    if not hashes:
+        return RedirectResponse("/ui", status_code=303)
+    limiter, address = RateLimiter(services.aredis, services.keys), client_address(request.scope)
+    if await auth_throttled(limiter, address, services.settings):
+        return _refused(429, "Too many requests", "too many wrong API keys from this address; retry in a minute")
+    key = await auth.submitted_key(request)
+    digest = hash_key(key)
+    if not (key and digest_allowed(digest, hashes + services.settings.admin_key_hashes)):
+        await count_auth_failure(limiter, address, services.settings)
+        return _refused(401, "Unauthorized", "that key is not one of this server's keys")
+    return await auth.signed_in(request, digest)
 
 
-@router.get("/logout")
-def logout():
-    return auth.signed_out()
+@router.post("/logout")
+async def logout(request: Request):
+    if not auth.same_origin(request):
+        return _refused(403, "Forbidden", "sign out with this server's own sign-out button")
+    return await auth.signed_out(request)
