@@ -106,3 +106,19 @@ def withdraw(c, tenant: Tenant, kind: str, rid: str, run: int) -> int:
     pipe.srem(c.keys.waiters(kind, rid, run), tenant.owner)
     pipe.scard(c.keys.waiters(kind, rid, run))
     return int(pipe.execute()[-1])
+
+
+def others_wait(c, tenant: Tenant, kind: str, rid: str, run: int) -> bool:
+    """DELETE by ``tenant``: withdraw its interest in ``run`` of ``rid``; whether another key still
+    waits on it (then the job must go on). An admin, or no keys configured, withdraws everyone's."""
+    if tenant.sees_all:
+        return False
+    return withdraw(c, tenant, kind, rid, run) > 0
+
+
+def current_run(c, kind: str, rid: str) -> int:
+    """The run of a stored record (1 for a record that never had another)."""
+    from service.listing.indexes import record_key
+
+    raw = c.redis.get(record_key(c.keys, kind, rid))
+    return int(json.loads(raw).get("run", 1)) if raw else 1

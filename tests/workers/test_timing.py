@@ -90,6 +90,30 @@ def test_warm_up_and_mode_caps_stop_a_step_that_never_settles():
     assert 0.3 <= elapsed < 1.2  # stops when the next iteration would pass the cap; one in flight finishes
 
 
+def test_a_cancel_is_seen_during_a_long_warm_up():
+    # Issue 23: warm-up reported nothing, so a cancel waited until timing began (84 s once).
+    calls, phases = [], []
+
+    class Cancelled(Exception):
+        pass
+
+    def slower_and_slower() -> None:  # 1 ms, 3 ms, 1 ms, ...: never settles, warm-up would run to its 30 s cap
+        calls.append(1)
+        busy(0.001 if len(calls) % 2 else 0.003)
+
+    def progress(phase: str, **details) -> None:
+        phases.append(phase)
+        if phase.endswith("warm-up") and details.get("n"):
+            raise Cancelled()
+
+    cfg = ProfileConfig(batch_size=1, time_budget_s=60, min_iters=10, warmup_cap_s=30, mode_cap_s=60)
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        measure(slower_and_slower, CPU, cfg, progress, "inference")
+    assert time.monotonic() - started < 5  # the check runs about every second of warm-up
+    assert phases[-1] == "inference: warm-up"
+
+
 def test_a_steady_step_converges_with_a_tight_interval():
     cfg = ProfileConfig(batch_size=1, time_budget_s=10, min_iters=10)
     out = measure(lambda: busy(FAST_S), CPU, cfg, quiet, "inference")
