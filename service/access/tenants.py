@@ -46,8 +46,7 @@ def record_interest(c, tenant: Tenant, kind: str, rid: str, run: int | None, cre
     ttl = ttl_s or c.settings.result_ttl_s
     pipe = c.redis.pipeline()
     pipe.sadd(c.keys.owners(kind, rid), tenant.owner)
-    pipe.expire(c.keys.owners(kind, rid), ttl, gt=True)
-    pipe.expire(c.keys.owners(kind, rid), ttl, nx=True)
+    pipe.expire(c.keys.owners(kind, rid), ttl)  # the index prune deletes it with the record, if sooner
     pipe.zadd(c.keys.index(kind, "owner", tenant.owner), {rid: created_ms(created_at)})
     if run is not None:
         pipe.sadd(c.keys.waiters(kind, rid, run), tenant.owner)

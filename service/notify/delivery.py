@@ -32,6 +32,9 @@ class Dispatcher:
     """The deliveries in flight in this process, by destination host."""
 
     def __init__(self, c):
+        # httpx logs each request's whole URL at INFO, and a callback URL's query may hold the
+        # receiver's token: only its warnings are kept (this module logs URLs without the query).
+        logging.getLogger("httpx").setLevel(max(logging.getLogger("httpx").level, logging.WARNING))
         self.c = c
         self.active: set[asyncio.Task] = set()
         self.per_host: dict[str, int] = {}
