@@ -93,18 +93,21 @@ def visible_bytes(raw: bytes, tenant: Tenant) -> bytes:
 
 
 def withdraw(c, tenant: Tenant, kind: str, rid: str, run: int) -> int:
-    """Drop ``tenant``'s wait on ``run`` of ``rid`` and its callback subscriptions to it; how many
-    other keys still wait (0: nothing holds the job any longer)."""
+    """Drop ``tenant``'s wait on ``run`` of ``rid``; how many other keys still wait (0: nothing holds
+    the job any longer, and the caller cancels it). While others wait, its callback subscriptions
+    to the run go too (it withdrew); the last key keeps them, so it is told ``*.cancelled``."""
     from service.notify.callbacks import parse_subscription
 
-    subs = c.keys.subscribers(kind, rid, run)
-    mine = [m for m in c.redis.smembers(subs) if parse_subscription(m)[1] == tenant.owner]
     pipe = c.redis.pipeline()
-    if mine:
-        pipe.srem(subs, *mine)
     pipe.srem(c.keys.waiters(kind, rid, run), tenant.owner)
     pipe.scard(c.keys.waiters(kind, rid, run))
-    return int(pipe.execute()[-1])
+    remaining = int(pipe.execute()[-1])
+    if remaining:
+        subs = c.keys.subscribers(kind, rid, run)
+        mine = [m for m in c.redis.smembers(subs) if parse_subscription(m)[1] == tenant.owner]
+        if mine:
+            c.redis.srem(subs, *mine)
+    return remaining
 
 
 def others_wait(c, tenant: Tenant, kind: str, rid: str, run: int) -> bool:

@@ -72,14 +72,22 @@ def test_a_shared_profile_stays_shared_but_each_key_sees_its_own_callbacks_and_d
     assert "secret-of-b" not in logged and "secret-of-a" not in logged, logged[-2000:]
 
 
-def test_the_last_key_waiting_cancels(service_with):
+def test_the_last_key_waiting_cancels_and_only_it_is_told(service_with):
     api = service(service_with)
     register_idle_worker(api.settings, "cpu-test")
-    pid = scale(api, A)["id"]
-    assert scale(api, B)["id"] == pid
-    assert api.delete(f"/profile/{pid}", headers=keyed(B)).json()["withdrawn"] is True
-    r = api.delete(f"/profile/{pid}", headers=keyed(A))
-    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    with Receiver() as rx:
+        pid = scale(api, A, rx.url + "/a?token=secret-of-a")["id"]
+        assert scale(api, B, rx.url + "/b")["id"] == pid
+        assert api.delete(f"/profile/{pid}", headers=keyed(B)).json()["withdrawn"] is True
+        r = api.delete(f"/profile/{pid}", headers=keyed(A))
+        assert r.status_code == 200 and r.json()["status"] == "cancelled"
+        [told] = wait_until(rx.received, bool, 30, what="A's callback")
+        seen_by_a = wait_until(lambda: api.get(f"/profile/{pid}", headers=keyed(A)).json(),
+                               lambda d: d.get("callbacks"), 30)
+        seen_by_b = api.get(f"/profile/{pid}", headers=keyed(B)).json()
+    assert told["path"] == "/a?token=secret-of-a" and told["headers"]["X-Fastscale-Event"] == "profile.cancelled"
+    assert [x["url"] for x in seen_by_a["callbacks"]] == [rx.url + "/a?token=secret-of-a"]
+    assert not seen_by_b.get("callbacks") and "secret-of-a" not in str(seen_by_b)  # shared, but not A's URL
 
 
 def test_sweeps_are_tenants_too(service_with):
