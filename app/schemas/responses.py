@@ -55,8 +55,6 @@ class CallbackAttempt(BaseModel):
     at: str
     status: int | None = Field(description="The receiver's HTTP status; null when no answer came.")
     error: str | None = Field(description="Why the attempt failed; null when it succeeded (2xx).")
-    owner: str | None = Field(None, description="SHA-256 of the subscribing API key (a key sees only its own).")
-    given_up: bool | None = Field(None, description="True on the last attempt of a delivery given up.")
 
 
 class ProfileRecord(BaseModel):
