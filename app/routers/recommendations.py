@@ -38,4 +38,6 @@ def recommend(req: RecommendRequest, response: Response, c: Ctx, me: Caller) -> 
             responses=problems(401, 404, 503), summary="Progress, evidence and the chosen plan")
 def get_recommendation(rid: RecommendationId, c: Ctx, me: Caller) -> dict:
     tenants.require(c, me, "recommendation", rid)
-    return tenants.visible(load_recommendation(c, rid), me)
+    state = load_recommendation(c, rid)
+    tenants.share_evidence(c, me, state)
+    return tenants.visible(state, me)

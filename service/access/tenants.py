@@ -54,6 +54,20 @@ def record_interest(c, tenant: Tenant, kind: str, rid: str, run: int | None, cre
     pipe.execute()
 
 
+def share_evidence(c, tenant: Tenant, state: dict) -> None:
+    """The profiles a recommendation measured are its owners' to read too (its evidence rows name
+    them): granted when an owner reads the recommendation, since the search that submits them runs
+    for every key that asked."""
+    ids = sorted({row["profile_id"] for row in state.get("evidence") or [] if row.get("profile_id")})
+    if not tenant.owner or not ids:
+        return
+    pipe = c.redis.pipeline()
+    for pid in ids:
+        pipe.sadd(c.keys.owners("profile", pid), tenant.owner)
+        pipe.expire(c.keys.owners("profile", pid), c.settings.result_ttl_s)
+    pipe.execute()
+
+
 def owns(c, tenant: Tenant, kind: str, rid: str) -> bool:
     return tenant.sees_all or bool(c.redis.sismember(c.keys.owners(kind, rid), tenant.owner))
 

@@ -102,3 +102,27 @@ def test_sweeps_are_tenants_too(service_with):
     assert scale(api, B, strategy="w")["id"] == row  # B asks for the same measurement
     assert api.delete(f"/sweep/{sid}", headers=keyed(A)).json()["status"] == "cancelled"
     assert api.get(f"/profile/{row}", headers=keyed(B)).json()["status"] == "queued"  # B's request lives on
+
+
+def test_a_recommendations_evidence_is_readable_by_its_key_only(service_with):
+    import threading
+
+    from tests.app.test_sweeps import planter
+
+    api = service(service_with)
+    register_idle_worker(api.settings, "cpu-test")
+    stop = threading.Event()
+    planter(api, lambda rec: {"w": 30.0, "dWr": 12.0}[rec["plan"]["strategy"]["name"]], stop)
+    try:
+        body = {"model": "RegNetY-400MF", "target_flops": 8e8, "mode": "inference", "candidates": ["w", "dWr"],
+                "profile": QUICK}
+        rid = api.post("/recommend", json=body, headers=keyed(A)).json()["id"]
+        done = wait_until(lambda: api.get(f"/recommend/{rid}", headers=keyed(A)).json(),
+                          lambda s: s["status"] != "running", 60, what="the recommendation")
+    finally:
+        stop.set()
+    assert done["status"] == "finished", done
+    evidence = {row["profile_id"] for row in done["evidence"]}
+    assert evidence and all(api.get(f"/profile/{p}", headers=keyed(A)).status_code == 200 for p in evidence)
+    assert api.get(f"/recommend/{rid}", headers=keyed(B)).status_code == 404
+    assert all(api.get(f"/profile/{p}", headers=keyed(B)).status_code == 404 for p in evidence)
