@@ -38,9 +38,10 @@ def _record_interest(c, me: tenants.Tenant, sid: str) -> None:
     final = sweep["status"] in ("finished", "failed", "cancelled")
     tenants.record_interest(c, me, "sweep", sid, None if final else sweep.get("run", 1), sweep.get("created_at"))
     for row in sweep["rows"]:
-        row_final = row.get("status") in ("finished", "failed", "cancelled")
-        tenants.record_interest(c, me, "profile", row["profile_id"],
-                                None if row_final else tenants.current_run(c, "profile", row["profile_id"]), None)
+        rec = c.store.get(row["profile_id"]) or {}
+        row_final = rec.get("status", "finished") in ("finished", "failed", "cancelled")
+        tenants.record_interest(c, me, "profile", row["profile_id"], None if row_final else rec.get("run", 1),
+                                rec.get("created_at"))
 
 
 @router.get("/sweep/{sid}", response_model=Sweep, response_model_exclude_unset=True,
