@@ -3,7 +3,7 @@
 Each API process runs ``delivery_loop``: it claims at most as many due deliveries as it has free
 slots (FASTSCALE_CALLBACK_CONCURRENCY), and runs each as its own task. A destination host holds at
 most FASTSCALE_CALLBACK_CONCURRENCY_PER_HOST of them; a delivery claimed while its host is full is
-put back a second later without counting an attempt, so a slow or hanging host delays only its own
+put back two seconds later without counting an attempt, so a slow or hanging host delays only its own
 deliveries. One attempt has one deadline, FASTSCALE_CALLBACK_TIMEOUT_S, for everything: connecting,
 sending and the whole answer; of the answer at most ``MAX_ANSWER_BYTES`` are read (a receiver that
 answers 200 MB costs this process 4 KB). Any exception in an attempt is a failed attempt of that
@@ -14,18 +14,20 @@ events run in their own loop (service.notify.outbox), never behind a delivery.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 
 import httpx
 
 from service.notify import callbacks
-from service.notify.outbox import claim, load, now_ms
+from service.notify.outbox import claim, now_ms
 from service.notify.urls import host_refusal
 
 log = logging.getLogger("fastscale.callbacks")
 MAX_ANSWER_BYTES = 4096
-HOST_BUSY_DELAY_MS = 1000
+HOST_BUSY_DELAY_MS = 2000
+LOOKAHEAD = 100
 
 
 class Dispatcher:
@@ -104,10 +106,12 @@ class Dispatcher:
     def claim_due(self, n: int) -> list[dict]:
         """Up to ``n`` due deliveries, claimed; expired or unreadable ones are given up on the way."""
         c = self.c
+        dids = claim(c.redis, c.keys.outbox_deliveries, c.settings.outbox_claim_s, n)
+        raws = c.redis.mget([c.keys.outbox_delivery(did) for did in dids]) if dids else []
         items = []
-        for did in claim(c.redis, c.keys.outbox_deliveries, c.settings.outbox_claim_s, n):
+        for did, raw in zip(dids, raws):
             try:
-                item = load(c.redis, c.keys.outbox_delivery(did))
+                item = json.loads(raw) if raw else None
             except ValueError:
                 item = None
             if item is None:
@@ -119,19 +123,28 @@ class Dispatcher:
                 items.append(item)
         return items
 
-    def put_back(self, items: list[dict]) -> None:
+    def put_back(self, items: list[dict], delay_ms: int) -> None:
         if items:
-            self.c.redis.zadd(self.c.keys.outbox_deliveries,
-                              {i["id"]: now_ms() + HOST_BUSY_DELAY_MS for i in items}, xx=True)
+            self.c.redis.zadd(self.c.keys.outbox_deliveries, {i["id"]: now_ms() + delay_ms for i in items}, xx=True)
 
     async def round(self) -> int:
+        """Start what the free slots allow. It looks ``LOOKAHEAD`` deliveries past them, so a backlog
+        for one full destination at the head of the outbox does not hide the others behind it."""
         free = self.c.settings.callback_concurrency - len(self.active)
         if free <= 0:
             return 0
-        items = await asyncio.to_thread(self.claim_due, free)
-        busy = [item for item in items if not self.start(item)]
-        await asyncio.to_thread(self.put_back, busy)
-        return len(items) - len(busy)
+        items = await asyncio.to_thread(self.claim_due, free + LOOKAHEAD)
+        started, busy, spare = 0, [], []
+        for item in items:
+            if started >= free:
+                spare.append(item)
+            elif self.start(item):
+                started += 1
+            else:
+                busy.append(item)
+        await asyncio.to_thread(self.put_back, busy, HOST_BUSY_DELAY_MS)
+        await asyncio.to_thread(self.put_back, spare, 0)
+        return started
 
     async def aclose(self) -> None:
         for task in list(self.active):

@@ -57,6 +57,25 @@ def test_hanging_receivers_delay_only_their_own_deliveries(service_with):
     assert attempts(api, pid)[0]["status"] == 200
 
 
+def test_a_backlog_for_one_hanging_host_does_not_hide_the_deliveries_behind_it(service_with):
+    # The default poll (0.5 s): a loop that looked only as far as its free slots took 400 / 12 rounds
+    # of it to reach the healthy delivery (17 s); looking 100 past them, a few rounds.
+    api = service_with(**{**CALLBACKS, "outbox_poll_s": 0.5}, callback_timeout_s=20, callback_max_attempts=1)
+    with Receiver(behave={"/hang": "hang"}) as bad, Receiver() as good:
+        services = api.app.state.services
+        pipe = services.redis.pipeline()
+        for i in range(400):  # due before the healthy one: the head of the outbox
+            rid = uuid.uuid4().hex
+            event = {"id": f"profile:{rid}:1:finished", "kind": "profile", "record": rid, "run": 1,
+                     "event": "profile.finished", "document": {"id": rid}}
+            add_delivery(pipe, services.keys, event, bad.url + "/hang", due_ms=now_ms() - 1000)
+        pipe.execute()
+        started = time.monotonic()
+        queue(api, good.url + "/ok")
+        [got] = wait_until(lambda: good.received(), bool, 60, what="the healthy delivery")
+    assert got["at"] - started < 8, got["at"] - started
+
+
 def test_one_deadline_covers_the_whole_answer_and_only_4_kb_of_it_are_read(service_with):
     api = service_with(**CALLBACKS, callback_timeout_s=2, callback_max_attempts=1)
     with Receiver(behave={"/trickle": "trickle", "/huge": "huge"}) as rx:
