@@ -1,11 +1,13 @@
 """Callback deliveries, concurrent and bounded, so that no receiver can jam the others (issue 23).
 
-Each API process runs ``delivery_loop``: it claims at most as many due deliveries as it has free
-slots (FASTSCALE_CALLBACK_CONCURRENCY), and runs each as its own task. A destination host holds at
-most FASTSCALE_CALLBACK_CONCURRENCY_PER_HOST of them; a delivery claimed while its host is full is
-put back two seconds later without counting an attempt, so a slow or hanging host delays only its own
-deliveries. One attempt has one deadline, FASTSCALE_CALLBACK_TIMEOUT_S, for everything: connecting,
-sending and the whole answer; of the answer at most ``MAX_ANSWER_BYTES`` are read (a receiver that
+Each API process runs ``delivery_loop``: it starts at most as many due deliveries as it has free
+slots (FASTSCALE_CALLBACK_CONCURRENCY), each as its own task. A destination (host and port) holds at
+most FASTSCALE_CALLBACK_CONCURRENCY_PER_HOST of them; a delivery claimed while its destination is
+full is put back without counting an attempt (after as long as that destination's oldest attempt
+has run: 0.1 to 2 s), and a round after one that could start nothing looks ``LOOKAHEAD``
+deliveries past its free slots, so a slow or hanging host delays only its own deliveries. One
+attempt has one deadline, FASTSCALE_CALLBACK_TIMEOUT_S, for everything: connecting, sending and
+the whole answer; of the answer at most ``MAX_ANSWER_BYTES`` are read (a receiver that
 answers 200 MB costs this process 4 KB). Any exception in an attempt is a failed attempt of that
 delivery, recorded like an HTTP error; nothing one delivery does stops the others. Final-state
 events run in their own loop (service.notify.outbox), never behind a delivery.
@@ -26,7 +28,7 @@ from service.notify.urls import host_refusal
 
 log = logging.getLogger("fastscale.callbacks")
 MAX_ANSWER_BYTES = 4096
-HOST_BUSY_DELAY_MS = 2000
+BUSY_DELAY_S = (0.1, 2.0)  # a full destination's deliveries wait as long as its oldest attempt has run, within these
 LOOKAHEAD = 100
 
 
@@ -39,7 +41,9 @@ class Dispatcher:
         logging.getLogger("httpx").setLevel(max(logging.getLogger("httpx").level, logging.WARNING))
         self.c = c
         self.active: set[asyncio.Task] = set()
-        self.per_host: dict[str, int] = {}
+        self.soonest: float | None = None  # seconds until the first delivery put back is due again
+        self.jammed = False
+        self.per_host: dict[str, list[float]] = {}  # destination -> start times of its attempts in flight
         self.client = httpx.AsyncClient(follow_redirects=False, trust_env=False, timeout=None,
                                         headers={"User-Agent": callbacks.USER_AGENT},
                                         limits=httpx.Limits(max_connections=None, max_keepalive_connections=20))
@@ -76,14 +80,14 @@ class Dispatcher:
         note = " (redirects are not followed)" if 300 <= response.status_code < 400 else ""
         return response.status_code, f"HTTP {response.status_code}{note}", True
 
-    async def run_one(self, item: dict, host: str) -> None:
+    async def run_one(self, item: dict, host: str, began: float) -> None:
         try:
             outcome = await self.post(item)
             await asyncio.to_thread(callbacks.settle, self.c, item, *outcome)
         except Exception as exc:  # noqa: BLE001 - Redis failed while settling: the claim lapses, it is retried
             log.warning("callback delivery %s could not be settled: %s", item.get("id"), exc)
         finally:
-            self.per_host[host] -= 1
+            self.per_host[host].remove(began)
             if not self.per_host[host]:
                 del self.per_host[host]
 
@@ -95,10 +99,12 @@ class Dispatcher:
             host = f"{url.host.lower()}:{url.port or url.scheme}"
         except Exception:  # noqa: BLE001 - an unsendable URL stored by an older version: it fails alone
             host = "?"
-        if self.per_host.get(host, 0) >= self.c.settings.callback_concurrency_per_host:
+        if len(self.per_host.get(host, ())) >= self.c.settings.callback_concurrency_per_host:
+            item["_busy_s"] = time.monotonic() - min(self.per_host[host])
             return False
-        self.per_host[host] = self.per_host.get(host, 0) + 1
-        task = asyncio.create_task(self.run_one(item, host))
+        began = time.monotonic()
+        self.per_host.setdefault(host, []).append(began)
+        task = asyncio.create_task(self.run_one(item, host, began))
         self.active.add(task)
         task.add_done_callback(self.active.discard)
         return True
@@ -123,17 +129,26 @@ class Dispatcher:
                 items.append(item)
         return items
 
-    def put_back(self, items: list[dict], delay_ms: int) -> None:
-        if items:
-            self.c.redis.zadd(self.c.keys.outbox_deliveries, {i["id"]: now_ms() + delay_ms for i in items}, xx=True)
+    def put_back(self, items: list[dict]) -> float | None:
+        """Back in the outbox, uncounted: at once, or (a full destination) after as long as that
+        destination's oldest attempt has been running, between BUSY_DELAY_S: a fast host's next
+        delivery is tried again in 0.1 s, a hanging host's in 2 s."""
+        low, high = BUSY_DELAY_S
+        delays = {i["id"]: min(high, max(low, i["_busy_s"])) if "_busy_s" in i else 0.0 for i in items}
+        if delays:
+            now = now_ms()
+            self.c.redis.zadd(self.c.keys.outbox_deliveries, {k: now + int(1000 * d) for k, d in delays.items()}, xx=True)
+        return min(delays.values(), default=None)
 
     async def round(self) -> int:
-        """Start what the free slots allow. It looks ``LOOKAHEAD`` deliveries past them, so a backlog
-        for one full destination at the head of the outbox does not hide the others behind it."""
+        """Start what the free slots allow; after a jam, look ``LOOKAHEAD`` deliveries past them, so a
+        backlog for one full destination at the head of the outbox does not hide the others."""
         free = self.c.settings.callback_concurrency - len(self.active)
         if free <= 0:
             return 0
-        items = await asyncio.to_thread(self.claim_due, free + LOOKAHEAD)
+        # Past the free slots only when the last round started nothing for want of room at its
+        # destinations (a jam at the head of the outbox); otherwise the head is what is due.
+        items = await asyncio.to_thread(self.claim_due, free + (LOOKAHEAD if self.jammed else 0))
         started, busy, spare = 0, [], []
         for item in items:
             if started >= free:
@@ -142,8 +157,8 @@ class Dispatcher:
                 started += 1
             else:
                 busy.append(item)
-        await asyncio.to_thread(self.put_back, busy, HOST_BUSY_DELAY_MS)
-        await asyncio.to_thread(self.put_back, spare, 0)
+        self.soonest = await asyncio.to_thread(self.put_back, busy + spare)
+        self.jammed = bool(busy) and not started
         return started
 
     async def aclose(self) -> None:
@@ -167,6 +182,8 @@ async def delivery_loop(c) -> None:
             except Exception as exc:  # noqa: BLE001 - Redis down: next round
                 log.warning("delivery round failed: %s", exc)
             pause = 0.05 if begun else c.settings.outbox_poll_s - (time.monotonic() - started)
+            if dispatcher.soonest is not None:  # a full destination's next delivery is due sooner
+                pause = min(pause, dispatcher.soonest)
             await asyncio.sleep(max(0.05, pause))
     finally:
         await dispatcher.aclose()
