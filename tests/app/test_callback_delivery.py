@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from service.notify.outbox import add_delivery, now_ms
+from service.notify.outbox import add_delivery, add_event, now_ms
 from service.polling import wait_until
 from tests.receiver import HUGE_BYTES, Receiver
 from tests.service_helpers import CALLBACKS, TINY_PROFILE, TINY_SPEC
@@ -52,6 +52,15 @@ def test_hanging_receivers_delay_only_their_own_deliveries(service_with):
         [got] = wait_until(lambda: good.received(), lambda g: len(g) >= 1, 60, what="the healthy delivery")
         delay = got["at"] - started
         assert len(bad.received()) <= 2 + 2  # its host's bound held while the healthy one went through
+        # A final-state event (what completes a sweep) is expanded at once, not behind the deliveries.
+        services, eid = api.app.state.services, f"profile:{uuid.uuid4().hex}:1:finished"
+        pipe = services.redis.pipeline()
+        add_event(pipe, services.keys, "profile", eid.split(":")[1], 1, "finished", {"id": eid.split(":")[1]})
+        pipe.execute()
+        event_started = time.monotonic()
+        wait_until(lambda: services.redis.zscore(services.keys.outbox_events, eid), lambda score: score is None, 30,
+                   what="the event's expansion")
+        assert time.monotonic() - event_started < 4  # it once waited 33 s behind hanging deliveries
     # Before issue 23 one delivery at a time waited out each hanging attempt: 8 s and more here.
     assert delay < 6, delay
     assert attempts(api, pid)[0]["status"] == 200
