@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.metrics import Metrics
+from service.access.tenants import ANYONE, Tenant
 from service.context import Services
 from service.errors import NotFound
 from service.ids import valid_id
@@ -25,6 +26,11 @@ async def get_services(request: Request) -> Services:
 
 async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
+
+
+async def get_tenant(request: Request) -> Tenant:
+    """The caller's key as a tenant (set by the API guard, app.middleware); ANYONE without keys."""
+    return getattr(request.state, "tenant", None) or ANYONE
 
 
 def checked_id(kind: str, value: str, source: str) -> str:
@@ -47,6 +53,7 @@ async def _recommendation_id(rid: str) -> str:
 
 Ctx = Annotated[Services, Depends(get_services)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+Caller = Annotated[Tenant, Depends(get_tenant)]
 ProfileId = Annotated[str, Depends(_profile_id)]
 SweepId = Annotated[str, Depends(_sweep_id)]
 RecommendationId = Annotated[str, Depends(_recommendation_id)]

@@ -16,7 +16,7 @@ from app import docs, openapi, problems, ui
 from app.metrics import Metrics
 from app.middleware import GuardMiddleware, MetricsMiddleware
 from app.routers import cancel, catalog, events, listing, ops, plan, predictors, profiles, recommendations, scale, sweeps
-from service.notify.completion import index_sweep_loop, outbox_loop
+from service.notify.completion import delivery_loop, index_sweep_loop, outbox_loop
 from service.context import Services
 from service.profiles.recovery import reaper_loop
 from service.settings import Settings, get_settings
@@ -36,7 +36,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services, app.state.metrics = held["services"], held["metrics"] = services, metrics
         tasks = [asyncio.create_task(services.records.listen(services.aredis, services.keys.changed)),
                  asyncio.create_task(reaper_loop(services.store, settings)),
-                 asyncio.create_task(outbox_loop(services)), asyncio.create_task(index_sweep_loop(services))]
+                 asyncio.create_task(outbox_loop(services)), asyncio.create_task(delivery_loop(services)),
+                 asyncio.create_task(index_sweep_loop(services))]
         yield
         for task in tasks:
             task.cancel()

@@ -6,7 +6,12 @@ short printable token, else one is made), echoed on the response and put in the 
 ``GuardMiddleware``, the front door: body size, API keys, request rate.
 - Bodies over ``max_body_bytes`` get 413 (by Content-Length, or while streaming).
 - With ``api_key_hashes`` configured, every route except /healthz and /readyz (and /metrics when
-  public, and the schema pages) needs ``X-API-Key``; /readyz lists workers only to a valid key (service.access.auth compares digests). Missing or wrong: 401.
+  public, and the schema pages) needs ``X-API-Key``; /readyz lists workers only to a valid key
+  (service.access.auth compares digests), and /ui takes its session cookie too (app.ui.auth). Missing or
+  wrong: 401. The caller's key hash becomes the request's tenant (service.access.tenants).
+- One failure throttle for every place that checks a key (issue 23): API routes, /readyz, /ui and
+  its login form count wrong keys (and unknown session tokens) against the same per-address budget,
+  and an address past it gets 429 wherever it presents a key, the right one included.
 - POST requests are rate-limited per key (per client address without auth) in Redis
   (service.access.ratelimit): 429 with Retry-After. GETs are exempt: they are cheap, mostly served from
   memory, and polled by clients waiting for results. Wrong API keys are limited per address, on
@@ -19,16 +24,31 @@ from __future__ import annotations
 
 import time
 
-from service.access.auth import key_allowed, key_identity
+from service.access.auth import digest_allowed, hash_key
+from service.access.sessions import session_digest, session_token
+from service.access.tenants import ANYONE, Tenant
 from service.errors import BodyTooLarge, RateLimited, ServiceError, Unauthorized, encode, render
 from service.logs import clean_request_id, request_id as request_id_var
-from service.access.ratelimit import RateLimiter, retry_after_s
+from service.access.ratelimit import RateLimiter, auth_throttled, client_address, count_auth_failure, over_rate, retry_after_s
 
 OPEN_PATHS = {"/healthz", "/readyz", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"}
 # The docs' local assets, and the results page, which checks keys itself (header, or its login
 # cookie for GETs; its login form throttles wrong keys like the guard) so that a browser without
 # one is sent to its login form rather than a 401.
 OPEN_PREFIXES = ("/static/", "/ui")
+
+
+# No page of this server may be framed by another (clickjacking), and no answer sniffed into
+# another type; /ui, which has no scripts at all, also allows none (issue 23).
+FRAMING = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY")]
+UI_POLICY = (b"default-src 'none'; img-src 'self'; style-src 'self' 'unsafe-inline'; form-action 'self'; "
+             b"frame-ancestors 'none'; base-uri 'none'")
+
+
+def security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    policy = UI_POLICY if path.startswith("/ui") else b"frame-ancestors 'none'"
+    extra = [(b"referrer-policy", b"same-origin")] if path.startswith("/ui") else []
+    return FRAMING + [(b"content-security-policy", policy)] + extra
 
 
 async def send_problem(send, exc: ServiceError) -> None:
@@ -58,7 +78,8 @@ class MetricsMiddleware:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + [(b"x-request-id", request_id.encode("latin-1"))]
+                message["headers"] = list(message["headers"]) + [(b"x-request-id", request_id.encode("latin-1"))] + \
+                    security_headers(scope["path"])
             await send(message)
 
         try:
@@ -79,25 +100,28 @@ class GuardMiddleware:
 
     @staticmethod
     def _address(scope) -> str:
-        """The client's address: the peer, or what a trusted proxy said (uvicorn's
-        forwarded_allow_ips, FASTSCALE_TRUSTED_PROXIES); never a header from anyone else."""
-        return (scope.get("client") or ("?",))[0]
+        return client_address(scope)
 
-    async def _key_refusal(self, scope, headers, settings) -> ServiceError | None:
-        """401 for a missing or wrong key; 429 for an address that sent too many wrong keys this
-        minute, checked before its key so a throttled guesser learns nothing from the answer."""
-        address, most = self._address(scope), settings.auth_failures_per_minute
-        if most > 0 and await self.limiter.count("authfail", address, by=0) >= most:
-            retry = retry_after_s()
-            return RateLimited(f"too many wrong API keys from this address (at most {most} a minute, "
-                               f"FASTSCALE_AUTH_FAILURES_PER_MINUTE); retry in {retry} s",
-                               headers={"Retry-After": str(retry)})
-        key = headers.get(b"x-api-key")
-        if key and key_allowed(key.decode("latin-1"), settings.api_key_hashes):
+    async def _caller(self, scope, headers, services, open_path: bool) -> ServiceError | None:
+        """Who calls: ``state.tenant`` and ``state.authenticated``; or the refusal (401, 429)."""
+        settings, state = services.settings, scope.setdefault("state", {})
+        if not settings.api_key_hashes:
+            state.update(authenticated=True, tenant=ANYONE)
             return None
-        if key and most > 0:
-            await self.limiter.count("authfail", address)
-        return Unauthorized("a valid X-API-Key header is required")
+        state.update(authenticated=False, tenant=None)
+        key = headers.get(b"x-api-key")
+        token = session_token(scope, headers) if not key and scope["path"].startswith("/ui") else None
+        address = self._address(scope)
+        if (key or token or not open_path) and (refusal := await auth_throttled(self.limiter, address, settings)):
+            return refusal
+        hashes = settings.api_key_hashes + settings.admin_key_hashes
+        digest = hash_key(key.decode("latin-1")) if key else (await session_digest(services, token) if token else None)
+        if digest and digest_allowed(digest, hashes):
+            state.update(authenticated=True, tenant=Tenant(digest, digest_allowed(digest, settings.admin_key_hashes)))
+            return None
+        if key or token:
+            await count_auth_failure(self.limiter, address, settings)
+        return None if open_path else Unauthorized("a valid X-API-Key header is required")
 
     async def _refusal(self, scope, headers, services) -> ServiceError | None:
         """The error to answer instead of the app, or None to let the request through."""
@@ -106,22 +130,20 @@ class GuardMiddleware:
         if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
             return BodyTooLarge(f"the body may be at most {settings.max_body_bytes} bytes (FASTSCALE_MAX_BODY_BYTES)")
         path = scope["path"]
-        if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES) or (path == "/metrics" and settings.metrics_public):
-            # /readyz is open for health checks (which carry no key) but shows the fleet only to a key.
-            key = headers.get(b"x-api-key")
-            scope.setdefault("state", {})["authenticated"] = not settings.api_key_hashes or bool(
-                key and key_allowed(key.decode("latin-1"), settings.api_key_hashes))
-            return None
-        if settings.api_key_hashes and (refusal := await self._key_refusal(scope, headers, settings)):
+        # /readyz is open for health checks (which carry no key) but shows the fleet only to a key;
+        # /ui sends a browser without one to its login form.
+        open_path = path in OPEN_PATHS or path.startswith(OPEN_PREFIXES) or (path == "/metrics" and settings.metrics_public)
+        if refusal := await self._caller(scope, headers, services, open_path):
             return refusal
-        if scope["method"] == "POST" and settings.rate_limit_per_minute > 0:
-            key = headers.get(b"x-api-key")
-            identity = key_identity(key.decode("latin-1")) if settings.api_key_hashes else self._address(scope)
-            if await self.limiter.count("post", identity) > settings.rate_limit_per_minute:
+        if scope["method"] == "POST" and settings.rate_limit_per_minute > 0 and not path.startswith("/ui"):
+            if await self.over_rate(scope, settings):
                 retry = retry_after_s()
                 return RateLimited(f"at most {settings.rate_limit_per_minute} POST requests per minute; "
                                    f"retry in {retry} s", headers={"Retry-After": str(retry)})
         return None
+
+    async def over_rate(self, scope, settings) -> bool:
+        return await over_rate(self.limiter, scope, settings)
 
     async def __call__(self, scope, receive, send):
         services = self.services_getter()

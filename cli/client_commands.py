@@ -250,4 +250,6 @@ def cancel(
         fail("--kind: profile, sweep or recommendation")
     doc = _call(url, api_key, lambda client: _dump(client.cancel(rid, kind)))
     asked = " (asked to stop at its next check)" if doc.get("cancel_requested") else ""
+    if doc.get("withdrawn"):
+        asked = " (your key's interest is withdrawn; another key still waits on it, so it goes on)"
     console.print(f"{kind} {doc['id']}: {doc['status']}{asked}")

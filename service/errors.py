@@ -183,3 +183,9 @@ def render(exc: BaseException) -> tuple[int, dict, dict[str, str]]:
 
 def encode(body: dict) -> bytes:
     return json.dumps(body).encode()
+
+
+class StreamsBusy(ServiceError):
+    """This API process holds FASTSCALE_MAX_EVENT_STREAMS open SSE streams: none more until one ends."""
+
+    status, title, retry_after = 503, "Too many event streams", 5

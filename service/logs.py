@@ -91,6 +91,10 @@ def setup_logging(json_logs: bool = True, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # httpx logs every request's whole URL at INFO: a callback URL's query may hold the receiver's
+    # token (issue 23), so only its warnings are kept; fastscale logs callbacks without the query.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "rq.worker"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

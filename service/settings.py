@@ -59,7 +59,17 @@ class Settings(BaseSettings):
     api_key_hashes: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="SHA-256 hex digests of accepted API keys, comma-separated "
                                           "(`fastscale hash-key`). Empty: no auth (the embedded default).")
-    metrics_public: bool = Field(True, description="Serve /metrics without an API key.")
+    admin_key_hashes: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="SHA-256 hex digests of API keys that see and may cancel every key's "
+                                          "submissions (also accepted as API keys). Other keys see only their own.")
+    metrics_public: bool = Field(False, description="Serve /metrics without an API key (with keys configured, "
+                                                    "/metrics needs one otherwise: it shows the fleet and queues).")
+    ui_session_s: int = Field(43200, ge=60, description="How long a /ui sign-in (its server-side session) lasts.")
+    max_event_streams: int = Field(256, ge=1, description="Open SSE streams (/events) per API process; more get 503.")
+    max_event_streams_per_client: int = Field(8, ge=1, description="Open SSE streams per API key (or client "
+                                                                   "address without keys) per API process; more get 429.")
+    max_event_stream_s: float = Field(3600.0, gt=0, description="An SSE stream is closed this long after it opened "
+                                                                "(clients reconnect; the first frame is the state).")
     rate_limit_per_minute: int = Field(600, description="POST requests per minute per API key (or client address); 0: off.")
     max_body_bytes: int = Field(256 * 1024, description="Largest request body; larger ones get 413.")
     max_queue_depth: int = Field(1000, description="Queued jobs per device class before POST /scale answers 503.")
@@ -88,7 +98,13 @@ class Settings(BaseSettings):
     callback_backoff_s: float = Field(2.0, gt=0, description="First retry delay of a failed callback; doubles with "
                                                              "each attempt (with jitter).")
     callback_backoff_max_s: float = Field(600.0, gt=0, description="Longest delay between two callback attempts.")
-    callback_timeout_s: float = Field(10.0, gt=0, description="Seconds a receiver has to answer one callback.")
+    callback_timeout_s: float = Field(10.0, gt=0, description="Seconds one callback attempt may take in all: "
+                                                              "connecting, sending and the whole answer.")
+    callback_concurrency: int = Field(16, ge=1, description="Callback deliveries one API process runs at once.")
+    callback_concurrency_per_host: int = Field(4, ge=1, description="Callback deliveries one API process runs at "
+                                                                    "once to one destination host.")
+    callback_max_age_s: float = Field(86400.0, gt=0, description="A callback not delivered this long after its "
+                                                                 "event is given up (recorded on the document).")
     outbox_claim_s: float = Field(60.0, gt=0, description="A claimed callback not done in this time (its process "
                                                           "died) is claimed again by another process.")
     outbox_poll_s: float = Field(0.5, gt=0, description="How often each API process looks for due callbacks.")
@@ -154,7 +170,7 @@ class Settings(BaseSettings):
             v = [h.strip() for h in v.split(",") if h.strip()]
         return [h.lower() for h in v]
 
-    @field_validator("api_key_hashes", mode="before")
+    @field_validator("api_key_hashes", "admin_key_hashes", mode="before")
     @classmethod
     def _split_hashes(cls, v):
         if isinstance(v, str):

@@ -9,6 +9,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import httpx
 import redis
 from rq import Worker
 from rq.serializers import JSONSerializer
@@ -175,3 +176,20 @@ class ApiProcess:
 
     def stop(self) -> None:
         terminate(self.proc, 20)
+
+
+
+class OverTestClient(httpx.BaseTransport):
+    """An httpx transport that sends through a Starlette ``TestClient`` (the real app, in-process).
+
+    Why not ``TestClient._transport``: Starlette builds its TestClient on ``httpx2`` when that is
+    installed (huggingface_hub, which timm needs, brings it), and an ``httpx.Client`` refuses a
+    response stream of the other package. Bytes in, bytes out works with either."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        r = self.client.request(request.method, str(request.url), headers=dict(request.headers),
+                                content=request.read())
+        return httpx.Response(r.status_code, headers=list(r.headers.multi_items()), content=r.content)

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import Ctx
+from app.deps import Caller, Ctx
+from service.access import tenants
 from app.documented import POST_GUARD, problems
 from app.schemas import Accepted, ProfileRecord, ScaleRequest
 from service.planning.cache import aplan_for
@@ -30,20 +31,22 @@ def links(pid: str) -> dict:
     responses={200: {"model": ProfileRecord, "description": "Cached result; nothing was queued"},
                **problems(*POST_GUARD, 422, 429, 503)},
 )
-async def scale(req: ScaleRequest, response: Response, c: Ctx):
+async def scale(req: ScaleRequest, response: Response, c: Ctx, me: Caller):
     # A callback URL is checked first (it may resolve a name, so off the event loop), then the plan
     # is made on the planning executor, not a request thread.
     callback = await run_in_threadpool(validate_url, req.callback_url, c.settings) if req.callback_url else None
     plan = await aplan_for(req.plan_kwargs())
-    return await run_in_threadpool(_submit, req, plan, callback, response, c)
+    return await run_in_threadpool(_submit, req, plan, callback, response, c, me)
 
 
-def _submit(req: ScaleRequest, plan: dict, callback, response: Response, c: Ctx):
+def _submit(req: ScaleRequest, plan: dict, callback, response: Response, c: Ctx, me: tenants.Tenant):
     sub = submit(c, plan, req.profile.model_dump(mode="json"), req.force)
+    tenants.record_interest(c, me, "profile", sub.id, None if sub.cached else sub.record["run"],
+                            sub.record.get("created_at"))
     if callback:
-        subscribe(c, "profile", sub.id, callback)
+        subscribe(c, "profile", sub.id, callback, owner=me.owner)
     if sub.cached:  # 200 with the record, and where it lives, as a 202 says where it will
-        return JSONResponse({**sub.record, "links": links(sub.id), "cached": True,
+        return JSONResponse({**tenants.visible(sub.record, me), "links": links(sub.id), "cached": True,
                              "cached_age_s": cached_age_s(sub.record)}, status_code=200,
                             headers={"Location": f"/profile/{sub.id}"})
     response.headers["Location"] = f"/profile/{sub.id}"

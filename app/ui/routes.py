@@ -9,17 +9,19 @@ from typing import Annotated, Optional
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader
 
-from app.deps import Ctx
+from app.deps import Caller, Ctx
 from app.ui import auth
 from app.ui.compare import form_errors, growth_curves, growth_svg, one, strategy_rows
 from fastscale import strategies, zoo
 from service.listing import pages as listing
 from service.sweeps.document import load_sweep
 from service.sweeps.plots import sweep_plot as render_sweep_plot
-from service.access.auth import key_allowed
+from service.access import tenants
+from service.access.auth import digest_allowed, hash_key
+from service.access.ratelimit import RateLimiter, auth_throttled, client_address, count_auth_failure, over_rate
 from service.errors import NotFound, ServiceError, render
 from service.ids import valid_id
 from service.planning.cache import apycls_yaml
@@ -64,14 +66,17 @@ def problem_of(exc: Exception) -> tuple[int, dict]:
 
 
 @router.get("", dependencies=[Signed])
-def index(c: Ctx, model: Opt = None, strategy: Opt = None, status: Opt = None, device_class: Opt = None,
+def index(c: Ctx, me: Caller, model: Opt = None, strategy: Opt = None, status: Opt = None, device_class: Opt = None,
           cursor: Annotated[Optional[str], Query(max_length=300)] = None):
     filters = {"model": model or None, "strategy": strategy or None, "status": status or None,
                "device_class": device_class or None}
     try:
-        profiles = listing.page(c.redis, c.keys, listing.Query("profile", filters, cursor=cursor, limit=25), profile_summary)
+        owner = None if me.sees_all else me.owner
+        profiles = listing.page(c.redis, c.keys, listing.Query("profile", filters, cursor=cursor, limit=25, owner=owner),
+                                profile_summary)
         sweep_filters = {k: v for k, v in filters.items() if k != "status"}
-        recent_sweeps = listing.page(c.redis, c.keys, listing.Query("sweep", sweep_filters, limit=10), sweep_summary)
+        recent_sweeps = listing.page(c.redis, c.keys, listing.Query("sweep", sweep_filters, limit=10, owner=owner),
+                                     sweep_summary)
     except ServiceError as exc:
         code, body = problem_of(exc)
         return page("index.html", code, c, filters=filters, profiles={"items": []}, sweeps={"items": []}, problem=body)
@@ -84,25 +89,26 @@ def _missing(kind: str, rid: str) -> HTMLResponse:
 
 
 @router.get("/profile/{pid}", dependencies=[Signed])
-async def profile(pid: str, c: Ctx):
+async def profile(pid: str, c: Ctx, me: Caller):
     """One profile: every time with its n, stop reason and stability, predicted memory beside the
     measured, the architecture, links to its JSON, config, sweeps and the strategy comparison,
     and the growth figure of its model with its strategy drawn bold."""
-    record = await run_in_threadpool(c.store.get, pid) if valid_id(pid) else None
+    owned = valid_id(pid) and await run_in_threadpool(tenants.owns, c, me, "profile", pid)
+    record = await run_in_threadpool(c.store.get, pid) if owned else None
     if record is None:
         return _missing("profile", pid)
     sweeps = sorted(s.decode() for s in await run_in_threadpool(c.redis.smembers, c.keys.sweeps_of(pid)))
     model, figure = record["plan"]["base"]["name"], None
     if model in zoo.names():
         figure = growth_svg(await growth_curves(model), model, record["plan"]["strategy"]["name"])
-    return page("profile.html", c=c, p=record, summary=profile_summary(record), sweeps=sweeps, figure=figure,
-                zoo_model=model in zoo.names())
+    return page("profile.html", c=c, p=tenants.visible(record, me), summary=profile_summary(record), sweeps=sweeps,
+                figure=figure, zoo_model=model in zoo.names())
 
 
 @router.get("/sweep/{sid}", dependencies=[Signed])
-def sweep(sid: str, c: Ctx):
+def sweep(sid: str, c: Ctx, me: Caller):
     try:
-        state = load_sweep(c, sid) if valid_id(sid) else None
+        state = load_sweep(c, sid) if valid_id(sid) and tenants.owns(c, me, "sweep", sid) else None
     except NotFound:
         state = None
     if state is None:
@@ -112,14 +118,23 @@ def sweep(sid: str, c: Ctx):
 
 
 @router.get("/sweep/{sid}/plot.png", dependencies=[Signed])
-def sweep_plot(sid: str, c: Ctx):
-    if not valid_id(sid):
+def sweep_plot(sid: str, c: Ctx, me: Caller):
+    if not valid_id(sid) or not tenants.owns(c, me, "sweep", sid):
         return _missing("sweep", sid)
     return Response(render_sweep_plot(c, sid, "png"), media_type="image/png")
 
 
+async def _over_rate(request: Request, c) -> dict | None:
+    """The problem to show when this address is past FASTSCALE_RATE_LIMIT_PER_MINUTE: the
+    calculator's plans count as POST /plan's do (they run on the same planning backlog)."""
+    if c.settings.rate_limit_per_minute > 0 and await over_rate(RateLimiter(c.aredis, c.keys), request.scope, c.settings):
+        return {"title": "Too many requests", "detail": f"at most {c.settings.rate_limit_per_minute} "
+                "plans and POST requests per minute; retry in a minute"}
+    return None
+
+
 @router.get("/plan", dependencies=[Signed])
-async def plan(c: Ctx, model: Opt = None, strategy: Opt = "dWr", factor: Annotated[Optional[str], Query(max_length=32)] = None,
+async def plan(request: Request, c: Ctx, model: Opt = None, strategy: Opt = "dWr", factor: Annotated[Optional[str], Query(max_length=32)] = None,
                batch_size: Batch = 64, dtype: Dtype = "float32"):
     """The plan calculator: every field's error at once, the plan, its predicted memory and time,
     and links to its pycls config and to the comparison of every strategy."""
@@ -132,6 +147,8 @@ async def plan(c: Ctx, model: Opt = None, strategy: Opt = "dWr", factor: Annotat
     if errors:
         context["problem"] = {"title": "Invalid request", "detail": f"{len(errors)} field(s) to fix", "errors": errors}
         return page("plan.html", 422, c, **context)
+    if (throttled := await _over_rate(request, c)) is not None:
+        return page("plan.html", 429, c, **{**context, "problem": throttled})
     row = await one(model, form["strategy"], value, batch_size, dtype, c.predictor)
     if "error" in row:
         context["problem"] = {"title": "Invalid request", "detail": row["error"]}
@@ -140,11 +157,13 @@ async def plan(c: Ctx, model: Opt = None, strategy: Opt = "dWr", factor: Annotat
 
 
 @router.get("/plan/config.yaml", dependencies=[Signed])
-async def plan_config(c: Ctx, model: Opt = None, strategy: Opt = "dWr", factor: Annotated[Optional[str], Query(max_length=32)] = None):
+async def plan_config(request: Request, c: Ctx, model: Opt = None, strategy: Opt = "dWr", factor: Annotated[Optional[str], Query(max_length=32)] = None):
     """The calculator's plan as a pycls config (what GET /profile/{id}/config.yaml serves once profiled)."""
     value, errors = form_errors(model or "", strategy or "dWr", factor or "")
     if errors:
         return PlainTextResponse("; ".join(f"{e['field']}: {e['message']}" for e in errors), 422)
+    if (problem := await _over_rate(request, c)) is not None:
+        return PlainTextResponse(problem["detail"], 429)
     row = await one(model, strategy or "dWr", value, 1, "float32", c.predictor)
     if "error" in row:
         return PlainTextResponse(row["error"], 422)
@@ -152,7 +171,7 @@ async def plan_config(c: Ctx, model: Opt = None, strategy: Opt = "dWr", factor: 
 
 
 @router.get("/compare", dependencies=[Signed])
-async def compare(c: Ctx, model: Opt = None, factor: Annotated[Optional[str], Query(max_length=32)] = None,
+async def compare(request: Request, c: Ctx, model: Opt = None, factor: Annotated[Optional[str], Query(max_length=32)] = None,
                   batch_size: Batch = 64, dtype: Dtype = "float32"):
     """Every named strategy for one model and factor, and the paper's growth figure."""
     form = {"model": model or "", "factor": factor or "4", "batch_size": batch_size, "dtype": dtype}
@@ -163,6 +182,8 @@ async def compare(c: Ctx, model: Opt = None, factor: Annotated[Optional[str], Qu
     if errors:
         context["problem"] = {"title": "Invalid request", "detail": f"{len(errors)} field(s) to fix", "errors": errors}
         return page("compare.html", 422, c, **context)
+    if (throttled := await _over_rate(request, c)) is not None:
+        return page("compare.html", 429, c, **{**context, "problem": throttled})
     rows = await strategy_rows(model, value, batch_size, dtype, c.predictor)
     figure = growth_svg(await growth_curves(model), zoo.get(model).name)
     return page("compare.html", c=c, **{**context, "rows": rows, "figure": figure})
@@ -173,21 +194,31 @@ def login_form(request: Request):
     return page("login.html", problem=None, needed=bool(request.app.state.services.settings.api_key_hashes))
 
 
+def _refused(status: int, title: str, detail: str) -> HTMLResponse:
+    return page("login.html", status, problem={"title": title, "detail": detail}, needed=True)
+
+
 @router.post("/login")
 async def login(request: Request):
-    key = await auth.submitted_key(request)
     services = request.app.state.services
     hashes = services.settings.api_key_hashes
-    if hashes and await auth.too_many_failures(request, services):
-        body = {"title": "Too many requests", "detail": "too many wrong API keys from this address; retry in a minute"}
-        return page("login.html", 429, problem=body, needed=True)
-    if hashes and not (key and key_allowed(key, hashes)):
-        await auth.count_failure(request, services)
-        body = {"title": "Unauthorized", "detail": "that key is not one of this server's keys"}
-        return page("login.html", 401, problem=body, needed=True)
-    return auth.signed_in(request, key)
+    if not auth.same_origin(request):
+        return _refused(403, "Forbidden", "sign in from this server's own login form")
+    if not hashes:
+        return RedirectResponse("/ui", status_code=303)
+    limiter, address = RateLimiter(services.aredis, services.keys), client_address(request.scope)
+    if await auth_throttled(limiter, address, services.settings):
+        return _refused(429, "Too many requests", "too many wrong API keys from this address; retry in a minute")
+    key = await auth.submitted_key(request)
+    digest = hash_key(key)
+    if not (key and digest_allowed(digest, hashes + services.settings.admin_key_hashes)):
+        await count_auth_failure(limiter, address, services.settings)
+        return _refused(401, "Unauthorized", "that key is not one of this server's keys")
+    return await auth.signed_in(request, digest)
 
 
-@router.get("/logout")
-def logout():
-    return auth.signed_out()
+@router.post("/logout")
+async def logout(request: Request):
+    if not auth.same_origin(request):
+        return _refused(403, "Forbidden", "sign out with this server's own sign-out button")
+    return await auth.signed_out(request)

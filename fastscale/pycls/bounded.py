@@ -17,6 +17,7 @@ from fastscale.errors import ScalingError
 
 MAX_NODES = 5_000
 MAX_DEPTH = 16
+MAX_INT = 2**63 - 1  # what any pycls key could mean, and what every float conversion survives
 ECHO_CHARS = 100
 PLAIN_TYPES = (str, int, float, bool, type(None))
 
@@ -96,3 +97,7 @@ def check_tree(data, field: str = "spec") -> None:
                                "strings, numbers, booleans, null, lists and mappings")
         elif isinstance(value, float) and not math.isfinite(value):
             raise ScalingError(where, f"is {value!r}", "finite numbers only")
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            # A 310-digit integer became an OverflowError (a 500) wherever a float was made of it.
+            raise ScalingError(where, f"is an integer of {len(str(abs(value)))} digits, out of range",
+                               f"integers of magnitude at most {MAX_INT} (2**63 - 1)")

@@ -26,6 +26,14 @@ def key_allowed(key: str, allowed_hashes: list[str]) -> bool:
     return ok
 
 
+def digest_allowed(digest: str, allowed_hashes: list[str]) -> bool:
+    """Whether the digest of a key is one of ``allowed_hashes``, compared in constant time."""
+    ok = False
+    for allowed in allowed_hashes:
+        ok |= hmac.compare_digest(digest, allowed)
+    return ok
+
+
 def key_identity(key: str) -> str:
     """A short, non-reversible name for a key (rate limiting, logs): a prefix of its digest."""
     return f"key:{hash_key(key)[:16]}"

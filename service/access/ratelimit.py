@@ -73,3 +73,37 @@ def retry_after_s(now: float | None = None) -> int:
     """Seconds until the current window ends."""
     now = time.time() if now is None else now
     return WINDOW_S - int(now) % WINDOW_S
+
+
+async def auth_throttled(limiter: RateLimiter, address: str, settings):
+    """RateLimited (429) for an address that sent too many wrong keys this minute, else None: the
+    one failure throttle of every place that checks a key (API routes, /readyz, /ui, its login).
+    Checked before the key, so a throttled guesser learns nothing from the answer."""
+    from service.errors import RateLimited
+
+    most = settings.auth_failures_per_minute
+    if most > 0 and await limiter.count("authfail", address, by=0) >= most:
+        retry = retry_after_s()
+        return RateLimited(f"too many wrong API keys from this address (at most {most} a minute, "
+                           f"FASTSCALE_AUTH_FAILURES_PER_MINUTE); retry in {retry} s",
+                           headers={"Retry-After": str(retry)})
+    return None
+
+
+async def count_auth_failure(limiter: RateLimiter, address: str, settings) -> None:
+    if settings.auth_failures_per_minute > 0:
+        await limiter.count("authfail", address)
+
+
+def client_address(scope) -> str:
+    """The client's address: the peer, or what a trusted proxy said (uvicorn's
+    forwarded_allow_ips, FASTSCALE_TRUSTED_PROXIES); never a header from anyone else."""
+    return (scope.get("client") or ("?",))[0]
+
+
+async def over_rate(limiter: RateLimiter, scope, settings) -> bool:
+    """Count one request that costs work (a POST; a /ui plan) against its client's minute:
+    its key's, or its address's without one."""
+    tenant = scope.get("state", {}).get("tenant")
+    identity = f"key:{tenant.owner[:16]}" if tenant is not None and tenant.owner else client_address(scope)
+    return await limiter.count("post", identity) > settings.rate_limit_per_minute

@@ -44,6 +44,10 @@ end
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('DEL', KEYS[4])
+if KEYS[5] then
+  for _, owner in ipairs(redis.call('SMEMBERS', KEYS[5])) do redis.call('ZREM', ARGV[2] .. owner, ARGV[1]) end
+  redis.call('DEL', KEYS[5])
+end
 return 1
 """
 
@@ -147,8 +151,10 @@ def remove(pipe, keys: Keys, kind: str, rid: str, fields: dict) -> None:
 def prune(r: redis.Redis, keys: Keys, kind: str, ids) -> int:
     """Remove each id whose record no longer exists from every index; how many were removed."""
     script = r.register_script(_PRUNE)
+    # The owners' indexes (service.access.tenants) are named from the owners set, in the script.
     return sum(script(keys=[record_key(keys, kind, rid), keys.index_keys(kind), keys.index_expiry(kind),
-                            summary_key(keys, kind, rid)], args=[rid])
+                            summary_key(keys, kind, rid), keys.owners(kind, rid)],
+                      args=[rid, keys.index(kind, "owner", "")])
                for rid in ids)
 
 

@@ -44,6 +44,7 @@ class Query:
     until: str | None = None
     cursor: str | None = None
     limit: int = 50
+    owner: str | None = None  # only records this key hash submitted (service.access.tenants)
 
 
 def encode_cursor(score: int, rid: str) -> str:
@@ -81,6 +82,8 @@ def _script_call(keys: Keys, q: Query, lines: bool = False) -> tuple[list[str], 
     if not 1 <= q.limit <= MAX_LIMIT:
         raise InvalidRequest(f"{q.limit} is out of range", "limit", f"1 <= limit <= {MAX_LIMIT}")
     index = [keys.index(q.kind, f, _filter_value(f, v)) for f, v in q.filters.items() if v is not None and f in FIELDS]
+    if q.owner:
+        index.append(keys.index(q.kind, "owner", q.owner))
     since, until = _bound(q.since, "since"), _bound(q.until, "until")
     top = until if until is not None else "+inf"
     cursor_score, cursor_id = decode_cursor(q.cursor) if q.cursor else (None, "")

@@ -1,95 +1,70 @@
-"""Completion callbacks: who asked, where it may go (the SSRF guard), and one signed delivery attempt.
+"""Completion callbacks: who asked, what is sent, and what is kept of each attempt.
 
-A request's ``callback_url`` is checked at submission against FASTSCALE_CALLBACK_ALLOWED_HOSTS
-(exact host names, or CIDR ranges that an IP literal or every address a name resolves to must lie
-in; empty: callbacks are off) and refused with 422 otherwise. It then subscribes to the record's
-current run (``subscribe``): still running, the URL joins the run's subscriber set, and the final
-state's outbox event (service.notify.outbox) becomes one delivery per subscriber; already final (a cached
-profile, a finished sweep), a delivery is queued at once. Each subscriber gets its own delivery,
-with its own id, so several clients sharing one profile are each told.
+A request's ``callback_url`` is checked and normalised at submission (service.notify.urls: the
+SSRF guard, and only URLs the client can send) and refused with 422 otherwise. It then subscribes
+to the record's current run (``subscribe``), under the hash of the API key that asked: still
+running, the subscription joins the run's subscriber set, and the final state's outbox event
+(service.notify.outbox) becomes one delivery per subscriber; already final (a cached profile, a
+finished sweep), a delivery is queued at once. Each subscriber gets its own delivery, with its own
+id, so several clients sharing one profile are each told, and a key can withdraw its own
+subscriptions without touching another key's (service.access.tenants).
 
 A delivery POSTs the final document as JSON with ``X-Fastscale-Event`` (``profile.finished``, ...),
-``X-Fastscale-Delivery`` (the same on every retry: receivers dedupe on it) and
-``X-Fastscale-Signature: sha256=<HMAC-SHA256 of the raw body under FASTSCALE_CALLBACK_SECRET>``.
-Redirects are not followed and the host is checked again before each attempt (DNS may have
-changed). Any answer but 2xx is retried with exponential back-off and jitter, up to
-FASTSCALE_CALLBACK_MAX_ATTEMPTS; every attempt is appended to the document's ``callbacks``.
+``X-Fastscale-Delivery`` (the same on every retry: receivers dedupe on it), ``X-Fastscale-Timestamp``
+(Unix seconds of this attempt) and ``X-Fastscale-Signature: sha256=<HMAC-SHA256 of
+"<timestamp>.<delivery>.<body>" under FASTSCALE_CALLBACK_SECRET>``, so a receiver can refuse a
+replayed or re-addressed body. The attempts themselves run concurrently (service.notify.delivery);
+any answer but 2xx is retried with exponential back-off and jitter, up to
+FASTSCALE_CALLBACK_MAX_ATTEMPTS attempts or FASTSCALE_CALLBACK_MAX_AGE_S, and every attempt (and a
+giving up) is appended to the document's ``callbacks``, with the subscriber's key hash (``owner``)
+so that each key is shown only its own.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import random
-import socket
-from urllib.parse import urlsplit
+import time
 
-import httpx
-
-from service.errors import InvalidRequest
 from service.listing.indexes import record_key
 from service.notify.outbox import add_delivery, event_name, now_ms
+from service.notify.urls import host_refusal, redacted, validate_url  # noqa: F401 - the module's public names
 from service.profiles.store import now_iso
 
 log = logging.getLogger("fastscale.callbacks")
 FINAL = ("finished", "failed", "cancelled")
 MAX_RECORDED = 50
 USER_AGENT = "fastscale-callbacks/1"
-_http: dict = {}
 
 
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(secret: str, body: bytes, timestamp: int | str, delivery: str) -> str:
+    """``sha256=`` HMAC-SHA256 of ``<timestamp>.<delivery>.<body>`` under ``secret``."""
+    message = f"{timestamp}.{delivery}.".encode() + body
+    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def _rules(allowed: list[str]) -> tuple[set[str], list]:
-    names, networks = set(), []
-    for entry in allowed:
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
-        except ValueError:
-            names.add(entry.rstrip("."))
-    return names, networks
+def signed_headers(secret: str, item: dict, body: bytes, now: float | None = None) -> dict:
+    timestamp = int(time.time() if now is None else now)
+    return {"Content-Type": "application/json", "X-Fastscale-Event": item["event"],
+            "X-Fastscale-Delivery": item["id"], "X-Fastscale-Timestamp": str(timestamp),
+            "X-Fastscale-Signature": sign(secret, body, timestamp, item["id"])}
 
 
-def host_refusal(host: str, allowed: list[str], resolve=socket.getaddrinfo) -> str | None:
-    """Why ``host`` may not receive callbacks, or None when it may."""
-    names, networks = _rules(allowed)
-    host = host.lower().rstrip(".")
-    if host in names:
-        return None
-    try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        try:
-            addresses = sorted({ipaddress.ip_address(info[4][0].split("%")[0]) for info in resolve(host, None)}, key=str)
-        except (OSError, UnicodeError):
-            return f"host {host!r} does not resolve"
-    outside = [str(a) for a in addresses if not any(a.version == n.version and a in n for n in networks)]
-    if outside or not addresses:
-        return f"host {host!r} ({', '.join(outside) or 'no address'}) is not allowed to receive callbacks"
-    return None
+def subscription(url: str, owner: str = "") -> str:
+    """A member of a run's subscriber set: the URL and the key hash that asked for it."""
+    return json.dumps({"url": url, "owner": owner}, sort_keys=True)
 
 
-def validate_url(url: str, settings) -> str:
-    """``url`` if callbacks may be sent there; else InvalidRequest on ``callback_url`` (422)."""
-    if not settings.callback_allowed_hosts or not settings.callback_secret:
-        raise InvalidRequest("callbacks are off on this server", "callback_url",
-                             "omit callback_url; operators enable callbacks with FASTSCALE_CALLBACK_ALLOWED_HOSTS "
-                             "and FASTSCALE_CALLBACK_SECRET")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidRequest("must be an absolute http or https URL", "callback_url", "https://host/path")
-    if parts.username or parts.password:
-        raise InvalidRequest("must not carry credentials", "callback_url", "verify X-Fastscale-Signature instead")
-    reason = host_refusal(parts.hostname, settings.callback_allowed_hosts)
-    if reason:
-        raise InvalidRequest(reason, "callback_url",
-                             f"a host allowed by FASTSCALE_CALLBACK_ALLOWED_HOSTS ({', '.join(settings.callback_allowed_hosts)})")
-    return url
+def parse_subscription(member: bytes | str) -> tuple[str, str]:
+    """(url, owner) of a subscriber set member (a bare URL: one stored before owners existed)."""
+    text = member.decode() if isinstance(member, bytes) else member
+    if text.startswith("{"):
+        data = json.loads(text)
+        return data["url"], data.get("owner", "")
+    return text, ""
 
 
 def public_document(doc: dict) -> dict:
@@ -97,7 +72,7 @@ def public_document(doc: dict) -> dict:
     return {k: v for k, v in doc.items() if k != "callbacks"}
 
 
-def subscribe(c, kind: str, rid: str, url: str, final_document=None) -> None:
+def subscribe(c, kind: str, rid: str, url: str, final_document=None, owner: str = "") -> None:
     """Tell ``url`` when ``rid``'s current run is final: join its subscribers, or deliver now if it is.
 
     ``final_document(doc)`` builds the document of a record that is already final (a sweep's is
@@ -116,10 +91,10 @@ def subscribe(c, kind: str, rid: str, url: str, final_document=None) -> None:
             document = final_document(doc) if final_document else doc
             event = {"id": f"{kind}:{rid}:{run}:{status}", "kind": kind, "record": rid, "run": run,
                      "event": event_name(kind, status), "document": public_document(document)}
-            add_delivery(pipe, c.keys, event, url)
+            add_delivery(pipe, c.keys, event, url, owner=owner)
         else:
             subs = c.keys.subscribers(kind, rid, run)
-            pipe.sadd(subs, url)
+            pipe.sadd(subs, subscription(url, owner))
             pipe.expire(subs, c.settings.result_ttl_s)
 
     c.redis.transaction(tx, key)
@@ -128,64 +103,61 @@ def subscribe(c, kind: str, rid: str, url: str, final_document=None) -> None:
 def expand(c, event: dict) -> None:
     """An event's deliveries: one per subscriber of its run (the outbox's expansion step)."""
     subs = c.keys.subscribers(event["kind"], event["record"], event["run"])
-    urls = sorted(u.decode() for u in c.redis.smembers(subs))
-    if urls:
+    members = sorted(parse_subscription(m) for m in c.redis.smembers(subs))
+    if members:
         event = {**event, "document": public_document(event["document"])}
         pipe = c.redis.pipeline()
-        for url in urls:
-            add_delivery(pipe, c.keys, event, url)
+        for url, owner in members:
+            add_delivery(pipe, c.keys, event, url, owner=owner)
         pipe.delete(subs)
         pipe.execute()
-
-
-def _client(timeout: float) -> httpx.Client:
-    if timeout not in _http:
-        _http[timeout] = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False,
-                                      headers={"User-Agent": USER_AGENT})
-    return _http[timeout]
-
-
-def attempt(c, item: dict) -> tuple[int | None, str | None, bool]:
-    """POST the delivery once: (HTTP status or None, error or None, retry worth it?)."""
-    s = c.settings
-    refusal = host_refusal(urlsplit(item["url"]).hostname or "", s.callback_allowed_hosts) \
-        if s.callback_allowed_hosts else "callbacks are off (FASTSCALE_CALLBACK_ALLOWED_HOSTS is empty)"
-    if refusal:
-        return None, refusal, False
-    body = item["body"].encode()
-    headers = {"Content-Type": "application/json", "X-Fastscale-Event": item["event"],
-               "X-Fastscale-Delivery": item["id"], "X-Fastscale-Signature": sign(s.callback_secret, body)}
-    try:
-        response = _client(s.callback_timeout_s).post(item["url"], content=body, headers=headers)
-    except httpx.HTTPError as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:300], True
-    if 200 <= response.status_code < 300:
-        return response.status_code, None, False
-    note = " (redirects are not followed)" if 300 <= response.status_code < 400 else ""
-    return response.status_code, f"HTTP {response.status_code}{note}", True
 
 
 def backoff_s(s, attempts: int) -> float:
     return min(s.callback_backoff_max_s, s.callback_backoff_s * 2 ** (attempts - 1)) * random.uniform(0.8, 1.2)
 
 
-def deliver(c, item: dict) -> None:
-    """One attempt of a claimed delivery; recorded on the document; rescheduled, done or given up."""
-    status, error, retry = attempt(c, item)
-    item["attempts"] += 1
-    record_attempt(c, item, {"at": now_iso(), "status": status, "error": error, "attempt": item["attempts"],
-                             "delivery": item["id"], "event": item["event"], "url": item["url"]})
+def expired(c, item: dict) -> bool:
+    """Past its attempts, or older than FASTSCALE_CALLBACK_MAX_AGE_S: to be given up, not tried."""
+    age_s = (now_ms() - item.get("created_ms", now_ms())) / 1000
+    return item.get("attempts", 0) >= c.settings.callback_max_attempts or age_s > c.settings.callback_max_age_s
+
+
+def _entry(item: dict, status, error, **extra) -> dict:
+    return {"at": now_iso(), "status": status, "error": error, "attempt": item.get("attempts", 0),
+            "delivery": item["id"], "event": item.get("event"), "url": item.get("url"),
+            "owner": item.get("owner", ""), **extra}
+
+
+def _drop(c, item: dict) -> None:
     pipe = c.redis.pipeline()
-    if error is None or not retry or item["attempts"] >= c.settings.callback_max_attempts:
-        if error is not None:
-            log.error("callback given up after %d attempt(s): %s", item["attempts"], error,
-                      extra={"profile_id": item["record"]})
-        pipe.delete(c.keys.outbox_delivery(item["id"]))
-        pipe.zrem(c.keys.outbox_deliveries, item["id"])
-    else:
-        log.warning("callback attempt %d failed: %s", item["attempts"], error, extra={"profile_id": item["record"]})
-        pipe.set(c.keys.outbox_delivery(item["id"]), json.dumps(item))
-        pipe.zadd(c.keys.outbox_deliveries, {item["id"]: now_ms() + int(backoff_s(c.settings, item["attempts"]) * 1000)})
+    pipe.delete(c.keys.outbox_delivery(item["id"]))
+    pipe.zrem(c.keys.outbox_deliveries, item["id"])
+    pipe.execute()
+
+
+def give_up(c, item: dict, reason: str, entry: dict | None = None) -> None:
+    """Stop trying ``item``: recorded on the document (``given_up``), logged, and dropped."""
+    if item.get("record") and item.get("kind"):
+        record_attempt(c, item, entry or _entry(item, None, reason, given_up=True))
+    log.error("callback to %s given up after %d attempt(s): %s", redacted(str(item.get("url", ""))),
+              item.get("attempts", 0), reason, extra={"profile_id": item.get("record")})
+    _drop(c, item)
+
+
+def settle(c, item: dict, status: int | None, error: str | None, retry: bool) -> None:
+    """After one attempt of a claimed delivery: recorded on the document; done, rescheduled or given up."""
+    item["attempts"] = item.get("attempts", 0) + 1
+    if error is not None and (not retry or expired(c, item)):
+        return give_up(c, item, error, _entry(item, status, error, given_up=True))
+    record_attempt(c, item, _entry(item, status, error))
+    if error is None:
+        return _drop(c, item)
+    log.warning("callback attempt %d to %s failed: %s", item["attempts"], redacted(item["url"]), error,
+                extra={"profile_id": item["record"]})
+    pipe = c.redis.pipeline()
+    pipe.set(c.keys.outbox_delivery(item["id"]), json.dumps(item))
+    pipe.zadd(c.keys.outbox_deliveries, {item["id"]: now_ms() + int(backoff_s(c.settings, item["attempts"]) * 1000)})
     pipe.execute()
 
 

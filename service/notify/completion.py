@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from service.notify import callbacks
+from service.notify import callbacks, delivery
 
 from service.listing import indexes
 
@@ -27,7 +27,11 @@ def expand_event(c, event: dict) -> None:
 
 
 def outbox_loop(c):
-    return outbox.outbox_loop(c, expand_event, callbacks.deliver)
+    return outbox.outbox_loop(c, expand_event)
+
+
+def delivery_loop(c):
+    return delivery.delivery_loop(c)
 
 
 async def index_sweep_loop(c) -> None:

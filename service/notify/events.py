@@ -8,7 +8,12 @@ stream. Frames:
 
     event: status     data: the whole document (the first frame, each status change, the last)
     event: progress   data: {"id", "status", "progress"} for a profile; {"id", "status", "done", "total"} for a sweep
-    event: error      data: a problem (the record is unknown or expired)
+    event: error      data: a problem (the record is unknown or expired, or the stream failed)
+
+A stream is closed FASTSCALE_MAX_EVENT_STREAM_S after it opened (with a comment saying so; clients
+reconnect, and the first frame is the state again), so a stream for a record that never finishes
+does not live for ever. Callback attempts in a document are those of the stream's key only
+(service.access.tenants).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import json
 import time
 from typing import AsyncIterator
 
+from service.access.tenants import ANYONE, visible
 from service.errors import NotFound, problem
 
 FINAL = ("finished", "failed", "cancelled")
@@ -39,13 +45,15 @@ async def _profile_document(c, pid: str) -> dict | None:
 
 
 async def _messages(c, channels: list[str], heartbeat_s: float) -> AsyncIterator[dict | None]:
-    """Subscribe, then yield each message's data, or None when a heartbeat is due."""
+    """Subscribe, then yield each message's data, or None when a heartbeat is due; return at the
+    stream's maximum age."""
     pubsub = c.aredis.pubsub()
+    ends = time.monotonic() + c.settings.max_event_stream_s
     try:
         await pubsub.subscribe(*channels)
         yield {"subscribed": True}
         quiet_since = time.monotonic()
-        while True:
+        while time.monotonic() < ends:
             message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=min(1.0, heartbeat_s))
             if message is not None:
                 quiet_since = time.monotonic()
@@ -61,7 +69,7 @@ def _gone(kind: str, rid: str) -> str:
     return frame("error", problem(NotFound.status, NotFound.title, f"no {kind} {rid}: unknown, or expired"))
 
 
-async def profile_events(c, pid: str) -> AsyncIterator[str]:
+async def profile_events(c, pid: str, tenant=ANYONE) -> AsyncIterator[str]:
     yield "retry: 2000\n\n"
     async for message in _messages(c, [c.keys.events("profile", pid)], c.settings.events_heartbeat_s):
         if message is None:
@@ -74,12 +82,13 @@ async def profile_events(c, pid: str) -> AsyncIterator[str]:
         if doc is None:
             yield _gone("profile", pid)
             return
-        yield frame("status", doc)
+        yield frame("status", visible(doc, tenant))
         if doc["status"] in FINAL:
             return
+    yield ": the stream's maximum age (FASTSCALE_MAX_EVENT_STREAM_S) is reached; reconnect\n\n"
 
 
-async def sweep_events(c, sid: str) -> AsyncIterator[str]:
+async def sweep_events(c, sid: str, tenant=ANYONE) -> AsyncIterator[str]:
     from service.sweeps.document import load_sweep
 
     sweep = await asyncio.to_thread(load_sweep, c, sid)  # NotFound before the stream starts: a 404
@@ -100,9 +109,10 @@ async def sweep_events(c, sid: str) -> AsyncIterator[str]:
             return
         now = (sweep["status"], sweep["done"])
         if seen is None or sweep["status"] in FINAL:
-            yield frame("status", sweep)
+            yield frame("status", visible(sweep, tenant))
         elif now != seen:
             yield frame("progress", {"id": sid, "status": sweep["status"], "done": sweep["done"], "total": sweep["total"]})
         seen = now
         if sweep["status"] in FINAL:
             return
+    yield ": the stream's maximum age (FASTSCALE_MAX_EVENT_STREAM_S) is reached; reconnect\n\n"

@@ -8,7 +8,8 @@ due time (a Lua script moves a claimed item's score ``outbox_claim_s`` into the 
 whose claimer died is claimed again later by anyone), and only deletes an item once its work is
 done. Events expand into one delivery per subscriber (service.notify.callbacks) and, for profiles, check
 the sweeps the profile is a row of (service.sweeps.state). Expansion is idempotent: a delivery's id
-is a hash of the event and the URL, created with NX. Deliveries are retried with back-off.
+is a hash of the event and the subscriber, created with NX. Deliveries are attempted concurrently
+by service.notify.delivery, in a loop of their own, and retried with back-off.
 """
 
 from __future__ import annotations
@@ -48,17 +49,19 @@ def add_event(pipe, keys: Keys, kind: str, rid: str, run: int, status: str, docu
     pipe.zadd(keys.outbox_events, {eid: now_ms()}, nx=True)
 
 
-def delivery_id(eid: str, url: str) -> str:
-    """The X-Fastscale-Delivery header: one per (event, subscriber), the same on every retry."""
-    return hashlib.sha256(f"{eid}\n{url}".encode()).hexdigest()[:32]
+def delivery_id(eid: str, url: str, owner: str = "") -> str:
+    """The X-Fastscale-Delivery header: one per (event, subscriber), the same on every retry. The
+    subscriber is the URL and the key that asked (two keys naming one URL are two subscribers)."""
+    subscriber = f"{url}\n{owner}" if owner else url
+    return hashlib.sha256(f"{eid}\n{subscriber}".encode()).hexdigest()[:32]
 
 
-def add_delivery(pipe, keys: Keys, event: dict, url: str, due_ms: int | None = None) -> str:
+def add_delivery(pipe, keys: Keys, event: dict, url: str, due_ms: int | None = None, owner: str = "") -> str:
     """Queue one delivery of ``event`` to ``url`` (NX: expanding an event twice adds it once)."""
-    did = delivery_id(event["id"], url)
+    did = delivery_id(event["id"], url, owner)
     body = json.dumps(event["document"], sort_keys=True, separators=(",", ":"))
     item = {"id": did, "event_id": event["id"], "kind": event["kind"], "record": event["record"], "run": event["run"],
-            "event": event["event"], "url": url, "body": body, "attempts": 0}
+            "event": event["event"], "url": url, "owner": owner, "body": body, "attempts": 0, "created_ms": now_ms()}
     pipe.set(keys.outbox_delivery(did), json.dumps(item), nx=True)
     pipe.zadd(keys.outbox_deliveries, {did: due_ms or now_ms()}, nx=True)
     return did
@@ -91,28 +94,12 @@ def process_events(c, expand) -> int:
     return done
 
 
-def process_deliveries(c, deliver) -> int:
-    """Claim due deliveries and ``deliver(c, item)`` each (it reschedules or deletes the item)."""
-    s = c.settings
-    # Claim no more than can be attempted (each up to callback_timeout_s) before the claim lapses,
-    # or another process would take the rest meanwhile and deliver them twice.
-    n = max(1, min(20, int(s.outbox_claim_s // (1.5 * s.callback_timeout_s))))
-    dids = claim(c.redis, c.keys.outbox_deliveries, s.outbox_claim_s, n)
-    for did in dids:
-        item = load(c.redis, c.keys.outbox_delivery(did))
-        if item is None:
-            c.redis.zrem(c.keys.outbox_deliveries, did)
-            continue
-        deliver(c, item)
-    return len(dids)
-
-
-async def outbox_loop(c, expand, deliver) -> None:
-    """Run in every API process until cancelled: events, then deliveries, every ``outbox_poll_s``."""
+async def outbox_loop(c, expand) -> None:
+    """Run in every API process until cancelled: final-state events every ``outbox_poll_s``. The
+    deliveries have their own loop (service.notify.delivery), so an event never waits behind one."""
     while True:
         try:
             busy = await asyncio.to_thread(process_events, c, expand)
-            busy += await asyncio.to_thread(process_deliveries, c, deliver)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - Redis down or a bad item: log, try again next round

@@ -34,6 +34,9 @@ that says which part it fills (ids are validated before they get here).
   <p>:events:<kind>:<id>    channel: every status change and progress update of one record (SSE)
   <p>:cancel:<kind>:<id>    asks the job or orchestration running that record to stop
   <p>:sweeps-of:<id>        set of sweep ids a profile is a row of (sweep completion)
+  <p>:owners:<kind>:<id>    set of key hashes that submitted a record (service.access.tenants)
+  <p>:waiters:<kind>:<id>:<r>  set of key hashes still waiting on run r (DELETE withdraws one)
+  <p>:session:<digest>      a /ui sign-in: the key hash behind a session token (app.ui.auth)
 """
 
 from __future__ import annotations
@@ -160,3 +163,13 @@ class Keys:
 
     def sweeps_of(self, pid: str) -> str:
         return f"{self.prefix}:sweeps-of:{pid}"
+
+    # ------------------------------------------------------------------ tenants, sessions
+    def owners(self, kind: str, rid: str) -> str:
+        return f"{self.prefix}:owners:{kind}:{rid}"
+
+    def waiters(self, kind: str, rid: str, run: int) -> str:
+        return f"{self.prefix}:waiters:{kind}:{rid}:{run}"
+
+    def session(self, token_digest: str) -> str:
+        return f"{self.prefix}:session:{token_digest}"

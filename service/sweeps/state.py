@@ -97,8 +97,9 @@ def on_profile_final(c, pid: str) -> None:
         finalize_if_done(c, sid.decode())
 
 
-def cancel_sweep(c, sid: str) -> dict:
-    """Cancel the sweep and every row still queued or running (they are profiles: see cancel)."""
+def cancel_sweep(c, sid: str, keep=lambda pid: False) -> dict:
+    """Cancel the sweep and every row still queued or running (they are profiles: see cancel),
+    but those ``keep(profile id)`` says someone else still waits on (service.access.tenants)."""
     from service.profiles.cancel import cancel_profile
 
     sweep = load_sweep(c, sid)
@@ -107,7 +108,7 @@ def cancel_sweep(c, sid: str) -> dict:
     if _finalize(c, sid, lambda _old: "cancelled") is None:
         raise AlreadyDone(f"sweep {sid} ended before it could be cancelled")
     for row in sweep["rows"]:
-        if row["status"] in ("queued", "started"):
+        if row["status"] in ("queued", "started") and not keep(row["profile_id"]):
             try:
                 cancel_profile(c, row["profile_id"])
             except ServiceError:  # it ended meanwhile: nothing to stop

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 
 from service.notify.callbacks import host_refusal, sign
 from service.polling import wait_until
@@ -64,10 +65,15 @@ def test_delivery_is_signed_and_recorded_on_the_document(service_with):
             [got] = delivered(rx, 1)
         finally:
             worker.stop()
-        body = got["body"]
-        expected = "sha256=" + hmac.new(b"s3cret-for-tests", body, hashlib.sha256).hexdigest()
-        assert hmac.compare_digest(got["headers"]["X-Fastscale-Signature"], expected)
-        assert sign("another secret", body) != expected
+        body, headers = got["body"], got["headers"]
+        # Signed over "<timestamp>.<delivery>.<body>" (issue 23: the id and the time were unsigned).
+        stamp, did = headers["X-Fastscale-Timestamp"], headers["X-Fastscale-Delivery"]
+        message = f"{stamp}.{did}.".encode() + body
+        expected = "sha256=" + hmac.new(b"s3cret-for-tests", message, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(headers["X-Fastscale-Signature"], expected)
+        assert abs(int(stamp) - time.time()) < 120
+        assert sign("another secret", body, stamp, did) != expected
+        assert sign("s3cret-for-tests", body, int(stamp) + 1, did) != expected
         assert got["headers"]["X-Fastscale-Event"] == "profile.finished"
         assert len(got["headers"]["X-Fastscale-Delivery"]) == 32
         document = json.loads(body)
@@ -86,7 +92,11 @@ def test_a_receiver_failing_twice_gets_the_same_delivery_a_third_time(service_wi
         got = delivered(rx, 3)
         record = wait_until(lambda: api.get(f"/profile/{pid}").json(), lambda r: len(r.get("callbacks") or []) == 3, 10)
     assert len({g["headers"]["X-Fastscale-Delivery"] for g in got}) == 1  # one delivery, retried
-    assert len({g["body"] for g in got}) == 1 and len({g["headers"]["X-Fastscale-Signature"] for g in got}) == 1
+    assert len({g["body"] for g in got}) == 1  # each attempt signs its own timestamp, over the same body
+    for g in got:
+        h = g["headers"]
+        assert h["X-Fastscale-Signature"] == sign("s3cret-for-tests", g["body"], h["X-Fastscale-Timestamp"],
+                                                  h["X-Fastscale-Delivery"])
     assert [a["status"] for a in record["callbacks"]] == [500, 503, 200]
     assert [a["error"] for a in record["callbacks"]] == ["HTTP 500", "HTTP 503", None]
     assert api.app.state.services.redis.zcard(api.settings.key_prefix + ":outbox:deliveries") == 0

@@ -8,7 +8,7 @@ import pytest
 
 from app.schemas import ProfilePage, ProfileRecord
 from fastscale_client import ApiError, Client
-from tests.service_helpers import TINY_PROFILE, register_idle_worker
+from tests.service_helpers import TINY_PROFILE, OverTestClient, register_idle_worker
 
 PROFILE = {**TINY_PROFILE, "device": "cpu-test", "modes": ["inference"]}
 
@@ -28,7 +28,7 @@ def submitted(service):
 
 
 def test_profiles_filter_and_page_newest_first(service, submitted):
-    with Client("http://testserver", transport=service._transport) as api:
+    with Client("http://testserver", transport=OverTestClient(service)) as api:
         pages = list(api.profiles(limit=2))
         assert all(isinstance(p, ProfilePage) for p in pages) and len(pages) == 3 and pages[-1].next is None
         assert [i.id for p in pages for i in p.items] == [pid for pid, *_ in submitted][::-1]
@@ -43,7 +43,7 @@ def test_profiles_filter_and_page_newest_first(service, submitted):
 
 
 def test_listing_errors_are_problems_naming_the_field(service):
-    with Client("http://testserver", transport=service._transport) as api:
+    with Client("http://testserver", transport=OverTestClient(service)) as api:
         for filters, field in (({"limit": 201}, "limit"), ({"cursor": "%%%"}, "cursor"), ({"since": "soon"}, "since"),
                                ({"status": "done"}, "status")):
             with pytest.raises(ApiError) as err:

@@ -56,18 +56,17 @@ def test_pages_follow_the_api_keys_by_header_or_login_cookie(service_with):
     first = api.get("/ui", follow_redirects=False)
     assert first.status_code == 303 and first.headers["location"] == "/ui/login"
     assert api.get("/ui", headers={"X-API-Key": KEY}).status_code == 200
-    wrong = api.post("/ui/login", content="api_key=wrong-key-000000000",
-                     headers={"content-type": "application/x-www-form-urlencoded"})
+    form = {"content-type": "application/x-www-form-urlencoded", "origin": "http://testserver"}
+    wrong = api.post("/ui/login", content="api_key=wrong-key-000000000", headers=form)
     assert wrong.status_code == 401 and "not one of this server" in wrong.text
-    ok = api.post("/ui/login", content=f"api_key={KEY}", headers={"content-type": "application/x-www-form-urlencoded"},
-                  follow_redirects=False)
+    ok = api.post("/ui/login", content=f"api_key={KEY}", headers=form, follow_redirects=False)
     assert ok.status_code == 303
     cookie = ok.headers["set-cookie"]
     assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower() and "path=/ui" in cookie.lower()
     assert api.get("/ui").status_code == 200  # the client keeps the cookie, as a browser does
     assert "sign out" in api.get("/ui").text  # with keys on there is something to sign out of
     assert api.get("/profiles").status_code == 401  # the cookie opens the pages only, never the API
-    api.get("/ui/logout")
+    api.post("/ui/logout", headers={"origin": "http://testserver"})
     assert api.get("/ui", follow_redirects=False).status_code == 303
 
 

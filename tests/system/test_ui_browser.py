@@ -44,7 +44,7 @@ def test_a_browser_signs_in_follows_a_sweep_link_and_sees_its_table_and_plot(fin
         browser.go(api.url + "/ui")
         assert browser.js("location.pathname") == "/ui/login"  # no key yet: sent to the login form
         browser.act_and_wait(f"document.querySelector('input[name=api_key]').value = {KEY!r};"
-                             "document.querySelector('form').submit()")
+                             "document.querySelector('form[action=\"/ui/login\"]').submit()")
         assert browser.js("location.pathname") == "/ui"
         browser.screenshot(SHOTS / "fastscale-ui-index.png")
         links = browser.js("[...document.querySelectorAll('a.sweep-link')].map(a => a.getAttribute('href'))")

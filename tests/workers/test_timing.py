@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from workers.profiler import ProfileConfig, measure
-from workers.profiler.timing import CHECK_EVERY_S, Limits, Timer, drift, recovered, settled, time_iterations
+from workers.profiler.timing import CHECK_EVERY_S, Limits, Timer, drift, recovered, settled, time_iterations, warm_up
 
 pytestmark = pytest.mark.serial  # timing-sensitive: run alone (Makefile)
 
@@ -88,6 +88,51 @@ def test_warm_up_and_mode_caps_stop_a_step_that_never_settles():
     assert out["warmup_stop"] == "cap" and 300 <= out["warmup_ms"] <= 400
     assert out["stop_reason"] == "cap" and not out["stable"] and out["n"] < cfg.min_iters
     assert 0.3 <= elapsed < 1.2  # stops when the next iteration would pass the cap; one in flight finishes
+
+
+class SeesawTimer(Timer):
+    """Steps that take 10 ms of wall time and read 1 ms, 3 ms, 1 ms, ...: a warm-up that never
+    settles, whatever the machine's load."""
+
+    def __init__(self):
+        self.n = 0
+
+    def run(self, fn, count):
+        time.sleep(0.01)
+        self.n += 1
+        return [1.0 if self.n % 2 else 3.0]
+
+
+def test_a_cancel_is_seen_during_a_long_warm_up():
+    # Issue 23: warm-up reported nothing, so a cancel waited until timing began (84 s once).
+    class Cancelled(Exception):
+        pass
+
+    seen = []
+
+    def check(n: int) -> None:
+        seen.append(n)
+        raise Cancelled()
+
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        warm_up(SeesawTimer(), lambda: None, started + 60, started + 30, check=check)
+    assert time.monotonic() - started < 5  # the check runs about every second of a 30 s warm-up
+    assert seen and seen[0] > 2
+
+
+def test_measure_reports_during_warm_up():
+    phases = []
+    # A long budget keeps warm-up from ending early ("recovered"); its 1.5 s cap ends it, the mode cap timing.
+    cfg = ProfileConfig(batch_size=1, time_budget_s=60, min_iters=5, warmup_cap_s=1.5, mode_cap_s=2.5)
+    calls = []
+
+    def seesaw() -> None:
+        calls.append(1)
+        busy(0.002 if len(calls) % 2 else 0.02)  # 10x apart: no load makes these settle
+
+    measure(seesaw, CPU, cfg, lambda phase, **d: phases.append((phase, d.get("n"))), "inference")
+    assert any(phase == "inference: warm-up" and n for phase, n in phases), phases[:5]
 
 
 def test_a_steady_step_converges_with_a_tight_interval():

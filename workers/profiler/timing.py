@@ -94,12 +94,22 @@ def recovered(times: list[float], k: int = 3, slack: float = 1.0) -> bool:
     return len(times) >= k and statistics.median(times[-k:]) <= (1 + slack) * min(times)
 
 
-def warm_up(timer: Timer, fn: Callable[[], None], soft_until: float, hard_until: float) -> tuple[list[float], str]:
+WARMUP_CHECK_S = 1.0
+
+
+def warm_up(timer: Timer, fn: Callable[[], None], soft_until: float, hard_until: float,
+            check: Callable[[int], None] = lambda n: None) -> tuple[list[float], str]:
     """Iterate (at least twice) until the times settle; past ``soft_until`` (monotonic) also until the
-    slow start is over; at ``hard_until`` stop regardless. Returns (times, why it ended)."""
+    slow start is over; at ``hard_until`` stop regardless. Returns (times, why it ended).
+    ``check(iterations so far)`` runs about every WARMUP_CHECK_S: the job's progress report, which
+    raises when the job was cancelled (issue 23: a cancel once waited out an 84 s warm-up)."""
     warm: list[float] = []
+    checked = time.monotonic()
     while True:
         warm += timer.run(fn, 1)
+        if time.monotonic() - checked >= WARMUP_CHECK_S:
+            check(len(warm))
+            checked = time.monotonic()
         if len(warm) < 2:
             continue
         if settled(warm):
@@ -204,7 +214,8 @@ def measure(fn: Callable[[], None], device: torch.device, cfg: ProfileConfig, pr
     cap_end = started + cfg.mode_cap_s
     progress(f"{mode}: warm-up")
     warm, warm_end = warm_up(timer, fn, started + cfg.time_budget_s * cfg.warmup_fraction,
-                             min(started + cfg.warmup_cap_s, cap_end))
+                             min(started + cfg.warmup_cap_s, cap_end),
+                             check=lambda n: progress(f"{mode}: warm-up", n=n))
     peaks.warmed_up()
     timed_from = time.monotonic()
     limits = Limits(budget_end=timed_from + cfg.time_budget_s, cap_end=cap_end)

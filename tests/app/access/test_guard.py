@@ -32,7 +32,7 @@ def test_auth_required_when_keys_are_configured(redis_url):
         assert api.post("/plan", json=PLAN, headers={"x-api-key": KEY}).status_code == 200
         assert api.get("/models").status_code == 401
         assert api.get("/healthz").status_code == 200
-        assert api.get("/metrics").status_code == 200  # public by default
+        assert api.get("/metrics").status_code == 401  # behind a key by default (issue 23: it shows the fleet)
 
 
 def test_metrics_can_require_a_key(redis_url):

@@ -27,7 +27,8 @@ def random_token(rng: random.Random) -> str:
 
 
 def test_random_methods_paths_and_refusals_do_not_grow_metrics(redis_url):
-    settings = settings_for(redis_url, f"fst{uuid.uuid4().hex[:8]}", api_key_hashes=[hash_key(KEY)])
+    settings = settings_for(redis_url, f"fst{uuid.uuid4().hex[:8]}", api_key_hashes=[hash_key(KEY)],
+                            metrics_public=True)
     rng = random.Random(13)
     with TestClient(create_app(settings)) as api:
         def burst(n: int) -> None:

@@ -114,3 +114,16 @@ def test_the_bounded_reader_still_reads_every_real_config_as_pycls_yaml_does():
 
     for path in expected()["imports"]:
         assert pycls.read_text(config_text(path)).config == yaml.safe_load(config_text(path))
+
+
+@pytest.mark.parametrize("key, line", [("OPTIM.BASE_LR", "OPTIM:\n  BASE_LR: 1{zeros}\n"),
+                                       ("TRAIN.IM_SIZE", "TRAIN:\n  IM_SIZE: -1{zeros}\n")])
+def test_an_integer_of_hundreds_of_digits_is_refused_naming_its_key(key, line):
+    # Issue 23: a 310-digit integer anywhere (even OPTIM.BASE_LR) was an OverflowError, a 500.
+    err = refused(R56 + line.format(zeros="0" * 320))
+    assert err.field == f"spec.{key}" and "out of range" in err.message, (err.field, err.message)
+
+
+def test_the_api_answers_422_naming_the_key(service):
+    r = service.post("/plan", json={"spec": R56 + "OPTIM:\n  BASE_LR: 1" + "0" * 320 + "\n", "factor": 2})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "spec.OPTIM.BASE_LR", r.text
