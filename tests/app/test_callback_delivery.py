@@ -42,7 +42,7 @@ def attempts(api, pid: str, n: int = 1, timeout: float = 60) -> list[dict]:
 
 
 def test_hanging_receivers_delay_only_their_own_deliveries(service_with):
-    api = service_with(**CALLBACKS, callback_timeout_s=8, callback_max_attempts=1, callback_concurrency_per_host=2)
+    api = service_with(**CALLBACKS, callback_timeout_s=15, callback_max_attempts=1, callback_concurrency_per_host=2)
     with Receiver(behave={"/hang": "hang"}) as bad, Receiver() as good:
         for _ in range(8):
             queue(api, bad.url + "/hang")
@@ -60,9 +60,9 @@ def test_hanging_receivers_delay_only_their_own_deliveries(service_with):
         event_started = time.monotonic()
         wait_until(lambda: services.redis.zscore(services.keys.outbox_events, eid), lambda score: score is None, 30,
                    what="the event's expansion")
-        assert time.monotonic() - event_started < 4  # it once waited 33 s behind hanging deliveries
-    # Before issue 23 one delivery at a time waited out each hanging attempt: 8 s and more here.
-    assert delay < 6, delay
+        assert time.monotonic() - event_started < 8  # it once waited 33 s behind hanging deliveries
+    # Before issue 23 one delivery at a time waited out each hanging attempt: 15 s and more here.
+    assert delay < 10, delay
     assert attempts(api, pid)[0]["status"] == 200
 
 
@@ -82,7 +82,7 @@ def test_a_backlog_for_one_hanging_host_does_not_hide_the_deliveries_behind_it(s
         started = time.monotonic()
         queue(api, good.url + "/ok")
         [got] = wait_until(lambda: good.received(), bool, 60, what="the healthy delivery")
-    assert got["at"] - started < 8, got["at"] - started
+    assert got["at"] - started < 10, got["at"] - started
 
 
 def test_one_deadline_covers_the_whole_answer_and_only_4_kb_of_it_are_read(service_with):
