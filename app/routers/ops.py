@@ -27,7 +27,7 @@ def readyz(request: Request, c: Ctx):
         c.redis.ping()
         if not getattr(request.state, "authenticated", True):  # a health check without a key
             return {"status": "ready", "redis": "ok"}
-        workers = workers_by_class(c.redis, c.settings.key_prefix)
+        workers = workers_by_class(c.redis, c.settings.key_prefix, c.settings.worker_ttl_s)
         depths = queue_depths(c.redis, c.settings.key_prefix, workers)
     except Exception as exc:  # noqa: BLE001 - readiness reports, it does not raise
         return JSONResponse({"status": "unavailable", "redis": f"unreachable: {type(exc).__name__}"},
