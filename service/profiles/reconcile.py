@@ -58,7 +58,8 @@ def rq_reason(store: ProfileStore, settings: Settings, rec: dict) -> str:
     jid, queue = job_id(rec), get_queue(store.r, settings.key_prefix, rec["device_class"])
     if jid in FailedJobRegistry(queue=queue).get_job_ids():
         job = Job.fetch(jid, connection=store.r, serializer=queue.serializer)
-        lines = (job.exc_info or "failed").strip().splitlines()
+        result = job.latest_result()
+        lines = ((result.exc_string if result is not None else None) or "failed").strip().splitlines()
         return f"RQ failed its job: {lines[-1] if lines else 'failed'}"
     if store.r.lpos(queue.intermediate_queue_key, jid) is not None:
         return "its worker took the job and was lost before starting it"
