@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     worker_ttl_s: int = Field(30, description="A worker silent this long is considered gone.")
     max_attempts: int = Field(3, description="Attempts of a job whose worker died before it is failed.")
     reap_interval_s: float = Field(2.0, description="How often abandoned jobs (expired worker leases) are looked for.")
+    redis_down_unhealthy_s: float = Field(30.0, gt=0, description="`fastscale serve` restarts its embedded Redis "
+                                          "whenever it exits; /healthz fails once it has been down this long.")
     reconcile_interval_s: float = Field(10.0, gt=0, le=30, description="How often queued records are checked for "
                                         "their RQ job; one without it at two checks this far apart (its worker died "
                                         "after taking it) is re-queued at the front: repaired within twice this.")
