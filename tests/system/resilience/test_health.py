@@ -83,3 +83,24 @@ def test_a_killed_worker_is_gone_from_readyz_after_the_worker_ttl_and_a_busy_one
             assert time.monotonic() - killed <= 10 + 5  # the TTL, plus the last beat's age and a poll
         finally:
             worker.stop()
+
+
+def test_a_worker_waits_out_redis_at_maxmemory_in_the_same_process(own_redis):
+    """Finding 5: every heartbeat failed with OOM, RQ's loop quit, and the worker was restarted
+    (14 restarts, each re-importing torch). Now it waits in the same process and then serves."""
+    with client_for(own_redis, worker_ttl_s=10) as api:
+        worker = WorkerProcess(api.settings).wait_registered()
+        try:
+            r = own_redis.client()
+            r.config_set("maxmemory-policy", "noeviction")
+            r.config_set("maxmemory", int(r.info("memory")["used_memory"]) // 2)
+            time.sleep(6)  # several of its heartbeats (every second at this TTL) are refused
+            r.config_set("maxmemory", 0)
+            pid = api.post("/scale", json=body()).json()["id"]
+            done = poll.wait_until(lambda: api.get(f"/profile/{pid}").json(),
+                                   lambda b: b["status"] in ("finished", "failed"), 90)
+            assert done["status"] == "finished" and done["worker"].split(".")[-1] == str(worker.proc.pid)
+            assert worker.proc.poll() is None
+        finally:
+            out = worker.stop()
+        assert "retrying in" in out  # it did meet the errors, and waited
