@@ -10,8 +10,8 @@ process only: nothing reads the environment, so no setting can switch one on in 
 The points (each named for the step it follows):
   store.claim.read     ProfileStore.claim read the record, before its MULTI/EXEC (claim + enqueue)
   store.update.read    ProfileStore.update read the record, before its MULTI/EXEC (start, cancel, ...)
-  reaper.requeue.read  the reaper's re-queue read the record, before its MULTI/EXEC (+ enqueue)
-  reconcile.scanned    the reconciler listed queued records and RQ's queues, before it repairs any
+  store.requeue.read   ProfileStore.requeue (the reaper's and the reconciler's) read the record,
+                       before its MULTI/EXEC (the new attempt + its enqueue)
 """
 
 from __future__ import annotations

@@ -148,7 +148,7 @@ class ProfileStore:
             if enqueue is not None:
                 enqueue(pipe, rec)
 
-        return self.update(pid, run, change, also=also, at="reaper.requeue.read")
+        return self.update(pid, run, change, also=also, at="store.requeue.read")
 
     def update(self, pid: str, run: int, change, ttl: int | None = None, also=None, at: str = "store.update.read") -> bool:
         """Apply ``change`` to the record of ``run`` atomically; False if it is not that run's.

@@ -7,7 +7,7 @@ a. the worker takes the job (RQ moved it to its intermediate queue) and dies bef
 b. Redis dies between /scale's claim and its enqueue (now one transaction: killed after the claim's
    read, before its EXEC, at the ``store.claim.read`` fault point);
 c. Redis dies between the reaper's re-queue and its enqueue (one transaction too: killed at
-   ``reaper.requeue.read``).
+   ``store.requeue.read``).
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def test_redis_dying_between_the_reapers_requeue_and_its_enqueue(own_redis):
         poll.wait_until(lambda: api.get(f"/profile/{pid}").json()["status"], lambda s: s == "started", 60)
         time.sleep(1.2)  # "started" reaches the AOF
         killed = threading.Event()
-        faults.arm("reaper.requeue.read", lambda: (own_redis.kill(), killed.set()))
+        faults.arm("store.requeue.read", lambda: (own_redis.kill(), killed.set()))
         first.proc.send_signal(signal.SIGKILL)
         first.proc.wait(10)
         assert killed.wait(40)  # the lease expired; the reaper read the record and Redis died
