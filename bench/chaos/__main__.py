@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -23,11 +24,12 @@ def run(name: str, jobs: int, deadline_s: float) -> dict:
         svc.start()
         try:
             svc.wait_ready()
-            load = Load(svc.url, jobs)
+            load, watch = Load(svc.url, jobs), Readiness(svc).start()
             if fault not in STARTS_LOAD:
                 load.start()
             at = fault(svc, load)
-            ready_s = _until(svc.ready, at, deadline_s)
+            _until(svc.ready, at, deadline_s)
+            ready_s = watch.stop().outage_after(at)
             load.join(deadline_s)
             store = ProfileStore(svc.redis(), svc.prefix)
             final_s = _until(lambda: all_final(store, load.accepted), at, deadline_s)
@@ -39,6 +41,35 @@ def run(name: str, jobs: int, deadline_s: float) -> dict:
             svc.stop()
     row["wall_s"] = time.monotonic() - began
     return row
+
+
+class Readiness(threading.Thread):
+    """Polls /readyz (200 with a live worker) all along, so an outage is timed from the fault itself."""
+
+    def __init__(self, svc):
+        super().__init__(daemon=True)
+        self.svc, self.samples, self.halt = svc, [], threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(0.2):
+            self.samples.append((time.monotonic(), self.svc.ready()))
+
+    def start(self) -> "Readiness":
+        super().start()
+        return self
+
+    def stop(self) -> "Readiness":
+        self.halt.set()
+        self.join(5)
+        return self
+
+    def outage_after(self, at: float) -> float:
+        """Seconds from ``at`` until ready after the last failed check (0.0: it never failed)."""
+        failed = [t for t, ok in self.samples if t >= at - 1 and not ok]
+        if not failed:
+            return 0.0
+        back = [t for t, ok in self.samples if t > failed[-1] and ok]
+        return (back[0] if back else failed[-1]) - at
 
 
 def _until(check, since: float, deadline_s: float) -> float | None:

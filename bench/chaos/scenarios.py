@@ -8,6 +8,9 @@ from __future__ import annotations
 import signal
 import time
 
+from rq import Worker
+from rq.serializers import JSONSerializer
+
 from bench.chaos.harness import Embedded, Separate, kill
 from service.profiles.store import ProfileStore
 
@@ -23,13 +26,16 @@ def _started_worker_pid(svc, timeout: float = 60) -> int:
         for raw in store.r.smembers(store.keys.started):
             rec = store.get(raw.decode())
             if rec and rec["status"] == "started" and rec.get("worker"):
-                return int(rec["worker"].rsplit(".", 1)[-1])
+                pids = [w.pid for w in Worker.all(connection=store.r, serializer=JSONSerializer) if w.name == rec["worker"]]
+                if pids:
+                    return pids[0]  # RQ's registry maps the record's worker name to its process
         time.sleep(0.05)
     raise TimeoutError("no job started")
 
 
 def worker_sigkill_mid_job(svc: Separate, load) -> float:
     pid = _started_worker_pid(svc)
+    assert pid in svc.workers(), (pid, svc.workers())
     kill(pid)
     return time.monotonic()
 
@@ -52,9 +58,10 @@ def worker_dies_holding_a_taken_job(svc: Separate, load) -> float:
 
 def worker_paused_past_its_lease(svc: Separate, load) -> float:
     pid = _started_worker_pid(svc)
+    assert pid in svc.workers(), (pid, svc.workers())
     kill(pid, signal.SIGSTOP)
     at = time.monotonic()
-    time.sleep(15)  # past the 10 s lease: its job is handed to a new attempt
+    time.sleep(15)  # past the 10 s lease and the worker TTL: its job is handed to a new attempt
     kill(pid, signal.SIGCONT)
     return at
 
