@@ -32,6 +32,7 @@ from pathlib import Path
 
 import redis
 from rq import SimpleWorker
+from rq.exceptions import StopRequested
 from rq.serializers import JSONSerializer
 from rq.utils import now, utcformat
 
@@ -154,13 +155,23 @@ def serve_jobs(args, settings, cap: int) -> ProfilingWorker | None:
         finally:
             if stop is not None:
                 stop.set()
-        if worker is not None and (args.burst or worker._stop_requested or needs_fresh_process()):
+        if worker is not None and (args.burst or _stopping(worker) or needs_fresh_process()):
             return worker
         if time.monotonic() - began > 60:
             delay = BACKOFF_FIRST_S  # a new outage, not the same one
         log.warning("the worker loop ended on a Redis error; retrying in %.1f s (no restart)", delay)
-        time.sleep(delay)
+        try:
+            time.sleep(delay)  # RQ's handlers are still in place: SIGTERM here raises StopRequested
+        except StopRequested:
+            return worker
+        if worker is not None and _stopping(worker):
+            return worker
         delay, attempt = min(delay * 2, BACKOFF_MAX_S), attempt + 1
+
+
+def _stopping(worker: ProfilingWorker) -> bool:
+    """Whether RQ was asked to stop (SIGTERM, SIGINT; the parent's death): idle, RQ only notes the date."""
+    return worker._stop_requested or worker._shutdown_requested_date is not None
 
 
 def main(argv: list[str] | None = None) -> int:
