@@ -71,16 +71,17 @@ def test_a_killed_worker_is_gone_from_readyz_after_the_worker_ttl_and_a_busy_one
         try:
             pid = api.post("/scale", json=body(time_budget_s=5)).json()["id"]  # ~10 s of timing: past the TTL
             poll.wait_until(lambda: api.get(f"/profile/{pid}").json()["status"], lambda s: s == "started", 60)
-            seen = []
+            seen, began = [], time.monotonic()
             while api.get(f"/profile/{pid}").json()["status"] == "started":
                 seen.append(api.get("/readyz").json()["workers"].get("cpu-test", 0))
                 time.sleep(0.5)
-            assert len(seen) > 20 and min(seen) == 1  # busy past the TTL and still live (the beat thread)
+            busy_s = time.monotonic() - began
+            assert busy_s > 10 and min(seen) == 1, (busy_s, seen)  # busy past the TTL, still live (the beat thread)
             worker.proc.send_signal(signal.SIGKILL)
             worker.proc.wait(10)
             killed = time.monotonic()
             poll.wait_until(lambda: api.get("/readyz").json()["workers"].get("cpu-test", 0), lambda n: n == 0, 40)
-            assert time.monotonic() - killed <= 10 + 5  # the TTL, plus the last beat's age and a poll
+            assert time.monotonic() - killed <= 10 + 10  # the TTL, plus the last beat's age and slow polls
         finally:
             worker.stop()
 
