@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         services = Services.connect(settings)
         metrics = Metrics()
-        metrics.attach_redis(services.redis, settings.key_prefix, services.store)
+        metrics.attach_redis(services.redis, settings.key_prefix, services.store, settings.worker_ttl_s)
         app.state.services, app.state.metrics = held["services"], held["metrics"] = services, metrics
         tasks = [asyncio.create_task(services.records.listen(services.aredis, services.keys.changed)),
                  asyncio.create_task(reaper_loop(services.store, settings)),

@@ -40,15 +40,15 @@ class Metrics:
         self.requests.labels(route, method, status_label(status)).inc()
         self.latency.labels(route, method).observe(time.perf_counter() - started)
 
-    def attach_redis(self, client, prefix: str, store) -> None:
-        self.registry.register(RedisCollector(client, prefix, store))
+    def attach_redis(self, client, prefix: str, store, worker_ttl_s: float | None = None) -> None:
+        self.registry.register(RedisCollector(client, prefix, store, worker_ttl_s))
 
 
 class RedisCollector:
     """Queue depth and live workers per device class, and job outcomes, straight from Redis."""
 
-    def __init__(self, client, prefix: str, store):
-        self.client, self.prefix, self.store = client, prefix, store
+    def __init__(self, client, prefix: str, store, worker_ttl_s: float | None = None):
+        self.client, self.prefix, self.store, self.worker_ttl_s = client, prefix, store, worker_ttl_s
 
     def collect(self):
         workers = GaugeMetricFamily("fastscale_workers", "Live workers per device class", labels=["device_class"])
@@ -58,7 +58,7 @@ class RedisCollector:
         cache = CounterMetricFamily("fastscale_cache_lookups", "POST /scale cache lookups, all API processes",
                                     labels=["result"])
         try:
-            counts = workers_by_class(self.client, self.prefix)
+            counts = workers_by_class(self.client, self.prefix, self.worker_ttl_s)
             for cls, n in counts.items():
                 workers.add_metric([cls], n)
             for cls, n in queue_depths(self.client, self.prefix, counts).items():

@@ -1,7 +1,8 @@
 """``fastscale serve``: the whole service in one command.
 
 Without REDIS_URL it starts the embedded Redis (data and AOF in the data dir), the local workers
-and the API; with REDIS_URL it uses that server. On exit (Ctrl-C or SIGTERM, which uvicorn
+and the API; with REDIS_URL it uses that server. The embedded server is kept alive (service.redis.keeper:
+restarted on exit, its AOF bringing the data back), and /healthz fails while it stays down. On exit (Ctrl-C or SIGTERM, which uvicorn
 turns into a graceful shutdown) the API drains, workers finish or hand back their jobs, and the
 embedded Redis shuts down cleanly. PR_SET_PDEATHSIG on every child means even a SIGKILL of this
 process leaves no orphan Redis or worker behind. It lives in the CLI, the one layer that may use
@@ -18,11 +19,14 @@ import signal
 import threading
 from pathlib import Path
 
+import redis
 import uvicorn
 
 from app.main import create_app
 from cli.http_protocol import guarded_protocol
 from service.redis.embedded import EmbeddedRedis
+from service.redis.keeper import RedisKeeper
+from service.redis.queues import mark_seen
 from service.logs import setup_logging
 from service.settings import get_settings
 from workers.supervisor import Supervisor, plan_workers
@@ -79,6 +83,15 @@ def server_options(settings) -> dict:
     return {**proxy_options(settings), "timeout_keep_alive": settings.keep_alive_timeout_s, "http": protocol}
 
 
+def announce_classes(settings, classes: list[str]) -> None:
+    """The device classes this serve is starting workers for count as seen now: a job posted in the
+    first seconds (workers still importing torch) is queued and waits, instead of a 422."""
+    try:
+        mark_seen(redis.Redis.from_url(settings.redis_url), settings.key_prefix, classes)
+    except redis.RedisError as exc:
+        log.warning("could not mark the local workers' device classes as seen: %s", exc)
+
+
 def serve(host: str | None, port: int | None, data_dir: Path | None, workers: int | None, device: str | None) -> None:
     settings = get_settings()
     setup_logging(settings.log_json)
@@ -89,16 +102,19 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, workers: in
         if not settings.allow_no_auth:
             raise SystemExit(f"error: {problem}")
         log.warning("WARNING: %s; serving anyway (FASTSCALE_ALLOW_NO_AUTH)", problem.split(":")[0])
-    embedded = None
+    embedded = keeper = None
     if not settings.redis_url:
         embedded = EmbeddedRedis(settings.data_dir).start()
+        keeper = RedisKeeper(embedded).start()  # restarts it on exit; /healthz fails if it stays down
         settings = settings.model_copy(update={"redis_url": embedded.url})
         os.environ["REDIS_URL"] = embedded.url
         log.info("embedded Redis at %s (data in %s)", embedded.url, settings.data_dir)
     supervisor = None
     try:
         if settings.local_workers > 0:
-            supervisor = Supervisor(plan_workers(settings.worker_device, settings.local_workers), settings.redis_url)
+            specs = plan_workers(settings.worker_device, settings.local_workers)
+            announce_classes(settings, [spec.device_class for spec in specs])
+            supervisor = Supervisor(specs, settings.redis_url)
             supervisor.start()
             threading.Thread(target=supervisor.run, daemon=True, name="supervisor").start()
         # uvicorn captures SIGTERM/SIGINT for its graceful shutdown and re-raises them afterwards
@@ -106,11 +122,15 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, workers: in
         # orderly clean-up below (workers, then Redis) runs and the exit code is 0.
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda signum, _frame: log.info("signal %s: shutting down", signum))
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
+        app = create_app(settings)
+        app.state.redis_keeper = keeper
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
                     timeout_graceful_shutdown=30, log_config=None, **server_options(settings))
     finally:
         if supervisor is not None:
             supervisor.stop()
+        if keeper is not None:
+            keeper.stop()
         if embedded is not None:
             embedded.stop()
             log.info("embedded Redis stopped")

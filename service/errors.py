@@ -168,10 +168,30 @@ class JobTimeout(ServiceError):
     status, title = 504, "Job timed out"
 
 
+# Why Redis refused (the same words in /readyz and in the 503's detail): unreachable (down, network),
+# out of memory (maxmemory with noeviction: Redis's OOM error), persistence failing (an RDB or AOF
+# write failed, e.g. a full disk: Redis's MISCONF error, or its -ERR for a failed AOF fsync).
+REDIS_CAUSES = {"unreachable": "Redis is unreachable", "out of memory": "Redis is out of memory (maxmemory): it refuses writes",
+                "persistence failing": "Redis persistence is failing (disk full or not writable): it refuses writes",
+                "error": "Redis refused the request"}
+
+
+def redis_cause(exc: BaseException) -> str:
+    """Which of REDIS_CAUSES a Redis error means."""
+    text = str(exc)
+    if isinstance(exc, redis.OutOfMemoryError) or text.startswith("OOM"):
+        return "out of memory"
+    if text.startswith("MISCONF") or "AOF" in text or "persistence" in text.lower():
+        return "persistence failing"
+    if isinstance(exc, (redis.ConnectionError, redis.TimeoutError, OSError)):
+        return "unreachable"
+    return "error"
+
+
 def render(exc: BaseException) -> tuple[int, dict, dict[str, str]]:
     """(status, problem body, headers) for any exception; unknown ones are a 500 without details."""
     if isinstance(exc, redis.RedisError):
-        exc = StorageUnavailable("Redis is unreachable; the request was not accepted, retry later")
+        exc = StorageUnavailable(f"{REDIS_CAUSES[redis_cause(exc)]}; the request was not accepted, retry later")
     if isinstance(exc, RecursionError):  # a request value nested past what any code path can walk
         exc = InvalidRequest("nests too deeply to process", "body", "a request a few levels deep")
     if isinstance(exc, ScalingError):

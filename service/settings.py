@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     worker_ttl_s: int = Field(30, description="A worker silent this long is considered gone.")
     max_attempts: int = Field(3, description="Attempts of a job whose worker died before it is failed.")
     reap_interval_s: float = Field(2.0, description="How often abandoned jobs (expired worker leases) are looked for.")
+    redis_down_unhealthy_s: float = Field(30.0, gt=0, description="`fastscale serve` restarts its embedded Redis "
+                                          "whenever it exits; /healthz fails once it has been down this long.")
+    reconcile_interval_s: float = Field(10.0, gt=0, le=30, description="How often queued records are checked for "
+                                        "their RQ job; one without it at two checks this far apart (its worker died "
+                                        "after taking it) is re-queued at the front: repaired within twice this.")
     api_key_hashes: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="SHA-256 hex digests of accepted API keys, comma-separated "
                                           "(`fastscale hash-key`). Empty: no auth (the embedded default).")
@@ -135,8 +140,9 @@ class Settings(BaseSettings):
                                                          "under the file descriptor limit); more are closed at once.")
     max_connections_per_client: int = Field(256, ge=0, description="Open connections from one address; 0: no cap "
                                                                   "(set 0 behind a reverse proxy, the one peer).")
-    worker_seen_window_s: int = Field(900, ge=0, description="A device class with no live worker answers 503 "
-                                                           "(retry) if one was seen this recently, else 422.")
+    worker_seen_window_s: int = Field(600, ge=0, description="A job for a device class with no live worker is "
+                                                           "queued (202, it waits) if one was seen this recently or "
+                                                           "`fastscale serve` is starting one, else refused (422).")
     max_build_blocks: int = Field(16384, ge=1, description="Most blocks (in all stages) of a model a worker is "
                                                           "asked to build; each costs memory the prediction cannot see.")
     worker_heartbeat_dir: Path = Field(Path("/tmp/fastscale-workers"), description="Where workers keep the "

@@ -10,6 +10,11 @@ the exception.
 Every progress report goes through the job's lease (service.redis.leases): an attempt that was handed
 on while its worker was paused stops at its next report (``Superseded``) and writes nothing.
 
+A Redis outage during a job does not fail the job: a progress report or cancel check that cannot
+reach Redis is skipped (the measurement goes on), and the job's transitions (start, finish, fail)
+are retried with a bounded back-off (``_durably``, up to REDIS_PATIENCE_S). Were Redis down longer,
+the record stays started, its lease expires and the reaper hands the job to a new attempt.
+
 After a timeout or any crash other than running out of memory, the process is not trusted with
 another job (an interrupted import leaves torch half initialised; an interrupted CUDA kernel
 leaves the context in an unknown state): ``needs_fresh_process`` tells the worker to exit once
@@ -22,6 +27,9 @@ import json
 import logging
 import os
 import threading
+import time
+
+import redis
 
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
@@ -36,6 +44,22 @@ from service.profiles.store import ProfileStore, now_iso
 log = logging.getLogger("fastscale.worker")
 _tainted = threading.Event()
 EXIT_RECYCLE = 75  # a worker's exit code for "start me again" (EX_TEMPFAIL): see needs_fresh_process
+REDIS_PATIENCE_S = 60.0
+
+
+def _durably(write, patience_s: float = REDIS_PATIENCE_S):
+    """``write()``, retried on Redis errors (0.2 s doubling to 5 s) for up to ``patience_s``: each
+    transition is one transaction and checks run and attempt, so a retry can never apply twice."""
+    deadline, delay = time.monotonic() + patience_s, 0.2
+    while True:
+        try:
+            return write()
+        except redis.RedisError as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("Redis error on a job transition (%s); retrying in %.1f s", exc, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def needs_fresh_process() -> bool:
@@ -54,7 +78,7 @@ def profile_job(job: dict) -> dict:
     pid, run, attempt = job["id"], job["run"], job.get("attempt", 1)
     worker = os.environ.get("FASTSCALE_WORKER_NAME", f"pid{os.getpid()}")
     extra = {"request_id": job.get("request_id"), "profile_id": pid, "run": run, "attempt": attempt}
-    if not store.start(pid, run, worker, attempt):
+    if not _durably(lambda: store.start(pid, run, worker, attempt)):
         log.info("profile is no longer queued for this attempt; skipping", extra=extra)
         return {"id": pid, "run": run, "skipped": True}
     log.info("profile started", extra=extra)
@@ -66,21 +90,21 @@ def profile_job(job: dict) -> dict:
             return {"id": pid, "run": run, "superseded": True}
         except JobTimeoutException as exc:
             _tainted.set()
-            store.fail(pid, run, JobTimeout.code, f"the job ran past its {rq_job.timeout} s limit "
-                       f"(FASTSCALE_JOB_TIMEOUT_S) and was stopped: {exc}", attempt=attempt)
+            _durably(lambda: store.fail(pid, run, JobTimeout.code, f"the job ran past its {rq_job.timeout} s limit "
+                                        f"(FASTSCALE_JOB_TIMEOUT_S) and was stopped: {exc}", attempt=attempt))
             log.warning("profile timed out; this worker will be replaced", extra=extra)
             raise
         except JobCancelled:
-            finish_cancelled(store, pid, run, attempt, get_settings().failure_ttl_s)
+            _durably(lambda: finish_cancelled(store, pid, run, attempt, get_settings().failure_ttl_s))
             log.info("profile cancelled", extra=extra)
             return {"id": pid, "run": run, "cancelled": True}
         except Exception as exc:
             if not _harmless(exc):
                 _tainted.set()
-            store.fail(pid, run, type(exc).__name__, str(exc), attempt=attempt)
+            _durably(lambda: store.fail(pid, run, type(exc).__name__, str(exc), attempt=attempt))
             log.warning("profile failed: %s", exc, extra=extra)
             raise
-    if not store.finish(pid, run, result, attempt):
+    if not _durably(lambda: store.finish(pid, run, result, attempt)):
         log.warning("result not written: this attempt was superseded", extra=extra)
         return {"id": pid, "run": run, "superseded": True}
     log.info("profile finished", extra=extra)
@@ -101,8 +125,11 @@ def _reporter(lease: Lease, store: ProfileStore, job: dict):
     attempt = job.get("attempt", 1)
 
     def progress(phase: str, **details) -> None:
-        lease.report(json.dumps({"phase": phase, "at": now_iso(), "attempt": attempt, **details}))
-        raise_if_cancelled(store, job["id"], job["run"])
+        try:
+            lease.report(json.dumps({"phase": phase, "at": now_iso(), "attempt": attempt, **details}))
+            raise_if_cancelled(store, job["id"], job["run"])
+        except redis.RedisError as exc:  # an outage: skip this report, keep measuring
+            log.warning("progress report skipped: %s", exc)
 
     return progress
 

@@ -11,6 +11,12 @@ the supervisor, gives exactly one job at a time per GPU.
 Before taking a job the worker imports torch and warms up (workers.warmup), then caps the host
 memory jobs may add (workers.limits). After a job that timed out or crashed (not out of memory),
 it stops taking jobs and exits with EXIT_RECYCLE; the supervisor starts a fresh process at once.
+
+Redis trouble (unreachable, out of memory, persistence failing) is waited out in the process: RQ's
+loop quits on an error it does not handle, and ``serve_jobs`` then registers a new RQ worker after a
+bounded back-off (BACKOFF_FIRST_S doubling to BACKOFF_MAX_S), so torch is never imported twice for a
+Redis outage. A beat thread refreshes RQ's ``last_heartbeat`` every few seconds, busy or idle (a
+SimpleWorker beats only between jobs), so the API can drop a worker silent for FASTSCALE_WORKER_TTL_S.
 """
 
 from __future__ import annotations
@@ -19,13 +25,16 @@ import argparse
 import logging
 import os
 import sys
+import threading
 import time
 
 from pathlib import Path
 
 import redis
 from rq import SimpleWorker
+from rq.exceptions import StopRequested
 from rq.serializers import JSONSerializer
+from rq.utils import now, utcformat
 
 from service.redis.keys import Keys
 from service.logs import setup_logging
@@ -37,6 +46,11 @@ from workers.limits import cap_memory, default_cap
 from workers.warmup import warm_up
 
 log = logging.getLogger("fastscale.worker")
+BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.5, 10.0
+# KEYS[1] the RQ worker's hash; ARGV[1] now. Only while the hash exists: a beat racing the worker's
+# own clean exit must not leave a hash with nothing but last_heartbeat behind.
+BEAT = "if redis.call('exists', KEYS[1]) == 1 then redis.call('hset', KEYS[1], 'last_heartbeat', ARGV[1]) " \
+       "return 1 end return 0"
 
 
 class ProfilingWorker(SimpleWorker):
@@ -53,6 +67,21 @@ class ProfilingWorker(SimpleWorker):
         mark_seen(pipeline if pipeline is not None else self.connection, self.prefix, [self.device_class])
         if self.beat_dir is not None:  # for the container's health check (fastscale worker --check)
             write_beat(self.beat_dir, self.slot, time.time() + (timeout or self.worker_ttl + 60))
+
+    def start_beating(self, every_s: float) -> threading.Event:
+        """Refresh last_heartbeat and the class's seen time every ``every_s`` until the event is set."""
+        stop, beat = threading.Event(), self.connection.register_script(BEAT)
+
+        def loop() -> None:
+            while not stop.wait(every_s):
+                try:
+                    if beat(keys=[self.key], args=[utcformat(now())]):
+                        mark_seen(self.connection, self.prefix, [self.device_class])
+                except redis.RedisError:
+                    pass  # the main loop waits the outage out; the next beat tells the API
+
+        threading.Thread(target=loop, daemon=True, name="worker-beat").start()
+        return stop
 
     def execute_job(self, job, queue):
         super().execute_job(job, queue)
@@ -95,15 +124,11 @@ def prepare(kind: str, settings) -> int:
     return cap
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse(argv)
-    settings = get_settings()
-    setup_logging(settings.log_json)
-    if not settings.redis_url:
-        print("error: REDIS_URL is not set", file=sys.stderr)
-        return 2
-    cap = prepare(args.kind, settings)
-    name = args.name or f"{args.device_class}.{os.uname().nodename}.{os.getpid()}"
+def make_worker(args, settings, cap: int, attempt: int) -> ProfilingWorker:
+    """Register this process's RQ worker (a new name after a Redis error: the old entry may linger)."""
+    base = args.name or f"{args.device_class}.{os.uname().nodename}"
+    name = (base if args.name else f"{base}.{os.getpid()}") if attempt == 0 else \
+        (f"{base}.r{attempt}" if args.name else f"{base}.r{attempt}.{os.getpid()}")
     os.environ["FASTSCALE_WORKER_NAME"] = name
     conn = redis.Redis.from_url(settings.redis_url)
     conn.hset(Keys(settings.key_prefix).device_memory, args.device_class, device_memory_bytes(args.kind, cap))
@@ -113,10 +138,57 @@ def main(argv: list[str] | None = None) -> int:
                              worker_ttl=settings.worker_ttl_s, default_result_ttl=settings.rq_result_ttl_s)
     worker.device_class, worker.prefix = args.device_class, settings.key_prefix
     worker.beat_dir, worker.slot = settings.worker_heartbeat_dir, os.environ.get("FASTSCALE_WORKER_SLOT", name)
+    return worker
+
+
+def serve_jobs(args, settings, cap: int) -> ProfilingWorker | None:
+    """Run RQ's loop; after a Redis error, wait (bounded back-off) and start it again, in this process."""
+    delay, attempt, worker = BACKOFF_FIRST_S, 0, None
+    while True:
+        began, stop = time.monotonic(), None
+        try:
+            worker = make_worker(args, settings, cap, attempt)
+            stop = worker.start_beating(max(1.0, min(5.0, settings.worker_ttl_s / 3)))
+            worker.work(burst=args.burst, with_scheduler=False, logging_level="INFO")
+        except redis.RedisError as exc:
+            log.warning("Redis error outside a job: %s", exc)
+        finally:
+            if stop is not None:
+                stop.set()
+        if worker is not None and (args.burst or _stopping(worker) or needs_fresh_process()):
+            return worker
+        if time.monotonic() - began > 60:
+            delay = BACKOFF_FIRST_S  # a new outage, not the same one
+        log.warning("the worker loop ended on a Redis error; retrying in %.1f s (no restart)", delay)
+        try:
+            time.sleep(delay)  # RQ's handlers are still in place: SIGTERM here raises StopRequested
+        except StopRequested:
+            return worker
+        if worker is not None and _stopping(worker):
+            return worker
+        delay, attempt = min(delay * 2, BACKOFF_MAX_S), attempt + 1
+
+
+def _stopping(worker: ProfilingWorker) -> bool:
+    """Whether RQ was asked to stop (SIGTERM, SIGINT; the parent's death): idle, RQ only notes the date."""
+    return worker._stop_requested or worker._shutdown_requested_date is not None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    settings = get_settings()
+    setup_logging(settings.log_json)
+    if not settings.redis_url:
+        print("error: REDIS_URL is not set", file=sys.stderr)
+        return 2
+    cap = prepare(args.kind, settings)
+    worker = None
     try:
-        worker.work(burst=args.burst, with_scheduler=False, logging_level="INFO")
+        worker = serve_jobs(args, settings, cap)
     finally:
-        (settings.worker_heartbeat_dir / worker.slot).unlink(missing_ok=True)  # gone, not silently stale
+        slot = worker.slot if worker is not None else os.environ.get("FASTSCALE_WORKER_SLOT", "")
+        if slot:
+            (settings.worker_heartbeat_dir / slot).unlink(missing_ok=True)  # gone, not silently stale
     return EXIT_RECYCLE if needs_fresh_process() else 0
 
 

@@ -2,8 +2,7 @@
 
 They describe the service layer's documents, for the OpenAPI schema and for parsing clients. Routes serve with ``response_model_exclude_unset``, so an answer carries exactly
 the fields the service produced: optional fields appear only where they apply (``analysis`` once a
-sweep is done, ``anynet`` for RegNets), and ``extra="allow"`` passes through fields newer than
-these models instead of dropping them.
+sweep is done), and ``extra="allow"`` passes through fields newer than these models.
 """
 
 from __future__ import annotations
@@ -288,13 +287,14 @@ class Strategies(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "unhealthy"]
+    redis: str | None = None
 
 
 class Readiness(BaseModel):
     status: Literal["ready", "unavailable"]
     redis: str
-    workers: dict[str, int] | None = Field(None, description="Live workers per device class (with a valid API key "
-                                                            "when keys are configured).")
+    cause: Literal["unreachable", "out of memory", "persistence failing", "error"] | None = None  # why not (503s say it too)
+    workers: dict[str, int] | None = Field(None, description="Live workers per class (with a valid key, if keys are set).")
     queue_depth: dict[str, int] | None = Field(None, description="Queued jobs per device class.")
     device_defaults: dict[str, dict[str, int | float]] | None = Field(None, description="cpu/cuda: what a request gets.")

@@ -26,13 +26,20 @@ def job_from_record(record: dict, request_id: str | None = None) -> dict:
     return {**{field: record.get(field) for field in JOB_FIELDS}, "request_id": request_id}
 
 
+def job_id(record: dict) -> str:
+    """The RQ job id of ``record``'s current run and attempt (service.redis.queues names it so)."""
+    return f"{record['id']}-r{record['run']}-a{record.get('attempt', 1)}"
+
+
 def enqueue_record(client: redis.Redis, settings: Settings, record: dict, request_id: str | None = None,
-                   pipeline=None):
+                   pipeline=None, at_front: bool = False):
     """Queue the job of ``record``'s current run and attempt on its device class's queue; the
-    submitter's request id rides in the job (for the worker's logs), never in the shared record."""
+    submitter's request id rides in the job (for the worker's logs), never in the shared record.
+    A recovered attempt goes ``at_front``: it has waited its turn once already."""
     job = job_from_record(record, request_id)
     return enqueue_profile(client, settings.key_prefix, job, timeout=settings.job_timeout_s,
-                           result_ttl=settings.rq_result_ttl_s, failure_ttl=settings.failure_ttl_s, pipeline=pipeline)
+                           result_ttl=settings.rq_result_ttl_s, failure_ttl=settings.failure_ttl_s, pipeline=pipeline,
+                           at_front=at_front)
 
 
 def enqueue_all_or_none(client: redis.Redis, settings: Settings, device_class: str, records: list[dict],

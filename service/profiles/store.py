@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 
 import redis
 
+from service.faults import point
 from service.redis.keys import Keys
 from service.redis.leases import LEASE_TTL_S, lease_value
 from service.prediction.points import RuntimePoints
@@ -49,18 +50,23 @@ class ProfileStore:
         return record
 
     # ------------------------------------------------------------------ API transitions
-    def claim(self, pid: str, base: dict, force: bool) -> tuple[dict, bool]:
+    def claim(self, pid: str, base: dict, force: bool, also=None) -> tuple[dict, bool]:
         """Create the record as queued, or re-queue a done one when ``force``.
 
         Returns (record, enqueue?). Concurrent identical requests race on one key; exactly one
-        of them gets ``enqueue=True``, the others see the in-flight record (dedupe).
+        of them gets ``enqueue=True``, the others see the in-flight record (dedupe). ``also(pipe,
+        record)`` adds writes to the same MULTI when the record is (re)created: /scale queues the
+        RQ job there, so a record is never queued without its job (nor a job without its record).
+        What is returned is what the committed pass decided: each WATCH pass starts afresh.
         """
         key = self.keys.profile(pid)
         outcome: dict = {}
 
         def tx(pipe: redis.client.Pipeline) -> None:
+            outcome.clear()
             raw = pipe.get(key)
             current = json.loads(raw) if raw else None
+            point("store.claim.read")
             if current is not None and (current["status"] in IN_FLIGHT or (current["status"] == "finished" and not force)):
                 outcome.update(record=current, enqueue=False)
                 pipe.multi()
@@ -68,6 +74,8 @@ class ProfileStore:
             record = _queued_record(pid, base, current)
             pipe.multi()
             pipe.set(key, json.dumps(record))
+            if also is not None:
+                also(pipe, record)
             pipe.publish(self.keys.changed, pid)
             on_profile_transition(pipe, self.keys, pid, current, record, None)
             outcome.update(record=record, enqueue=True)
@@ -108,10 +116,11 @@ class ProfileStore:
             rec.pop("previous_result", None)
             return rec
 
-        ok = self.update(pid, run, change, ttl=self.result_ttl, also=self.points.add)
-        if ok:
-            self._count_outcome("finished", pid)
-        return ok
+        def also(pipe, rec):
+            self.points.add(pipe, rec)
+            self._count_outcome(pipe, rec)
+
+        return self.update(pid, run, change, ttl=self.result_ttl, also=also)
 
     def fail(self, pid: str, run: int, error_type: str, message: str, attempt: int | None = None) -> bool:
         def change(rec):
@@ -120,35 +129,44 @@ class ProfileStore:
             rec.update(status="failed", finished_at=now_iso(), error={"type": error_type, "message": message})
             return rec
 
-        ok = self.update(pid, run, change, ttl=self.failure_ttl)
-        if ok:
-            self._count_outcome("failed", pid)
-        return ok
+        return self.update(pid, run, change, ttl=self.failure_ttl, also=self._count_outcome)
 
-    def requeue(self, pid: str, run: int, attempt: int) -> bool:
-        """Hand a started job whose worker was lost to a new attempt (the reaper's transition)."""
+    def requeue(self, pid: str, run: int, attempt: int, enqueue=None, from_status: str = "started") -> bool:
+        """Hand a job whose worker was lost to a new attempt: a started one whose lease expired (the
+        reaper), or a queued one whose RQ job is gone (the reconciler). ``enqueue(pipe, record)``
+        queues the new attempt's job in the same MULTI, so the record is never queued without it."""
         def change(rec):
-            if rec["status"] != "started" or rec.get("attempt", 1) != attempt:
+            if rec["status"] != from_status or rec.get("attempt", 1) != attempt:
                 return False
-            rec.update(status="queued", attempt=attempt + 1, enqueued_at=now_iso(), started_at=None,
-                       lost_workers=rec.get("lost_workers", []) + [rec.get("worker")])
+            lost = rec.get("lost_workers", []) + ([rec.get("worker")] if from_status == "started" else [])
+            rec.update(status="queued", attempt=attempt + 1, enqueued_at=now_iso(), started_at=None, lost_workers=lost)
             return rec
 
-        return self.update(pid, run, change, also=lambda pipe, _rec: pipe.srem(self.keys.started, pid))
+        def also(pipe, rec):
+            pipe.srem(self.keys.started, pid)
+            pipe.delete(self.keys.lease(pid))
+            if enqueue is not None:
+                enqueue(pipe, rec)
 
-    def update(self, pid: str, run: int, change, ttl: int | None = None, also=None) -> bool:
+        return self.update(pid, run, change, also=also, at="store.requeue.read")
+
+    def update(self, pid: str, run: int, change, ttl: int | None = None, also=None, at: str = "store.update.read") -> bool:
         """Apply ``change`` to the record of ``run`` atomically; False if it is not that run's.
 
         ``change(record)`` returns the new record, None to delete it, or False to leave it;
         ``also(pipe, new)`` adds writes to the same transaction. Every applied change is
-        published on ``Keys.changed``.
+        published on ``Keys.changed``. The answer is what the committed pass did: when EXEC
+        aborts (another client wrote the record after our read) ``change`` runs again on the new
+        record and only that pass counts, so a retry that changes nothing returns False.
         """
         key = self.keys.profile(pid)
         applied = []
 
         def tx(pipe: redis.client.Pipeline) -> None:
+            applied.clear()
             raw = pipe.get(key)
             rec = json.loads(raw) if raw else None
+            point(at)
             if rec is None or rec.get("run") != run:
                 pipe.multi()
                 return
@@ -179,15 +197,14 @@ class ProfileStore:
     def stats(self) -> dict[str, float]:
         return {k.decode(): float(v) for k, v in self.r.hgetall(self.keys.stats).items()}
 
-    def _count_outcome(self, outcome: str, pid: str) -> None:
-        """Outcome counts and total job seconds (for the jobs metrics)."""
-        rec = self.get(pid)
-        pipe = self.r.pipeline(transaction=False)
+    def _count_outcome(self, pipe, rec: dict) -> None:
+        """Outcome counts and total job seconds (the jobs metrics), in the MULTI of the final state:
+        a counter can never disagree with the records it counts."""
+        outcome = rec["status"]
         pipe.hincrby(self.keys.stats, f"jobs_{outcome}", 1)
-        if rec and rec.get("started_at") and rec.get("finished_at"):
+        if rec.get("started_at") and rec.get("finished_at"):
             seconds = (datetime.fromisoformat(rec["finished_at"]) - datetime.fromisoformat(rec["started_at"])).total_seconds()
             pipe.hincrbyfloat(self.keys.stats, f"seconds_{outcome}", seconds)
-        pipe.execute()
 
 
 def _queued_record(pid: str, base: dict, current: dict | None) -> dict:

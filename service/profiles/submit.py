@@ -110,19 +110,21 @@ def check_memory(plan: dict, profile: dict, device_class: str, c: Services) -> N
 
 
 def submit(c: Services, plan: dict, profile_req: dict, force: bool = False) -> Submitted:
-    """Claim the measurement of ``plan`` under ``profile_req`` and queue it unless cached or in flight."""
-    sub, live = claim(c, plan, profile_req, force)
-    if sub.enqueued:
-        _enqueue(c, sub.record, live)
+    """Claim the measurement of ``plan`` under ``profile_req`` and queue it unless cached or in
+    flight: the record and its RQ job are written in one Redis transaction, so a fault between
+    them cannot leave an accepted record without a job (nor a job without its record)."""
+    sub, _live = claim(c, plan, profile_req, force, queue=True)
     return sub
 
 
-def claim(c: Services, plan: dict, profile_req: dict, force: bool = False) -> tuple[Submitted, Counter]:
-    """All of ``submit`` but the queueing: (the claim, live workers per class). ``enqueued`` says
-    the caller must queue the record's job, or undo the claim (``store.forget``); sweeps queue
-    all their rows in one step this way (service.profiles.jobs.enqueue_all_or_none)."""
+def claim(c: Services, plan: dict, profile_req: dict, force: bool = False,
+          queue: bool = False) -> tuple[Submitted, Counter]:
+    """All of ``submit`` (``queue``: the job is queued in the claim's transaction), or all but the
+    queueing: (the claim, live workers per class). Without ``queue``, ``enqueued`` says the caller
+    must queue the record's job, or undo the claim (``store.forget``); sweeps queue all their rows
+    in one step this way (service.profiles.jobs.enqueue_all_or_none)."""
     profile_settings(profile_req, c.settings)  # a bad batch size or budget: 422 before any Redis round trip
-    live = workers_by_class(c.redis, c.settings.key_prefix)
+    live = workers_by_class(c.redis, c.settings.key_prefix, c.settings.worker_ttl_s)
     mark_seen(c.redis, c.settings.key_prefix, list(live))
     window = c.settings.worker_seen_window_s
     seen = seen_within(c.redis, c.settings.key_prefix, window) | set(live)
@@ -131,7 +133,7 @@ def claim(c: Services, plan: dict, profile_req: dict, force: bool = False) -> tu
     check_limits(plan, profile, device_class, c)
     pid = profile_id(plan, profile, device_class)
     base = {"plan": plan, "profile": profile, "device_class": device_class}
-    record, enqueue = c.store.claim(pid, base, force=force)
+    record, enqueue = c.store.claim(pid, base, force=force, also=_queue_writes(c, live) if queue else None)
     if record["status"] == "finished" and not enqueue:
         c.store.count("cache_hits")
         return Submitted(pid, record, device_class, cached=True, enqueued=False), live
@@ -139,29 +141,28 @@ def claim(c: Services, plan: dict, profile_req: dict, force: bool = False) -> tu
 
 
 def require_worker(c: Services, device_class: str, live: Counter) -> None:
-    """Unless a live worker serves ``device_class`` (checked before anything is queued): NoWorker
-    (503) for a class seen lately, UnknownDevice (422) for one not seen within the window."""
-    if not live.get(device_class):
-        window = c.settings.worker_seen_window_s
-        seen = seen_within(c.redis, c.settings.key_prefix, window) | set(live)
+    """Unless ``device_class`` can be served (checked before anything is queued): a class with a
+    live worker, one seen within FASTSCALE_WORKER_SEEN_WINDOW_S (a worker restarting, a deploy) or
+    one `fastscale serve` is starting queues the job, which waits for its worker; any other class
+    is UnknownDevice (422)."""
+    if live.get(device_class):
+        return
+    window = c.settings.worker_seen_window_s
+    seen = seen_within(c.redis, c.settings.key_prefix, window) | set(live)
+    if device_class not in seen:
         raise no_worker(device_class, live, seen, window)
 
 
-def _enqueue(c: Services, record: dict, live: Counter) -> None:
-    """Queue the claimed record's job, or undo the claim and say why not."""
-    pid, run, device_class = record["id"], record["run"], record["device_class"]
-    try:
+def _queue_writes(c: Services, live: Counter):
+    """The claim's ``also``: the checks that may refuse the job (raised before EXEC, so nothing is
+    written), then its RQ job and the cache-miss count, in the claim's MULTI."""
+    def also(pipe, record: dict) -> None:
+        device_class = record["device_class"]
         require_worker(c, device_class, live)
-    except Exception:
-        c.store.forget(pid, run)
-        raise
-    if get_queue(c.redis, c.settings.key_prefix, device_class).count >= c.settings.max_queue_depth:
-        c.store.forget(pid, run)
-        raise QueueFull(f"{c.settings.max_queue_depth} jobs are already queued for {device_class} "
-                        "(FASTSCALE_MAX_QUEUE_DEPTH); retry later")
-    c.store.count("cache_misses")
-    try:
-        enqueue_record(c.redis, c.settings, record, request_id.get())
-    except Exception:
-        c.store.forget(pid, run)
-        raise
+        if get_queue(c.redis, c.settings.key_prefix, device_class).count >= c.settings.max_queue_depth:
+            raise QueueFull(f"{c.settings.max_queue_depth} jobs are already queued for {device_class} "
+                            "(FASTSCALE_MAX_QUEUE_DEPTH); retry later")
+        pipe.hincrby(c.keys.stats, "cache_misses", 1)
+        enqueue_record(c.redis, c.settings, record, request_id.get(), pipeline=pipe)
+
+    return also

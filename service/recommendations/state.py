@@ -38,7 +38,8 @@ def _describe(c, state: dict, req: dict) -> None:
         state["model"] = req.get("model") or req.get("name") or "custom"
     if "device_class" not in state:
         try:
-            state["device_class"] = resolve_device_class(req["profile"]["device"], workers_by_class(c.redis, c.keys.prefix))
+            live = workers_by_class(c.redis, c.keys.prefix, c.settings.worker_ttl_s)
+            state["device_class"] = resolve_device_class(req["profile"]["device"], live)
         except NoWorker:
             state["device_class"] = req["profile"]["device"]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from datetime import datetime, timezone
 
 import redis
 from rq import Queue, Worker
@@ -25,11 +26,18 @@ def get_queue(client: redis.Redis, prefix: str, device_class: str) -> Queue:
     return Queue(Keys(prefix).queue(device_class), connection=client, serializer=JSONSerializer)
 
 
-def workers_by_class(client: redis.Redis, prefix: str) -> Counter:
-    """Live workers per device class, from RQ's own worker registry (entries expire with worker_ttl)."""
+def workers_by_class(client: redis.Redis, prefix: str, ttl_s: float | None = None) -> Counter:
+    """Live workers per device class, from RQ's own worker registry. RQ keeps a dead worker's entry
+    up to a minute past its TTL, so with ``ttl_s`` (FASTSCALE_WORKER_TTL_S) a worker counts only
+    while its last heartbeat is that recent (fastscale workers beat every few seconds, busy or not:
+    workers.run)."""
     keys = Keys(prefix)
     counts: Counter = Counter()
+    now = datetime.now(timezone.utc)
     for worker in Worker.all(connection=client, serializer=JSONSerializer):
+        beat = worker.last_heartbeat
+        if ttl_s is not None and (beat is None or (now - beat).total_seconds() > ttl_s):
+            continue
         for name in worker.queue_names():
             device_class = keys.device_class_of_queue(name)
             if device_class is not None:
@@ -74,8 +82,9 @@ def resolve_device_class(requested: str, workers: Counter, seen=(), window_s: fl
     """Pick the concrete device class for ``auto``, ``cpu``, ``cuda`` or an explicit class name.
 
     ``auto`` prefers GPUs. Among several classes of one kind, the one with most workers wins
-    (ties by name), so the choice is stable while the fleet is. With no live worker of the kind:
-    NoWorker (503) if one was ``seen`` within ``window_s``, else UnknownDevice (422).
+    (ties by name), so the choice is stable while the fleet is. With no live worker of the kind,
+    a class ``seen`` within ``window_s`` (its worker restarting; `fastscale serve` starting one):
+    the job waits in its queue. Else UnknownDevice (422).
     """
     if requested not in ("auto", "cpu", "cuda"):
         # An explicit class resolves even with no live worker: its cached results stay servable;
@@ -86,12 +95,17 @@ def resolve_device_class(requested: str, workers: Counter, seen=(), window_s: fl
         classes = sorted((c for c in workers if c.split("-")[0] == kind), key=lambda c: (-workers[c], c))
         if classes:
             return classes[0]
-    raise no_worker(requested, workers, seen, window_s)
+    for kind in kinds:
+        recent = sorted(c for c in seen if c.split("-")[0] == kind)
+        if recent:
+            return recent[0]
+    raise no_worker(requested, workers, (), window_s)
 
 
 def enqueue_profile(client: redis.Redis, prefix: str, job: dict, *, timeout: int, result_ttl: int, failure_ttl: int,
-                    pipeline=None):
-    """Queue one profiling job; inside ``pipeline`` (a MULTI transaction) when given."""
+                    pipeline=None, at_front: bool = False):
+    """Queue one profiling job; inside ``pipeline`` (a MULTI transaction) when given; at the head
+    of the queue when ``at_front`` (a recovered attempt)."""
     queue = get_queue(client, prefix, job["device_class"])
     return queue.enqueue(
         JOB_FUNCTION,
@@ -102,4 +116,5 @@ def enqueue_profile(client: redis.Redis, prefix: str, job: dict, *, timeout: int
         failure_ttl=failure_ttl,
         description=f"profile {job['id']} run {job['run']}",
         pipeline=pipeline,
+        at_front=at_front,
     )

@@ -34,11 +34,11 @@ def test_a_device_nobody_has_seen_is_a_422_naming_what_exists(cpu_only, device):
 
 
 @pytest.mark.parametrize("device", ["cuda", "cuda-nvidia-h100"])
-def test_a_device_seen_lately_is_a_503_worth_retrying(cpu_only, device):
+def test_a_device_seen_lately_is_queued_to_wait_for_its_worker(cpu_only, device):
     client = redis.Redis.from_url(cpu_only.settings.redis_url)
     mark_seen(client, cpu_only.settings.key_prefix, ["cuda-nvidia-h100"], now=time.time() - 60)
     r = scale(cpu_only, device)
-    assert r.status_code == 503 and int(r.headers["retry-after"]) > 0 and "cuda-nvidia-h100" in r.text
+    assert r.status_code == 202 and r.json()["device_class"] == "cuda-nvidia-h100"
 
 
 def test_a_device_seen_long_ago_is_a_422(cpu_only):

@@ -132,16 +132,17 @@ def test_queue_uses_json_serializer_and_jobs_carry_data_only(service):
     assert args[0]["plan"]["arch"]["family"] == "anynet" and args[0]["profile"]["batch_size"] == 2
 
 
-def test_no_worker_for_a_device_seen_lately_is_503(service):
-    """Issue 13, item 11: 503 + Retry-After only when the device's workers were seen lately."""
+def test_a_job_for_a_device_seen_lately_is_queued_and_waits(service):
+    """Issue 22, finding 7 (was 503 under issue 13): its worker is restarting; the job waits for it."""
     mark_seen(redis.Redis.from_url(service.settings.redis_url), service.settings.key_prefix, ["cuda-a100"])
     r = service.post("/scale", json=scale_body(profile={**TINY_PROFILE, "device": "cuda"}))
-    assert r.status_code == 503 and "cuda" in r.json()["detail"] and r.headers["retry-after"]
+    assert r.status_code == 202 and r.json()["device_class"] == "cuda-a100" and r.json()["status"] == "queued"
+    assert get_queue(redis.Redis.from_url(service.settings.redis_url), service.settings.key_prefix, "cuda-a100").count == 1
 
 
 def test_explicit_device_class_without_a_live_worker(service):
     """Never seen: 422 naming the classes that exist (a 503 sent clients honouring Retry-After into a
-    loop); seen lately: 503 + Retry-After, with the same title wherever "no worker" is found."""
+    loop); seen lately: queued (202), waiting for its worker (issue 22)."""
     register_idle_worker(service.settings, "cpu-test")
     body = scale_body(profile={**TINY_PROFILE, "device": "cuda-imaginary-gpu"})
     r = service.post("/scale", json=body)
@@ -151,8 +152,7 @@ def test_explicit_device_class_without_a_live_worker(service):
     assert "cpu-test" in problem["errors"][0]["allowed"]  # the live classes, so the client can pick one
     mark_seen(redis.Redis.from_url(service.settings.redis_url), service.settings.key_prefix, ["cuda-imaginary-gpu"])
     r = service.post("/scale", json=body)
-    assert r.status_code == 503 and r.headers["retry-after"] == "30"
-    assert r.json()["title"] == "No worker for this device" and r.json()["errors"][0]["field"] == "profile.device"
+    assert r.status_code == 202 and r.json()["device_class"] == "cuda-imaginary-gpu"
 
 
 def test_unknown_profile_is_404(service):

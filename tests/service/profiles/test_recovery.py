@@ -35,8 +35,8 @@ def started_without_lease(store: ProfileStore) -> str:
 def test_an_abandoned_job_is_requeued_once_for_a_new_attempt(store):
     pid = started_without_lease(store)
     requeued = []
-    assert reap(store, requeued.append, max_attempts=3, min_age_s=0) == [(pid, "requeued")]
-    assert reap(store, requeued.append, max_attempts=3, min_age_s=0) == []  # a second reaper finds nothing
+    assert reap(store, lambda pipe, rec: requeued.append(rec), max_attempts=3, min_age_s=0) == [(pid, "requeued")]
+    assert reap(store, lambda pipe, rec: requeued.append(rec), max_attempts=3, min_age_s=0) == []  # a second reaper finds nothing
     assert [r["attempt"] for r in requeued] == [2] and requeued[0]["status"] == "queued"
     assert store.get(pid)["lost_workers"] == ["w1"]
 
@@ -45,14 +45,14 @@ def test_a_job_with_a_live_lease_or_too_young_is_left_alone(store):
     pid = uuid.uuid4().hex
     store.claim(pid, BASE, force=False)
     store.start(pid, 1, "w1")  # the lease is alive
-    assert reap(store, lambda rec: None, max_attempts=3, min_age_s=0) == []
+    assert reap(store, lambda pipe, rec: None, max_attempts=3, min_age_s=0) == []
     store.r.delete(store.keys.lease(pid))
-    assert reap(store, lambda rec: None, max_attempts=3, min_age_s=3600) == []  # started just now
+    assert reap(store, lambda pipe, rec: None, max_attempts=3, min_age_s=3600) == []  # started just now
 
 
 def test_after_max_attempts_the_job_fails_as_worker_lost(store):
     pid = started_without_lease(store)
-    assert reap(store, lambda rec: None, max_attempts=1, min_age_s=0) == [(pid, "failed")]
+    assert reap(store, lambda pipe, rec: None, max_attempts=1, min_age_s=0) == [(pid, "failed")]
     rec = store.get(pid)
     assert rec["status"] == "failed" and rec["error"]["type"] == WorkerLost.code == "WorkerLost"
     assert "lost 1 time" in rec["error"]["message"]

@@ -10,7 +10,7 @@ import pytest
 import redis
 from rq.serializers import JSONSerializer
 
-from service.errors import NoWorker
+from service.errors import UnknownDevice
 from service.profiles.jobs import JOB_FIELDS, enqueue_record, job_from_record
 from service.redis.queues import JOB_FUNCTION, get_queue, queue_depths, resolve_device_class, workers_by_class
 from tests.service_helpers import register_idle_worker, settings_for
@@ -47,10 +47,12 @@ def test_device_classes_resolve(requested, workers, expected):
     assert resolve_device_class(requested, Counter(workers)) == expected
 
 
-def test_no_worker_of_a_kind_seen_lately_is_a_503_naming_the_field():
-    with pytest.raises(NoWorker) as err:
-        resolve_device_class("cuda", Counter({"cpu-a": 1}), seen={"cpu-a", "cuda-h100"})
-    assert err.value.status == 503 and err.value.field == "profile.device" and "cuda-h100" in str(err.value)
+def test_a_kind_seen_lately_resolves_to_its_class_so_the_job_waits_and_one_never_seen_is_a_422():
+    """Issue 22, finding 7: a queue exists so that work waits for workers (a restart, serve starting)."""
+    assert resolve_device_class("cuda", Counter({"cpu-a": 1}), seen={"cpu-a", "cuda-h100"}) == "cuda-h100"
+    with pytest.raises(UnknownDevice) as err:
+        resolve_device_class("cuda", Counter({"cpu-a": 1}), seen={"cpu-a"})
+    assert err.value.status == 422 and err.value.field == "profile.device"
 
 
 def test_a_job_is_json_data_built_from_its_record(settings):
