@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from tests.service_helpers import terminate
+from tests.load import scaled
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--remote-debugging-port=0", "--window-size=1280,1000"]
@@ -42,7 +43,7 @@ class Chromium:
         self.proc = subprocess.Popen([chromium_path(), *FLAGS, f"--user-data-dir={profile_dir}", "about:blank"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         port_file = profile_dir / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + scaled(30)
         while not (port_file.exists() and port_file.read_text().strip()):
             if time.monotonic() > deadline or self.proc.poll() is not None:
                 self.close()
@@ -58,7 +59,7 @@ class Chromium:
         self.next_id += 1
         self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
         while True:
-            message = json.loads(self.ws.recv(timeout=30))
+            message = json.loads(self.ws.recv(timeout=scaled(30)))
             if message.get("id") == self.next_id:
                 if "error" in message:
                     raise RuntimeError(f"{method}: {message['error']}")
@@ -66,7 +67,7 @@ class Chromium:
             self.events.append(message.get("method"))
 
     def wait_for_load(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + scaled(timeout)
         while "Page.loadEventFired" not in self.events:
             message = json.loads(self.ws.recv(timeout=max(0.1, deadline - time.monotonic())))
             self.events.append(message.get("method"))

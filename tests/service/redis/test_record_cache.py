@@ -11,10 +11,11 @@ import redis.asyncio as aredis
 from service.redis.embedded import EmbeddedRedis, free_port
 from service.redis.keys import Keys
 from service.redis.record_cache import RecordCache
+from tests.load import scaled
 
 
 async def until(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     while not condition():
         assert time.monotonic() < deadline, "condition not met"
         await asyncio.sleep(0.02)
