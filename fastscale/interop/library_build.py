@@ -1,0 +1,93 @@
+"""Building library models by name, without weights: what the catalog generator and the tests use.
+
+torchvision's RegNet builders compute widths with tensor ops that the meta device refuses
+(``.tolist()``), so instead of building on the meta device, ``weightless`` lets each parameter be
+created on the CPU (uninitialised, one at a time) and moves it to the meta device as it is
+registered: a 645M-parameter RegNetY-128GF builds in a fraction of a second, in no memory.
+torch, torchvision and timm are imported inside the functions: only callers that have them call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+
+
+@contextlib.contextmanager
+def weightless():
+    """Build modules whose parameters live on the meta device (shapes only)."""
+    import torch.nn as nn
+
+    original = nn.Module.register_parameter
+
+    def register(self, name, param):
+        if param is not None and param.device.type != "meta":
+            param = nn.Parameter(param.to("meta"), requires_grad=param.requires_grad)
+        original(self, name, param)
+
+    nn.Module.register_parameter = register
+    try:
+        yield
+    finally:
+        nn.Module.register_parameter = original
+
+
+def version(source: str) -> str:
+    import importlib
+
+    return importlib.import_module(source).__version__.split("+")[0]
+
+
+def candidate_names(source: str, patterns: list[str]) -> list[str]:
+    if source == "torchvision":
+        import torchvision
+
+        names = torchvision.models.list_models(module=torchvision.models)
+        return sorted(n for n in names if any(fnmatch.fnmatch(n, p) for p in patterns))
+    import timm
+
+    return sorted(set(timm.list_models(patterns)))
+
+
+def build_named(source: str, name: str, **kwargs):
+    """The library's model ``name`` (no pretrained weights), as its own model factory builds it."""
+    if source == "torchvision":
+        import torchvision
+
+        return torchvision.models.get_model(name, weights=None, **kwargs)
+    import timm
+
+    return timm.create_model(name, pretrained=False, **kwargs)
+
+
+def resolution(source: str, name: str, model) -> int:
+    """The resolution the library's default weights for ``name`` are evaluated at (224 without)."""
+    if source == "torchvision":
+        import torchvision
+
+        try:
+            weights = torchvision.models.get_model_weights(name).DEFAULT
+        except (ValueError, KeyError):
+            return 224
+        return int(weights.transforms.keywords.get("crop_size", 224))
+    return int(model.pretrained_cfg.get("input_size", (3, 224, 224))[-1])
+
+
+def params(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def read_named(source: str, name: str) -> dict:
+    """{"spec", "resolution", "params"} for a library model fastscale expresses exactly, else
+    ValueError (readers.Unreadable) saying why."""
+    from fastscale.families import spec_from_dict
+    from fastscale.interop.readers import Unreadable, read
+
+    with weightless():
+        model = build_named(source, name)
+    spec = read(model)
+    res = resolution(source, name, model)
+    ours, theirs = spec_from_dict(spec).complexity(res)["params"], params(model)
+    if ours != theirs:
+        raise Unreadable(f"read as a fastscale spec with {ours} params, but the library's model has {theirs}")
+    return {"spec": spec, "resolution": res, "params": theirs}
