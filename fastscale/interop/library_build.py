@@ -15,21 +15,24 @@ import fnmatch
 
 @contextlib.contextmanager
 def weightless():
-    """Build modules whose parameters live on the meta device (shapes only)."""
+    """Build modules whose parameters and buffers live on the meta device (shapes only)."""
     import torch.nn as nn
 
-    original = nn.Module.register_parameter
+    original, original_buffer = nn.Module.register_parameter, nn.Module.register_buffer
 
     def register(self, name, param):
         if param is not None and param.device.type != "meta":
             param = nn.Parameter(param.to("meta"), requires_grad=param.requires_grad)
         original(self, name, param)
 
-    nn.Module.register_parameter = register
+    def register_buffer(self, name, tensor, persistent=True):
+        original_buffer(self, name, None if tensor is None else tensor.to("meta"), persistent)
+
+    nn.Module.register_parameter, nn.Module.register_buffer = register, register_buffer
     try:
         yield
     finally:
-        nn.Module.register_parameter = original
+        nn.Module.register_parameter, nn.Module.register_buffer = original, original_buffer
 
 
 def version(source: str) -> str:

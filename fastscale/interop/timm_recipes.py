@@ -13,6 +13,9 @@
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+
 from fastscale.families import AnyNetSpec, EffNetSpec, spec_from_dict
 from fastscale.interop import catalog
 from fastscale.interop.calls import call, ref
@@ -21,18 +24,20 @@ from fastscale.interop.common import Inexpressible, kept_by_rounding, require
 LIB = "timm"
 
 
-def named(arch) -> str | None:
-    """The timm model name whose network is exactly ``arch`` (shortest name first), if any."""
+@lru_cache(maxsize=1)
+def _by_network() -> dict[str, str]:
+    """The JSON of each timm catalog model's network (RegNets expanded) -> its name, shortest first."""
+    out: dict[str, str] = {}
     for name in sorted(catalog.entries(LIB), key=lambda n: (len(n), n)):
-        entry = catalog.entries(LIB)[name]
-        if entry["spec"]["family"] == arch.family and _same(spec_from_dict(entry["spec"]), arch):
-            return name
-    return None
+        spec = spec_from_dict(catalog.entries(LIB)[name]["spec"])
+        spec = spec.to_anynet() if hasattr(spec, "to_anynet") else spec
+        out.setdefault(json.dumps(spec.to_dict(), sort_keys=True), name)
+    return out
 
 
-def _same(spec, arch) -> bool:
-    spec = spec.to_anynet() if hasattr(spec, "to_anynet") else spec
-    return spec.to_dict() == arch.to_dict()
+def named(arch) -> str | None:
+    """The timm model name whose network is exactly ``arch``, if any."""
+    return _by_network().get(json.dumps(arch.to_dict(), sort_keys=True))
 
 
 def recipe(arch) -> tuple[str, dict]:
