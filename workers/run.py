@@ -29,6 +29,8 @@ from rq.serializers import JSONSerializer
 
 from service.redis.keys import Keys
 from service.logs import setup_logging
+from fastscale.interop.library_build import installed
+from service.redis.implementations import publish, withdraw
 from service.redis.queues import get_queue, mark_seen
 from service.settings import get_settings
 from workers.health import write_beat
@@ -113,10 +115,12 @@ def main(argv: list[str] | None = None) -> int:
                              worker_ttl=settings.worker_ttl_s, default_result_ttl=settings.rq_result_ttl_s)
     worker.device_class, worker.prefix = args.device_class, settings.key_prefix
     worker.beat_dir, worker.slot = settings.worker_heartbeat_dir, os.environ.get("FASTSCALE_WORKER_SLOT", name)
+    publish(conn, settings.key_prefix, name, args.device_class, installed())  # what /scale may ask of it
     try:
         worker.work(burst=args.burst, with_scheduler=False, logging_level="INFO")
     finally:
         (settings.worker_heartbeat_dir / worker.slot).unlink(missing_ok=True)  # gone, not silently stale
+        withdraw(conn, settings.key_prefix, name)
     return EXIT_RECYCLE if needs_fresh_process() else 0
 
 

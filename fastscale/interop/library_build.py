@@ -94,3 +94,24 @@ def read_named(source: str, name: str) -> dict:
     if ours != theirs:
         raise Unreadable(f"read as a fastscale spec with {ours} params, but the library's model has {theirs}")
     return {"spec": spec, "resolution": res, "params": theirs}
+
+
+def build_recipe(recipe: dict):
+    """The recipe's model as its library builds it (with weights: what a worker times)."""
+    from fastscale.interop import calls
+
+    return calls.resolve(recipe["constructor"])(**calls.realize(recipe["kwargs"]))
+
+
+def installed() -> dict[str, str]:
+    """implementation -> version of what this process can build: fastscale always, and the
+    libraries that import (what a worker publishes beside its device class)."""
+    from importlib.metadata import version as dist_version
+
+    out = {"fastscale": dist_version("fastscale")}
+    for library in ("torchvision", "timm"):
+        try:
+            out[library] = version(library)
+        except Exception:  # noqa: BLE001 - absent, or a build for another torch ("torchvision::nms")
+            continue
+    return out

@@ -119,3 +119,62 @@ def unit_counts(model: nn.Module, resolution: int) -> tuple[dict[str, int], tupl
 
 def params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def shape_counts(model: nn.Module, resolution: int) -> dict:
+    """One forward on the meta device, counting with fvcore's own per-op formulas on the shapes the
+    library's modules see (``conv_flop_count``; a linear's input elements x its outputs; conv and
+    linear output elements as activations), plus bias adds and max-pool outputs as above; and the
+    logits shape. Cheap at any size: what the whole grid is held to (the traced count is checked
+    equal to it on the sampled full models)."""
+    from fvcore.nn.jit_handles import conv_flop_count
+
+    c = {"flops": 0, "acts": 0}
+
+    def hook(module, inputs, output):
+        if isinstance(module, nn.MaxPool2d):
+            c["acts"] += output.numel()
+            return
+        if isinstance(module, nn.Conv2d):
+            c["flops"] += conv_flop_count(list(inputs[0].shape), list(module.weight.shape), list(output.shape))
+        else:
+            c["flops"] += inputs[0].numel() * module.out_features
+        c["acts"] += output.numel()
+        if module.bias is not None:
+            c["flops"] += module.out_channels if isinstance(module, nn.Conv2d) else module.out_features
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()
+               if isinstance(m, (nn.Conv2d, nn.Linear, nn.MaxPool2d))]
+    with torch.no_grad():
+        logits = model(torch.empty(1, 3, resolution, resolution, device="meta"))
+    for h in handles:
+        h.remove()
+    return {**c, "params": params(model), "logits": tuple(logits.shape)}
+
+
+def capped(recipe: dict, cap: int = 2) -> dict:
+    """The same recipe with every stage's depth capped at ``cap``: the library builds each stage
+    from its depth by repeating one block, so the capped model has every distinct block of the full
+    one. Recipes naming a library model (``create_model``) are returned as they are."""
+    import re
+
+    def walk(v, key=None):
+        if isinstance(v, dict):
+            return {k: walk(x, k) for k, x in v.items()}
+        if isinstance(v, list):
+            if key in ("layers", "depths"):
+                return [min(d, cap) for d in v]
+            return [walk(x) for x in v]
+        if key == "num_layers":
+            return min(v, cap)
+        if isinstance(v, str) and re.match(r"^(ds|ir)_r\d+_", v):
+            return re.sub(r"_r(\d+)_", lambda m: f"_r{min(int(m.group(1)), cap)}_", v, count=1)
+        return v
+
+    return {**recipe, "kwargs": walk(recipe["kwargs"])}
+
+
+def capped_arch(arch, cap: int = 2):
+    import dataclasses
+
+    return dataclasses.replace(arch, depths=tuple(min(d, cap) for d in arch.depths))
