@@ -13,9 +13,35 @@ import contextlib
 import fnmatch
 
 
+# In-place initialisers, skipped on meta tensors while building weightless: on the meta device
+# they run torch's Python reference decompositions, which made up most of a build's time.
+INITIALISERS = ("normal_", "uniform_", "fill_", "zero_", "erfinv_", "clamp_", "mul_", "add_", "copy_")
+
+
+@contextlib.contextmanager
+def _meta_inits_skipped():
+    import torch
+
+    originals = {name: getattr(torch.Tensor, name) for name in INITIALISERS}
+
+    def skip(original):
+        def method(self, *args, **kwargs):
+            return self if self.device.type == "meta" else original(self, *args, **kwargs)
+        return method
+
+    for name, original in originals.items():
+        setattr(torch.Tensor, name, skip(original))
+    try:
+        yield
+    finally:
+        for name, original in originals.items():
+            setattr(torch.Tensor, name, original)
+
+
 @contextlib.contextmanager
 def weightless():
-    """Build modules whose parameters and buffers live on the meta device (shapes only)."""
+    """Build modules whose parameters and buffers live on the meta device (shapes only; their
+    initialisation is skipped)."""
     import torch.nn as nn
 
     original, original_buffer = nn.Module.register_parameter, nn.Module.register_buffer
@@ -30,7 +56,8 @@ def weightless():
 
     nn.Module.register_parameter, nn.Module.register_buffer = register, register_buffer
     try:
-        yield
+        with _meta_inits_skipped():
+            yield
     finally:
         nn.Module.register_parameter, nn.Module.register_buffer = original, original_buffer
 
