@@ -36,9 +36,11 @@ def test_widths_generated_from_w0_wa_wm_are_refused_by_timm_regnet():
 
 
 def test_a_library_channel_rounding_is_refused():
-    plan = make_plan(model="EfficientNet-B0", strategy="w", factor=1.5)
-    widths = [plan.arch.stem_w, *plan.arch.widths]
-    assert any(make_divisible(w) != w for w in widths)  # the case: nearest rounding, not multiples of 8
+    # The grid's EfficientNets keep multiples of 8; a custom one with a 20-wide stage does not.
+    spec = {"family": "effnet", "stem_w": 32, "depths": [1, 2], "widths": [16, 20], "exp_ratios": [1, 6],
+            "kernels": [3, 3], "strides": [1, 2], "se_r": 0.25, "head_w": 64}
+    plan = make_plan(spec=spec, strategy="d", factor=1)
+    assert make_divisible(20) == 24
     for fmt in ("torchvision", "timm"):
         err = refusal(plan, fmt)
         assert "channel rounding of its own" in err.reason and "->" in err.reason
