@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from app.deps import Ctx, ProfileId
 from app.documented import YamlResponse, problems
 from app.schemas import ProfileRecord
-from app.schemas.interop import ExportFormat
+from app.schemas.interop import ExportDocument, ExportFormat
 from service.errors import InvalidRequest, NotFound
 from service.planning.cache import apycls_yaml
 from service.planning.exports import aexports
@@ -57,9 +57,10 @@ async def profile_config(pid: ProfileId, c: Ctx):
     return YamlResponse(await apycls_yaml(json.loads(raw)["plan"]))
 
 
-@router.get("/profile/{pid}/export/{fmt}", response_model=None, responses={
-    200: {"description": "torchvision/timm: the recipe (JSON), or with ?as=py the Python snippet; pycls: the config",
-          "content": {"application/json": {}, "text/x-python": {}, "application/yaml": {}}},
+@router.get("/profile/{pid}/export/{fmt}", response_model=ExportDocument, responses={
+    200: {"description": "torchvision/timm: the recipe, or with ?as=py the Python snippet that builds it as `model`; "
+                         "pycls: {yaml: the config}",
+          "content": {"text/x-python": {"schema": {"type": "string"}}}},
     **problems(401, 404, 422, 503)}, summary="The scaled model in a library's format (torchvision, timm, pycls)")
 async def profile_export(pid: ProfileId, fmt: ExportFormat, c: Ctx, as_: Literal["json", "py"] = Query(
         "json", alias="as", description="json: the recipe; py: a Python snippet that builds it as `model`.")):
@@ -69,8 +70,8 @@ async def profile_export(pid: ProfileId, fmt: ExportFormat, c: Ctx, as_: Literal
     exported = (await aexports(json.loads(raw)["plan"], [fmt], "format"))[fmt]
     if fmt == "pycls":
         if as_ == "py":
-            raise InvalidRequest("pycls has no Python snippet", "as", "json (the config), or a format torchvision, timm")
-        return YamlResponse(exported["yaml"])
+            raise InvalidRequest("pycls has no Python snippet", "as", "json (the config), or format torchvision or timm")
+        return JSONResponse(exported)
     if as_ == "py":
         return Response(exported["snippet"], media_type="text/x-python")
     return JSONResponse(exported["recipe"])

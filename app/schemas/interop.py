@@ -34,3 +34,15 @@ class Export(BaseModel):
     recipe: Recipe | None = Field(None, description="torchvision and timm: the constructor call.")
     snippet: str | None = Field(None, description="torchvision and timm: Python that leaves the model in `model`.")
     yaml: str | None = Field(None, description="pycls: the config text.")
+
+
+class ExportDocument(BaseModel):
+    """GET /profile/{id}/export/{format}: the recipe's fields (torchvision, timm), or yaml (pycls)."""
+
+    model_config = ConfigDict(extra="allow")
+    library: Literal["torchvision", "timm"] | None = None
+    version_tested: str | None = None
+    constructor: str | None = None
+    kwargs: dict[str, Any] | None = None
+    resolution: int | None = None
+    yaml: str | None = Field(None, description="pycls: the config text.")

@@ -75,3 +75,4 @@ def test_cpu_scale_times_timms_own_module(service):
     snippet = service.get(f"/profile/{body['id']}/export/torchvision", params={"as": "py"})
     assert snippet.headers["content-type"].startswith("text/x-python") and "import torchvision" in snippet.text
     assert service.get(f"/profile/{body['id']}/export/pycls", params={"as": "py"}).status_code == 422
+    assert service.get(f"/profile/{body['id']}/export/pycls").json()["yaml"].startswith("#")
