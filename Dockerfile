@@ -28,11 +28,16 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=15s CMD python -c "import
 CMD ["fastscale", "serve", "--workers", "0"]
 
 FROM base AS worker
-# The same torch as the Makefile's TORCH pin, as the CUDA 12.8 build (runs on CPU too);
-# override TORCH_VERSION / TORCH_INDEX together for another CUDA version.
-ARG TORCH_VERSION=2.13.0
+# The same torch and torchvision as the Makefile's TORCH pin, as the CUDA 12.8 builds (they run
+# on CPU too; torchvision must be the build made for this torch); override TORCH_VERSION,
+# TORCHVISION_VERSION and TORCH_INDEX together for another CUDA version. Then the interop extra
+# (timm; torchvision is already the matching build), so workers can time torchvision's and timm's
+# own modules (profile.implementation); a worker without it publishes only "fastscale".
+ARG TORCH_VERSION=2.14.1
+ARG TORCHVISION_VERSION=0.29.1
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cu128
-RUN pip install --index-url ${TORCH_INDEX} "torch==${TORCH_VERSION}"
+RUN pip install --index-url ${TORCH_INDEX} "torch==${TORCH_VERSION}" "torchvision==${TORCHVISION_VERSION}" \
+ && pip install ".[interop]"
 USER nobody
 # Healthy while every worker process here keeps its heartbeat file fresh (warm-up takes a while).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=180s CMD ["fastscale", "worker", "--check"]

@@ -2,8 +2,10 @@
 # Both create .venv on first use and install everything from this repo's files.
 VENV  ?= .venv
 PY    := $(VENV)/bin/python
-# CPU build from local disk on dev/CI machines; GPU hosts install their own CUDA torch (README).
-TORCH ?= torch==2.13.0
+# Dev/CI torch: 2.14.1 with torchvision 0.29.1 (local disk here; CUDA builds that run on CPU),
+# because torchvision and timm (the interop tests) need a torchvision built for the same torch, and
+# the local torch 2.13.0+cpu has none. GPU hosts install their own torch + torchvision (README).
+TORCH ?= torch==2.14.1 torchvision==0.29.1
 PYTEST_ARGS ?=
 
 .PHONY: serve test install bench clean browser lock secrets
@@ -20,7 +22,7 @@ browser:
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH)"
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q $(TORCH)
 	$(PY) -m pip install -q -e ".[dev,torch]"
 	touch $@
 

@@ -1,5 +1,6 @@
 """Commands that need only the scaling core: ``plan`` and ``models`` (no FastAPI, Redis or RQ;
-torch only for ``plan --verify``)."""
+torch only for ``plan --verify``; ``plan --export`` and ``models --source`` read the catalog data,
+never torchvision or timm)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,10 @@ def plan(
         "--pycls-yaml", help="Write the scaled model as a pycls config to this file.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the plan JSON.")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="Build on meta and compare counted with analytic figures.")] = False,
+    export: Annotated[Optional[str], typer.Option("--export", help=(
+        "torchvision, timm or pycls: print (or write to --out) the scaled model in that format instead of "
+        "the plan: a Python snippet (--json or an --out ending .json: the recipe), or the pycls config."))] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="With --export: write it to this file.")] = None,
 ) -> None:
     """Plan a scaled model: its architecture, analytic complexity and predicted memory."""
     from fastscale.memory import plan_memory
@@ -50,6 +55,8 @@ def plan(
         fail(str(exc))
     if exported is not None:
         write_text(pycls_yaml, exported, "--pycls-yaml")
+    if export is not None:
+        return export_plan(p, export, out, as_json)
     verification = None
     if verify:
         from fastscale.build.verify import verify_plan
@@ -65,12 +72,39 @@ def plan(
         raise typer.Exit(1)
 
 
-def models(as_json: JsonOpt = False) -> None:
-    """List the zoo with each base model's complexity."""
-    from fastscale import zoo
+def export_plan(p, fmt: str, out: Optional[Path], as_json: bool) -> None:
+    """``plan --export``: the plan in ``fmt`` on stdout or in ``out``; a refusal says why and what can."""
+    from fastscale.interop.export import FORMATS, Refused, export, snippet
 
+    if fmt not in FORMATS:
+        fail(f"--export: unknown format {fmt!r} (allowed: {', '.join(FORMATS)})")
+    try:
+        value = export(p, fmt)
+    except Refused as err:
+        fail(f"--export {fmt}: cannot build this network exactly: {err.reason} "
+             f"(formats that can: {', '.join(err.can) or 'none'})")
+    if fmt != "pycls":
+        wants_json = as_json or (out is not None and out.suffix == ".json")
+        value = json.dumps(value, indent=2) + "\n" if wants_json else snippet(value)
+    if out is None:
+        sys.stdout.write(value)
+    else:
+        write_text(out, value, "--out")
+
+
+SourceOpt = Annotated[str, typer.Option("--source", help="zoo (default), torchvision or timm.")]
+
+
+def models(as_json: JsonOpt = False, source: SourceOpt = "zoo") -> None:
+    """List the zoo (or a library's models fastscale expresses exactly) with each model's complexity."""
+    from fastscale import zoo
+    from fastscale.interop import catalog
+
+    if source not in ("zoo", *catalog.sources()):
+        fail(f"--source: unknown source {source!r} (allowed: zoo, {', '.join(catalog.sources())})")
+    names = zoo.names() if source == "zoo" else [f"{source}:{n}" for n in catalog.entries(source)]
     rows = []
-    for name in zoo.names():
+    for name in names:
         m = zoo.get(name)
         rows.append({"name": name, "family": m.family, "resolution": m.resolution, **m.spec.complexity(m.resolution)})
     if as_json:

@@ -1,7 +1,9 @@
 """The model zoo: the 36 base models of the paper, looked up by name.
 
 Names are case-insensitive, and snake_case aliases work too (``regnety_400mf``,
-``efficientnet_b0``, ``resnext_50``), because people type them both ways.
+``efficientnet_b0``, ``resnext_50``), because people type them both ways. A name with a library
+prefix (``torchvision:regnet_y_400mf``, ``timm:efficientnet_b0``) is that library's model, as the
+generated catalog of ``fastscale.interop`` describes it.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ def names() -> list[str]:
 def get(name: str, field: str = "model") -> ZooModel:
     if not isinstance(name, str) or not name.strip():
         raise ScalingError(field, "must be a zoo model name", "see GET /models or `fastscale models`")
+    if ":" in name:  # a library's name (torchvision:<name>, timm:<name>), from the generated catalog
+        return library_model(name, field)
     if not _NAME_CHARS.match(name):
         # Folding separators is for people's spellings, not for control or look-alike characters.
         raise ScalingError(field, f"{brief(name[:40])} has characters no model name has",
@@ -66,6 +70,21 @@ def get(name: str, field: str = "model") -> ZooModel:
     if key is None:
         raise ScalingError(field, f"unknown model {brief(name)}", _suggestion(name, index))
     return _models()[key]
+
+
+@lru_cache(maxsize=256)
+def _library_model(name: str, field: str) -> ZooModel:
+    from fastscale.interop import catalog
+
+    key, entry = catalog.lookup(name, field)
+    return ZooModel(key, spec_from_dict(entry["spec"], f"{key}.spec"), entry["resolution"])
+
+
+def library_model(name: str, field: str = "model") -> ZooModel:
+    """``torchvision:<name>`` or ``timm:<name>``: the spec the catalog read from that library."""
+    if len(name) > 96:
+        raise ScalingError(field, "is too long for a model name", "see GET /models?source=torchvision|timm")
+    return _library_model(name, field)
 
 
 def _suggestion(name: str, index: dict[str, str]) -> str:

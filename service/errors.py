@@ -142,6 +142,13 @@ class UnknownDevice(ServiceError):
     status, title = 422, "No such device"
 
 
+class NoImplementation(ServiceError):
+    """No live worker of the device class has the library ``profile.implementation`` names (the
+    ``interop`` extra): waiting would not help, so 422."""
+
+    status, title = 422, "No worker with this implementation"
+
+
 class QueueFull(ServiceError):
     status, title, retry_after = 503, "Queue full", 60
 

@@ -134,13 +134,16 @@ def _reporter(lease: Lease, store: ProfileStore, job: dict):
     return progress
 
 
-def _build(plan):
-    """The torch model of ``plan``; running out of memory while building is an OOM like any other."""
+def _build(plan, implementation: str = "fastscale"):
+    """The torch model of ``plan``, fastscale's own or the library's module built from the exported
+    recipe; running out of memory while building is an OOM like any other."""
     from fastscale.build.builder import build_plan
     from workers.profiler import ProfileOOM
     from workers.profiler.memory import is_oom
 
     try:
+        if implementation != "fastscale":
+            return _build_library(plan, implementation)
         return build_plan(plan)
     except Exception as exc:  # noqa: BLE001 - only OOM is translated
         if not is_oom(exc):
@@ -148,6 +151,18 @@ def _build(plan):
         message = (f"building the model ran out of memory ({type(exc).__name__}): it is larger than this "
                    "worker may hold (FASTSCALE_WORKER_MEMORY_LIMIT_BYTES)")
     raise ProfileOOM(message)  # outside the except block: the failed build's frames are released
+
+
+def _build_library(plan, implementation: str):
+    from fastscale.interop.export import export
+    from fastscale.interop.library_build import build_recipe
+
+    recipe = export(plan, implementation)
+    try:
+        return build_recipe(recipe)
+    except ImportError as exc:
+        raise RuntimeError(f"this worker cannot build {implementation} models ({exc}); install the interop "
+                           "extra: pip install 'fastscale[interop]'") from exc
 
 
 def _batch_predictor(plan, cfg, kind: str):
@@ -200,7 +215,8 @@ def _measure(job: dict, lease: Lease, store: ProfileStore) -> dict:
     )
     device = pick_device(os.environ.get("FASTSCALE_WORKER_KIND", "cpu"))
     torch.manual_seed(cfg.seed)  # the same weights every time this plan is measured
-    model = _build(plan)
+    implementation = prof.get("implementation", "fastscale")
+    model = _build(plan, implementation)
     try:
         result = profile_model(model, plan.resolution, device, cfg, progress,
                                _batch_predictor(plan, cfg, device.type))
@@ -210,4 +226,17 @@ def _measure(job: dict, lease: Lease, store: ProfileStore) -> dict:
     _predicted_memory(result, plan, cfg, device.type)
     result["device_class"] = job["device_class"]
     result["complexity"] = plan.complexity
+    result.update(_timed(plan, implementation))
     return result
+
+
+def _timed(plan, implementation: str) -> dict:
+    """What was timed: the implementation, its version here, and for a library the constructor."""
+    from fastscale.interop.library_build import installed
+
+    out = {"implementation": implementation, "library_version": installed().get(implementation)}
+    if implementation != "fastscale":
+        from fastscale.interop.export import export
+
+        out["constructor"] = export(plan, implementation)["constructor"]
+    return out

@@ -38,6 +38,8 @@ from rq.utils import now, utcformat
 
 from service.redis.keys import Keys
 from service.logs import setup_logging
+from fastscale.interop.library_build import installed
+from service.redis.implementations import publish, withdraw
 from service.redis.queues import get_queue, mark_seen
 from service.settings import get_settings
 from workers.health import write_beat
@@ -138,6 +140,7 @@ def make_worker(args, settings, cap: int, attempt: int) -> ProfilingWorker:
                              worker_ttl=settings.worker_ttl_s, default_result_ttl=settings.rq_result_ttl_s)
     worker.device_class, worker.prefix = args.device_class, settings.key_prefix
     worker.beat_dir, worker.slot = settings.worker_heartbeat_dir, os.environ.get("FASTSCALE_WORKER_SLOT", name)
+    publish(conn, settings.key_prefix, name, args.device_class, installed())  # what /scale may ask of it
     return worker
 
 
@@ -189,6 +192,11 @@ def main(argv: list[str] | None = None) -> int:
         slot = worker.slot if worker is not None else os.environ.get("FASTSCALE_WORKER_SLOT", "")
         if slot:
             (settings.worker_heartbeat_dir / slot).unlink(missing_ok=True)  # gone, not silently stale
+        if worker is not None:
+            try:
+                withdraw(worker.connection, settings.key_prefix, worker.name)
+            except redis.RedisError:  # Redis gone as we leave: the entry is ignored once the worker is not live
+                pass
     return EXIT_RECYCLE if needs_fresh_process() else 0
 
 

@@ -1,13 +1,20 @@
-"""GET /models, /models/{name}, /strategies: what can be scaled, and how."""
+"""GET /models, /models/{name}, /strategies: what can be scaled, and how.
+
+``GET /models?source=torchvision|timm`` lists the libraries' models fastscale expresses exactly,
+from the catalog data in the package (``fastscale.interop``): the API never imports the libraries.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Literal
+
+from fastapi import APIRouter, Query
 
 from app.documented import problems
 from app.schemas import ModelDetail, ModelSummary, Strategies
 from fastscale import strategies, zoo
 from fastscale.families import RegNetSpec
+from fastscale.interop import catalog
 from fastscale.planning.rounding import ROUNDINGS
 
 router = APIRouter(tags=["catalog"])
@@ -25,8 +32,13 @@ def describe_model(name: str, detail: bool) -> dict:
 
 @router.get("/models", response_model=list[ModelSummary], responses=problems(401),
             summary="The zoo with each base model's complexity")
-def models() -> list[dict]:
-    return [describe_model(n, False) for n in zoo.names()]
+def models(source: Literal["zoo", "torchvision", "timm"] = Query("zoo", description=(
+        "zoo: the paper's 36 base models; torchvision or timm: that library's models fastscale expresses "
+        "exactly, named torchvision:<name> / timm:<name>"))) -> list[dict]:
+    if source == "zoo":
+        return [describe_model(n, False) for n in zoo.names()]
+    version = catalog.version(source)
+    return [{**describe_model(f"{source}:{n}", False), "library_version": version} for n in catalog.entries(source)]
 
 
 @router.get("/models/{name}", response_model=ModelDetail, response_model_exclude_unset=True,

@@ -20,6 +20,7 @@ from app.deps import Ctx
 from app.documented import POST_GUARD, problems
 from app.schemas import PlanRequest, PlanResponse
 from service.planning.cache import aplan_memory_for, apycls_yaml
+from service.planning.exports import aexports
 from service.prediction.predictor import apredicted_all, drop_lookup, version_lookup
 from service.profiles.submit import check_batch_size
 
@@ -39,5 +40,7 @@ async def plan(req: PlanRequest, c: Ctx) -> Response:
         raise
     predicted = await apredicted_all(c.predictor, plan, version)
     exported = {"pycls_yaml": await apycls_yaml(plan)} if req.pycls_yaml else {}
+    if req.export:
+        exported["exports"] = await aexports(plan, req.export)
     return Response(to_json({**plan, "predicted": predicted, "memory": memory, **exported}),
                     media_type="application/json")

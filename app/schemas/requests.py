@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from app.schemas.interop import EXPORT_DESCRIPTION, IMPLEMENTATION_DESCRIPTION, ExportFormat, Implementation
+
 # A profile's defaults, as the core's memory model spells them (fastscale.memory.DEFAULT_*; a test
 # holds them equal): not imported, as clients use these models without the core.
 DEFAULT_BATCH_SIZE, DEFAULT_DTYPE = 64, "float32"
@@ -63,7 +65,9 @@ class PlanFields(BaseModel):
 
     model_config = STRICT
 
-    model: str | None = Field(None, max_length=64, description="Zoo model name (case-insensitive), e.g. RegNetY-400MF.")
+    model: str | None = Field(None, max_length=64, description=(
+        "Zoo model name (case-insensitive), e.g. RegNetY-400MF; or a library's model, torchvision:<name> or "
+        "timm:<name> (GET /models?source=torchvision|timm lists them)."))
     spec: SpecField = Field(None, max_length=200_000, description=SPEC_DESCRIPTION +
                                               " Or a pycls YAML config (text), or its parsed form (with MODEL).")
     strategy: str = Field("dWr", max_length=64, description="d w r dw dr wr dwr dWr, or a weight string like d1_w8_g8_r1.")
@@ -110,6 +114,7 @@ class PlanRequest(PlanFields):
         "Batch size, dtype, layout and device of the predicted memory (defaults as POST /scale's profile)."))
     pycls_yaml: bool = Field(False, description=(
         "Also return the scaled model as a pycls config (the text GET /profile/{id}/config.yaml serves)."))
+    export: list[ExportFormat] = Field(default_factory=list, max_length=3, description=EXPORT_DESCRIPTION)
 
 
 class ProfileRequest(BaseModel):
@@ -125,6 +130,7 @@ class ProfileRequest(BaseModel):
                                         "the device class's.")
     cuda_graphs: bool = Field(False, description="Also time inference as CUDA graph replay (cuda devices only).")
     find_max_batch: bool = Field(False, description="Also find the largest batch that fits, by bisection.")
+    implementation: Implementation = Field("fastscale", description=IMPLEMENTATION_DESCRIPTION)
 
     @field_validator("modes")
     @classmethod
@@ -141,6 +147,7 @@ class ScaleRequest(PlanFields):
 
     profile: ProfileRequest = Field(default_factory=ProfileRequest)
     force: bool = Field(False, description="Measure again even if a cached result exists.")
+    export: list[ExportFormat] = Field(default_factory=list, max_length=3, description=EXPORT_DESCRIPTION)
     callback_url: str | None = Field(None, max_length=2048, description=(
         "POSTed the final document when this reaches a final state (signed; see README, Callbacks). "
         "Its host must be allowed by FASTSCALE_CALLBACK_ALLOWED_HOSTS."))

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.schemas.interop import Export
 from app.schemas.memory import Memory
 
 OPEN = ConfigDict(extra="allow")
@@ -44,6 +45,7 @@ class Accepted(BaseModel):
     plan: dict[str, Any]
     predicted: dict[str, Any] | None = None
     links: Links
+    exports: dict[str, Export] | None = Field(None, description="The formats asked for with export.")
 
 
 class CallbackAttempt(BaseModel):
@@ -151,6 +153,7 @@ class PlanResponse(BaseModel):
     memory: Memory = Field(description="Predicted peak memory per mode for the request's profile (or its defaults).")
     pycls_yaml: str | None = Field(None, description=(
         "With pycls_yaml: true, the scaled model as a pycls config: the text GET /profile/{id}/config.yaml serves."))
+    exports: dict[str, Export] | None = Field(None, description="The formats asked for with export.")
 
 
 class SweepLinks(BaseModel):
@@ -254,36 +257,6 @@ class Recommendation(BaseModel):
     started_at: str
     finished_at: str | None
     links: Links
-
-
-class ModelSummary(BaseModel):
-    model_config = OPEN
-    name: str
-    family: str
-    resolution: int
-    complexity: Complexity
-
-
-class ModelDetail(ModelSummary):
-    arch: dict[str, Any]
-    anynet: dict[str, Any] | None = Field(None, description="RegNets only: the same network as an AnyNet spec.")
-
-
-class NamedStrategy(BaseModel):
-    name: str
-    alpha: float | None
-    exponents: dict[str, float]
-
-
-class Strategies(BaseModel):
-    model_config = OPEN
-    named: list[NamedStrategy]
-    default: str
-    default_alpha: float
-    weight_strings: str
-    exponents: str
-    factor_range: list[float]
-    roundings: list[str]
 
 
 class Health(BaseModel):

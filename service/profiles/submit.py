@@ -48,9 +48,26 @@ def profile_settings(p: dict, s: Settings, device_class: str | None = None) -> d
     budget = p["time_budget_s"] if p.get("time_budget_s") is not None else d.time_budget_s
     if budget > s.max_time_budget_s:
         raise LimitExceeded(f"{budget:g} s is over the limit", "profile.time_budget_s", f"up to {s.max_time_budget_s:g} s")
-    return {"batch_size": batch, "modes": p["modes"], "dtype": p["dtype"], "channels_last": p["channels_last"],
-            "time_budget_s": float(budget), "cuda_graphs": p["cuda_graphs"], "find_max_batch": p["find_max_batch"],
-            "target_rel_ci": d.target_rel_ci, "warmup_cap_s": d.warmup_cap_s, "mode_cap_s": d.mode_cap_s}
+    out = {"batch_size": batch, "modes": p["modes"], "dtype": p["dtype"], "channels_last": p["channels_last"],
+           "time_budget_s": float(budget), "cuda_graphs": p["cuda_graphs"], "find_max_batch": p["find_max_batch"],
+           "target_rel_ci": d.target_rel_ci, "warmup_cap_s": d.warmup_cap_s, "mode_cap_s": d.mode_cap_s}
+    if p.get("implementation", "fastscale") != "fastscale":  # absent for fastscale: ids made before it stay
+        out["implementation"] = p["implementation"]
+    return out
+
+
+def check_implementation(plan: dict, profile: dict, device_class: str, c: Services) -> None:
+    """A library implementation needs a recipe that builds the plan exactly, and a live worker of
+    the class with that library installed (both refused with a 422 before anything is queued)."""
+    impl = profile.get("implementation", "fastscale")
+    if impl == "fastscale":
+        return
+    from fastscale.planning.planner import Plan
+    from service.planning.exports import one_export
+    from service.redis import implementations
+
+    one_export(Plan.from_dict(plan), impl, "profile.implementation")
+    implementations.require(c.redis, c.settings.key_prefix, device_class, impl)
 
 
 def arch_blocks(arch: dict) -> int:
@@ -131,6 +148,7 @@ def claim(c: Services, plan: dict, profile_req: dict, force: bool = False,
     device_class = resolve_device_class(profile_req["device"], live, seen, window)
     profile = profile_settings(profile_req, c.settings, device_class)
     check_limits(plan, profile, device_class, c)
+    check_implementation(plan, profile, device_class, c)
     pid = profile_id(plan, profile, device_class)
     base = {"plan": plan, "profile": profile, "device_class": device_class}
     record, enqueue = c.store.claim(pid, base, force=force, also=_queue_writes(c, live) if queue else None)

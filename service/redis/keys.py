@@ -20,6 +20,8 @@ that says which part it fills (ids are validated before they get here).
   <p>:rate:<who>:<minute>   POST count of one client in one minute (rate limit)
   <p>:device_memory         hash device class -> bytes one job may use (published by workers)
   <p>:device_seen           hash device class -> unix time a worker of it was last seen alive
+  <p>:implementations       hash worker name -> {"device_class", "implementations": {name: version}}
+                            (fastscale, torchvision, timm: what each worker can build)
   <p>:<device class>        the RQ queue of that device class (cpu-..., cuda-...)
   <p>:idx:<kind>:<f>:<v>    sorted set of ids by created time with field f = v (listing; service.listing.indexes)
   <p>:idx:<kind>            sorted set of every indexed id by created time
@@ -115,6 +117,10 @@ class Keys:
     @property
     def device_seen(self) -> str:
         return f"{self.prefix}:device_seen"
+
+    @property
+    def implementations(self) -> str:
+        return f"{self.prefix}:implementations"
 
     def queue(self, device_class: str) -> str:
         return f"{self.prefix}:{device_class}"

@@ -107,9 +107,14 @@ def test_health_checks_use_readyz_and_every_worker_has_one():
 
 
 def test_the_worker_image_pins_the_makefiles_torch():
-    pin = re.search(r"^TORCH \?= torch==(\S+)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+    makefile = (ROOT / "Makefile").read_text()
+    pin = re.search(r"^TORCH \?= torch==(\S+)", makefile, re.M).group(1)
+    vision = re.search(r"^TORCH \?= .*torchvision==(\S+)", makefile, re.M).group(1)
     docker = (ROOT / "Dockerfile").read_text()
     assert f"ARG TORCH_VERSION={pin}" in docker and '"torch==${TORCH_VERSION}"' in docker
+    # the interop extra needs the torchvision built for that torch
+    assert f"ARG TORCHVISION_VERSION={vision}" in docker and '"torchvision==${TORCHVISION_VERSION}"' in docker
+    assert '.[interop]' in docker
 
 
 def test_the_readme_documents_docker_compose_up():
