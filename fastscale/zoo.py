@@ -1,7 +1,8 @@
-"""The model zoo: the 36 base models of the paper, looked up by name.
+"""The model zoo: the 36 base models of the paper, and ConvNeXt and ViT, looked up by name.
 
 Names are case-insensitive, and snake_case aliases work too (``regnety_400mf``,
-``efficientnet_b0``, ``resnext_50``), because people type them both ways.
+``efficientnet_b0``, ``resnext_50``, ``vit_s_16`` for ``ViT-S/16``: a path segment like
+``GET /models/{name}`` cannot hold the slash), because people type them both ways.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class ZooModel:
         return self.spec.family
 
 
-_NAME_CHARS = re.compile(r"^[A-Za-z0-9._ -]{1,64}$")
+_NAME_CHARS = re.compile(r"^[A-Za-z0-9._ /-]{1,64}$")
 
 
 def normalize(name: str) -> str:
@@ -60,7 +61,7 @@ def get(name: str, field: str = "model") -> ZooModel:
     if not _NAME_CHARS.match(name):
         # Folding separators is for people's spellings, not for control or look-alike characters.
         raise ScalingError(field, f"{brief(name[:40])} has characters no model name has",
-                           "letters, digits, '.', '-', '_' and spaces; see GET /models")
+                           "letters, digits, '.', '-', '_', '/' and spaces; see GET /models")
     index = _index()
     key = index.get(normalize(name))
     if key is None:
