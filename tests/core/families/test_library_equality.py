@@ -34,7 +34,8 @@ def _library_case(name: str):
 @pytest.mark.parametrize(("name", "library", "constructor"), [c for n in NAMES for c in _library_case(n)])
 def test_zoo_params_equal_the_library_model(name, library, constructor):
     entry = zoo.get(name)
-    assert params(LIBRARIES[library](constructor)) == entry.spec.complexity(entry.resolution)["params"]
+    model = LIBRARIES[library](constructor) if library == "torchvision" else timm_model(constructor, storage=False)
+    assert params(model) == entry.spec.complexity(entry.resolution)["params"]
 
 
 @pytest.mark.parametrize("name", list(NAMES) if FULL else ["ConvNeXt-T", "ViT-Ti/16"])
@@ -61,5 +62,31 @@ def test_library_kwargs_rebuild_the_same_network_in_both_libraries(name):
     spec = zoo.get(name).spec
     kwargs = spec.library()
     expected = spec.complexity(zoo.get(name).resolution)["params"]
-    assert params(timm_model(family=spec.family, **kwargs["timm"])) == expected
+    assert params(timm_model(family=spec.family, storage=False, **kwargs["timm"])) == expected
     assert params(torchvision_model(family=spec.family, **kwargs["torchvision"])) == expected
+
+
+# Shallow bases with the small zoo entries' widths: fvcore traces every op of the model it
+# counts, so its time grows with the blocks; exactness does not depend on the size.
+SHALLOW = {"convnext": {"family": "convnext", "depths": [1, 1, 2, 1], "widths": [96, 192, 384, 768]},
+           "vit": {"family": "vit", "depth": 2, "dim": 192, "img_size": 64}}
+
+
+def _scaled(family: str):
+    from fastscale.strategies import NAMED
+
+    for strategy in NAMED:
+        yield pytest.param(family, strategy, id=f"{family}-{strategy}")
+
+
+@pytest.mark.parametrize(("family", "strategy"), [*_scaled("convnext"), *_scaled("vit")])
+def test_scaled_plans_equal_fvcore_and_both_libraries(family, strategy):
+    """A grid of scaled plans (every strategy, x3, from a shallow 64 px base) rebuilt from the
+    plan's library kwargs: fvcore's flops and acts, and both libraries' params."""
+    from fastscale.planning.planner import make_plan
+
+    plan = make_plan(spec=SHALLOW[family], strategy=strategy, factor=3, resolution=64)
+    kwargs = plan.arch.library()
+    model = timm_model(family=plan.arch.family, **kwargs["timm"])
+    assert plan.complexity == fvcore_counts(model, plan.resolution)
+    assert params(torchvision_model(family=plan.arch.family, **kwargs["torchvision"])) == plan.complexity["params"]
