@@ -78,7 +78,8 @@ def resolve_base(model: str | None = None, spec: dict | str | None = None, resol
             source = read_spec(spec)
             base = Base("custom", source.spec, source.train_size, source.config)
         else:
-            base = Base("custom", spec_from_dict(spec, "spec"), 224)
+            parsed = spec_from_dict(spec, "spec")
+            base = Base("custom", parsed, getattr(parsed, "img_size", 224))  # a ViT is built for its img_size
     if resolution is not None:
         if isinstance(resolution, bool) or not isinstance(resolution, int):
             raise ScalingError("resolution", f"must be an integer, got {brief(resolution)}",
