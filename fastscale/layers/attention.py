@@ -10,10 +10,12 @@ What backward keeps depends on the kernel torch runs (``Tracer.attention``):
 ``math``
     The explicit path (CPU, ``fastscale.layers.torch_modules.SelfAttention``): the scaled query,
     the key and value copies, and the softmax's output (``heads * n * n``, the big one).
-``flash`` / ``efficient``
+``flash`` / ``efficient`` / ``cudnn``
     Fused SDPA on CUDA: the query, key and value (views of the qkv output, one storage), the
     output, and a float32 log-sum-exp per head and query (the memory-efficient kernel pads the
-    queries to a multiple of 32). No ``n x n`` map is kept.
+    queries to a multiple of 32; cuDNN's statistics are taken to be flash's). No ``n x n`` map
+    is kept. Written from the kernels' autograd formulas; a GPU run calibrates them (the
+    worker reports ``attention_kernel``, and ``memory_ratio`` beside it).
 """
 
 from __future__ import annotations
@@ -24,7 +26,12 @@ from fastscale.layers.cx import Cx
 from fastscale.layers.tokens import TokenLinear
 from fastscale.layers.trace import Ten, Tracer
 
-KERNELS = ("math", "flash", "efficient")
+KERNELS = ("math", "flash", "efficient", "cudnn")
+
+
+def default_kernel(device: str) -> str:
+    """What torch runs by default: the explicit path on CPU, flash attention on CUDA."""
+    return "math" if device == "cpu" else "flash"
 
 
 @dataclass(frozen=True, slots=True)
