@@ -55,6 +55,12 @@ def names() -> list[str]:
     return list(_models())
 
 
+def paper_names() -> list[str]:
+    """The paper's 36 models (the reference's families, with its pycls rounding and figures);
+    ``names()`` also holds the ConvNeXt and ViT entries (fvcore's figures, nearest rounding)."""
+    return [name for name, m in _models().items() if getattr(m.spec, "counting", "pycls") == "pycls"]
+
+
 def get(name: str, field: str = "model") -> ZooModel:
     if not isinstance(name, str) or not name.strip():
         raise ScalingError(field, "must be a zoo model name", "see GET /models or `fastscale models`")

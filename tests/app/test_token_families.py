@@ -33,10 +33,19 @@ def test_plan_of_a_zoo_entry_with_memory_and_the_attention_kernel(service, model
     ({"model": "ViT-S/16", "factor": 2, "rounding": "pycls"}, "rounding"),
     ({"model": "ConvNeXt-T", "strategy": "d1_w8_g8_r1", "factor": 2}, "strategy"),
     ({"spec": {"family": "vit", "depth": 2, "dim": 100}, "factor": 2}, "spec.dim"),
+    ({"model": "ConvNeXt-T", "factor": 2, "pycls_yaml": True}, "plan.arch.family"),
 ])
 def test_what_the_families_cannot_do_is_a_422_naming_the_field(service, body, field):
     r = service.post("/plan", json=body)
     assert r.status_code == 422 and field in r.text, r.text
+
+
+def test_models_lists_the_families_and_finds_a_vit_by_its_snake_case_alias(service):
+    names = {m["name"]: m["family"] for m in service.get("/models").json()}
+    assert names["ViT-L/16"] == "vit" and names["ConvNeXt-L"] == "convnext"
+    detail = service.get("/models/vit_s_16")
+    assert detail.status_code == 200 and detail.json()["complexity"]["params"] == 22050664
+    assert service.get("/ui/plan", params={"model": "ConvNeXt-T", "strategy": "dWr", "factor": "4"}).status_code == 200
 
 
 @pytest.mark.slow
