@@ -56,3 +56,19 @@ def test_one_head_and_odd_token_counts_match_autograd():
     spec = {"family": "vit", "depth": 2, "dim": 64, "img_size": 80}
     plan = make_plan(spec=spec, strategy="d", factor=1.0)
     _check(plan.arch, 80, batches=(1, 3))
+
+
+@pytest.mark.parametrize("kernel", ["flash", "efficient"])
+def test_fused_attention_kernels_keep_no_attention_map(kernel):
+    """CUDA's fused kernels (not runnable here; a GPU run calibrates them) save, per block, the
+    qkv storage, the output and a float32 log-sum-exp per head and query (padded to 32 queries
+    by the memory-efficient kernel) instead of the scaled query, key, value copies and the
+    heads * n * n softmax output of the math path; everything else is the same."""
+    spec = zoo.get("ViT-S/16").spec
+    n, d, h, depth = 197, spec.dim, spec.heads, spec.depth
+    lse = h * (n if kernel == "flash" else -(-n // 32) * 32)
+    for dtype, ab in (("float32", 4), ("bfloat16", 2)):
+        math_bytes = saved_activation_bytes(trace(spec, 224, "math"), 2, dtype)
+        fused_bytes = saved_activation_bytes(trace(spec, 224, kernel), 2, dtype)
+        per_block = ab * (h * n * n - n * d) - 4 * lse
+        assert math_bytes - fused_bytes == 2 * depth * per_block
