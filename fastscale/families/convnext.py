@@ -105,6 +105,20 @@ class ConvNeXtSpec:
         """torchvision's and timm's keyword arguments for this architecture (interop exports)."""
         return convnext_library(self)
 
+    @classmethod
+    def from_library(cls, library: str, kwargs: dict) -> "ConvNeXtSpec":
+        """The spec of ``library``'s (``timm`` or ``torchvision``) ConvNeXt built with ``kwargs``
+        (the inverse of ``library()``; torchvision's ``block_setting`` as (in, out, layers) triples)."""
+        if library == "timm":
+            depths, widths = kwargs.get("depths", (3, 3, 9, 3)), kwargs.get("dims", (96, 192, 384, 768))
+        elif library == "torchvision":
+            settings = [tuple(s) for s in kwargs["block_setting"]]
+            depths, widths = [s[2] for s in settings], [s[0] for s in settings]
+        else:
+            raise ScalingError("library", f"unknown library {library!r}", "timm, torchvision")
+        return cls.from_dict({"family": "convnext", "depths": list(depths), "widths": list(widths),
+                              "num_classes": kwargs.get("num_classes", 1000)}, "library")
+
     def to_dict(self) -> dict:
         return f.as_json(self)
 

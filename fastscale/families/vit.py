@@ -110,6 +110,28 @@ class ViTSpec:
     def library(self) -> dict:
         return vit_library(self)
 
+    @classmethod
+    def from_library(cls, library: str, kwargs: dict) -> "ViTSpec":
+        """The spec of ``library``'s (``timm`` or ``torchvision``) VisionTransformer built with
+        ``kwargs`` (the inverse of ``library()``; defaults as the libraries' ViT-B/16)."""
+        if library == "timm":
+            dim, heads = kwargs.get("embed_dim", 768), kwargs.get("num_heads", 12)
+            data = {"depth": kwargs.get("depth", 12), "mlp_ratio": kwargs.get("mlp_ratio", 4.0),
+                    "patch": kwargs.get("patch_size", 16), "img_size": kwargs.get("img_size", 224)}
+        elif library == "torchvision":
+            dim, heads = kwargs["hidden_dim"], kwargs["num_heads"]
+            data = {"depth": kwargs["num_layers"], "mlp_ratio": kwargs["mlp_dim"] / dim,
+                    "patch": kwargs["patch_size"], "img_size": kwargs.get("image_size", 224)}
+        else:
+            raise ScalingError("library", f"unknown library {library!r}", "timm, torchvision")
+        if dim % heads:
+            raise ScalingError("library.num_heads", f"{heads} heads do not divide {dim} channels")
+        spec = cls.from_dict({"family": "vit", "dim": dim, "head_dim": dim // heads,
+                              "num_classes": kwargs.get("num_classes", 1000), **data}, "library")
+        if library == "torchvision" and spec.hidden != kwargs["mlp_dim"]:
+            raise ScalingError("library.mlp_dim", f"{kwargs['mlp_dim']} is not a whole ratio of {dim}")
+        return spec
+
     def to_dict(self) -> dict:
         return f.as_json(self)
 

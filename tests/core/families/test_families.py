@@ -120,3 +120,10 @@ def test_vit_at_a_resolution_its_embedding_was_not_built_for_is_refused():
     with pytest.raises(ScalingError) as err:
         zoo.get("ViT-S/16").spec.complexity(256)
     assert err.value.field == "resolution"
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("library", ["timm", "torchvision"])
+def test_library_kwargs_read_back_as_the_same_spec(name, library):
+    spec = make_plan(model=name, strategy="dWr", factor=2).arch
+    assert type(spec).from_library(library, spec.library()[library]) == spec
