@@ -48,6 +48,7 @@ class Memory(BaseModel):
     device: Literal["cuda", "cpu"]
     attention_kernel: Literal["math", "flash", "efficient", "cudnn"] | None = Field(None, description=(
         "The attention kernel whose saved tensors are modelled (networks with attention only): math on cpu "
-        "(the explicit path), flash on cuda; a worker's result names the one it ran."))
+        "(the explicit path); on cuda efficient in float32, flash in 16-bit dtypes; a worker's result names the one "
+        "it ran."))
     inference: ModeMemory
     training: TrainingMemory

@@ -29,9 +29,12 @@ from fastscale.layers.trace import Ten, Tracer
 KERNELS = ("math", "flash", "efficient", "cudnn")
 
 
-def default_kernel(device: str) -> str:
-    """What torch runs by default: the explicit path on CPU, flash attention on CUDA."""
-    return "math" if device == "cpu" else "flash"
+def default_kernel(device: str, dtype: str = "float32") -> str:
+    """What runs by default: the explicit path on CPU; on CUDA torch's SDPA picks flash attention
+    for 16-bit inputs and the memory-efficient kernel for float32 (flash has no float32 kernel)."""
+    if device == "cpu":
+        return "math"
+    return "efficient" if dtype == "float32" else "flash"
 
 
 @dataclass(frozen=True, slots=True)

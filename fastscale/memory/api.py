@@ -43,9 +43,9 @@ def _spec(arch):
     return arch
 
 
-def _trace(arch, resolution: int, device: str, attention: str | None = None) -> Trace:
+def _trace(arch, resolution: int, device: str, dtype: str, attention: str | None = None) -> Trace:
     """The trace with the saved set of the attention kernel ``device`` runs (or ``attention``)."""
-    kernel = attention or default_kernel(device)
+    kernel = attention or default_kernel(device, dtype)
     if kernel not in KERNELS:
         raise ScalingError("attention", f"unknown attention kernel {kernel!r}", ", ".join(KERNELS))
     return trace(_spec(arch), resolution, kernel)
@@ -121,12 +121,12 @@ def predict_memory(arch, resolution: int, batch_size: int, dtype: str = "float32
     null for a network without attention.
     """
     _check(batch_size, dtype, device)
-    tr = _trace(arch, resolution, device, attention)
+    tr = _trace(arch, resolution, device, dtype, attention)
     settings = (batch_size, dtype, channels_last, device)
     known = tr.columns.answers.get(settings)  # nearby factors often round to one network
     if known is None:
         known = {"batch_size": batch_size, "dtype": dtype, "channels_last": channels_last, "device": device,
-                 "attention_kernel": (attention or default_kernel(device)) if tr.has_attention else None}
+                 "attention_kernel": (attention or default_kernel(device, dtype)) if tr.has_attention else None}
         for mode in MODES:
             known[mode] = _mode_memory(tr, resolution, batch_size, dtype, channels_last, device, mode)
         known["training"]["saved_activation_bytes"] = saved_activation_bytes(tr, batch_size, dtype)
@@ -149,7 +149,7 @@ def _required_candidates(arch, resolution: int, batch: int, dtype: str, mode: st
     if mode not in MODES:
         raise ScalingError("mode", f"unknown mode {mode!r}", ", ".join(MODES))
     _check(batch, dtype, device)
-    tr = _trace(arch, resolution, device)
+    tr = _trace(arch, resolution, device, dtype)
     persistent, extra, _ = _fixed_bytes(tr, resolution, batch, dtype, device, mode)
     live = _live(tr, batch, dtype, device, mode)
     return [v + persistent + extra for v in (live if isinstance(live, list) else live.tolist())]

@@ -16,7 +16,7 @@ TINY_CONVNEXT = {"family": "convnext", "depths": [1, 1], "widths": [16, 32], "nu
 PROFILE = {**QUICK, "modes": ["inference", "training"]}
 
 
-@pytest.mark.parametrize(("model", "family", "kernel"), [("ViT-S/16", "vit", "flash"), ("ConvNeXt-T", "convnext", None)])
+@pytest.mark.parametrize(("model", "family", "kernel"), [("ViT-S/16", "vit", "efficient"), ("ConvNeXt-T", "convnext", None)])
 def test_plan_of_a_zoo_entry_with_memory_and_the_attention_kernel(service, model, family, kernel):
     r = service.post("/plan", json={"model": model, "strategy": "dWr", "factor": 2})
     assert r.status_code == 200, r.text
@@ -25,7 +25,9 @@ def test_plan_of_a_zoo_entry_with_memory_and_the_attention_kernel(service, model
     assert body["memory"]["attention_kernel"] == kernel and body["memory"]["training"]["saved_activation_bytes"] > 0
     cpu = service.post("/plan", json={"model": model, "factor": 2, "profile": {"device": "cpu"}}).json()
     assert cpu["memory"]["attention_kernel"] == (kernel and "math")
-    if kernel:  # the explicit path keeps the n x n attention map for backward; flash does not
+    if kernel:  # the explicit path keeps the n x n attention map for backward; the fused kernels do not
+        bf16 = service.post("/plan", json={"model": model, "factor": 2, "profile": {"dtype": "bfloat16"}}).json()
+        assert bf16["memory"]["attention_kernel"] == "flash"
         assert cpu["memory"]["training"]["saved_activation_bytes"] > body["memory"]["training"]["saved_activation_bytes"]
 
 
