@@ -9,7 +9,9 @@ two steps as for the reference families, without their tables (a handful of knob
    dimension takes its nearest valid value has the target flops (real networks do not grow as
    d * w**2 * r**2: the stem, the head and attention's n**2 term grow otherwise);
 2. a best-improvement local search over each scaled dimension's valid values near its ideal
-   (floor and ceiling first, then one and two steps further while it misses by over 0.5 %):
+   (floor and ceiling first, then one and two steps further while it misses by over 0.5 %, and
+   three and four while it misses by over 2 %: a ViT's embedding dim moves in steps of 64, so
+   its few knobs need the wider reach to get within the accuracy goal):
    every single change, then, when none helps, every pair of changes.
 
 The strategy's direction is kept; dimensions it does not scale stay as in the base model.
@@ -25,6 +27,7 @@ from fastscale.planning.budget import Budget
 from fastscale.planning.ranking import nearest_step, stepped
 
 GOOD_ENOUGH = 0.005
+GOAL = 0.02  # past reach 2, wider neighbourhoods only while the plan misses by more than this
 MIN_RESOLUTION = 16
 
 
@@ -72,7 +75,9 @@ class _Search:
 
     def local(self, fac: dict) -> tuple:
         best = None
-        for reach in (0, 1, 2):
+        for reach in (0, 1, 2, 3, 4):
+            if reach > 2 and (self.error(best) <= GOAL or len(self.knobs) < 2):
+                break  # one knob: flops grow with it, so its floor or ceiling was already best
             self.budget.check()
             lists = [(k, stepped(value * fac[letter], step, lo, reach)) for k, value, letter, step, lo in self.knobs]
             found = self._descend(lists)
