@@ -72,8 +72,16 @@ class ConvNeXtSpec:
     def total_blocks(self) -> int:
         return sum(self.depths)
 
+    @property
+    def min_resolution(self) -> int:
+        """The smallest input whose last stage still has a 1x1 map."""
+        return self.patch * 2 ** (len(self.depths) - 1)
+
     def complexity(self, resolution: int) -> dict[str, int]:
         """Closed form of ``self.network().complexity`` (tests/core/families hold them equal)."""
+        if resolution < self.min_resolution:
+            raise ScalingError("resolution", f"{resolution} px leaves this ConvNeXt's last stage no feature map",
+                               f"at least {self.min_resolution} px")
         return convnext_cost(self.depths, self.widths, resolution, self.patch, self.kernel, self.mlp_ratio,
                              self.num_classes)
 

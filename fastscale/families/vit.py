@@ -92,6 +92,10 @@ class ViTSpec:
     def resolution_step(self) -> int:
         return self.patch
 
+    @property
+    def min_resolution(self) -> int:
+        return self.patch
+
     def dims(self) -> tuple:
         return (("depth", -1, self.depth, "d", 1, 1), ("dim", -1, self.dim, "w", self.head_dim, self.head_dim))
 

@@ -53,7 +53,8 @@ class _Search:
         self.spec, self.target, self.budget = spec, target, budget
         dims = list(spec.dims())
         step = spec.resolution_step
-        dims.append(("resolution", -1, resolution, "r", step, max(step, -(-MIN_RESOLUTION // step) * step)))
+        lowest = -(-max(MIN_RESOLUTION, spec.min_resolution) // step) * step
+        dims.append(("resolution", -1, resolution, "r", step, lowest))
         self.base = tuple(d[2] for d in dims)
         self.knobs = [(k, d[2], d[3], d[4], d[5]) for k, d in enumerate(dims) if exps[d[3]] > 0]
         self.memo: dict[tuple, int] = {}

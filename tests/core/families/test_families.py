@@ -127,3 +127,11 @@ def test_vit_at_a_resolution_its_embedding_was_not_built_for_is_refused():
 def test_library_kwargs_read_back_as_the_same_spec(name, library):
     spec = make_plan(model=name, strategy="dWr", factor=2).arch
     assert type(spec).from_library(library, spec.library()[library]) == spec
+
+
+def test_resolutions_too_small_for_the_network_are_refused_and_never_planned():
+    with pytest.raises(ScalingError) as err:
+        make_plan(model="ConvNeXt-T", strategy="w", factor=2, resolution=16)
+    assert err.value.field == "resolution" and "at least 32" in err.value.allowed
+    plan = make_plan(model="ConvNeXt-T", strategy="r", factor=1 / 16, resolution=64)
+    assert plan.resolution >= 32
