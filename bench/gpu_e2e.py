@@ -11,8 +11,10 @@ and writes everything as JSON with --json-out.
 Needs the service's packages and a GPU worker's (torch); no internet. Sized for about 4-5
 minutes on an H100/H200 at the service's default budget (most of it cuDNN autotuning 17 new
 networks in the sweep). On a CPU, a short smoke run (tiny network, 2 strategies x 2 factors,
-batch 2, 0.2 s budget) exercises the same path:
-  python bench/gpu_e2e.py --smoke
+batch 2, 0.2 s budget) exercises the same path; with --model naming a ConvNeXt or ViT zoo entry
+the smoke run takes a tiny network of that family instead:
+  python bench/gpu_e2e.py --smoke [--model ViT-S/16]
+The GPU check of the other families: python bench/gpu_e2e.py --model ViT-S/16 (or ConvNeXt-T).
 Exit status: 0 all goals pass (always 0 in smoke mode, whose goals are informational), 1 a goal
 failed, 2 the run itself failed (server died, a request refused, a timeout).
 """
@@ -35,6 +37,15 @@ from bench.e2e.server import Server, ServerDied  # noqa: E402
 SMOKE_SPEC = {"family": "anynet", "stem_type": "simple_stem_in", "stem_w": 8, "block_type": "res_bottleneck_block",
               "depths": [1, 1], "widths": [16, 32], "strides": [2, 2], "bot_muls": [1.0, 1.0], "group_ws": [8, 8],
               "se_r": 0.25, "num_classes": 10}
+SMOKE_FAMILIES = {"vit": {"family": "vit", "depth": 1, "dim": 64, "img_size": 32, "num_classes": 10},
+                  "convnext": {"family": "convnext", "depths": [1, 1], "widths": [16, 32], "num_classes": 10}}
+
+
+def smoke_spec(model: str) -> dict:
+    """The tiny smoke network: of the model's family for ConvNeXt and ViT, else an AnyNet."""
+    from fastscale import zoo
+
+    return SMOKE_FAMILIES.get(zoo.get(model).family, SMOKE_SPEC)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -58,7 +69,7 @@ def make_plan(args) -> tuple[steps.Plan, dict]:
     smoke = args.smoke
     plan = steps.Plan(
         device=args.device or ("cpu" if smoke else "cuda"),
-        base={"spec": SMOKE_SPEC} if smoke else {"model": args.model},
+        base={"spec": smoke_spec(args.model)} if smoke else {"model": args.model},
         strategies=args.strategies or (["w", "dWr"] if smoke else ["w", "dw", "dwr", "dWr"]),
         factors=args.factors or ([1.0, 2.0] if smoke else [1.0, 2.0, 4.0, 8.0, 16.0]),
         batch_size=args.batch or (2 if smoke else 64),

@@ -26,7 +26,7 @@ sys.path[:0] = [sys.argv[1], sys.argv[1] + "/bench"]
 from plan_bench import clear_caches, grid
 from fastscale import zoo
 from fastscale.planning.planner import make_plan
-cases = grid(zoo.names(), 1)
+cases = grid([n for n in zoo.names() if not hasattr(zoo.get(n).spec, "dims")], 1)  # the grid both checkouts have
 for line in sys.stdin:
     best = float("inf")
     for _ in range(3):

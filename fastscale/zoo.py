@@ -1,9 +1,10 @@
-"""The model zoo: the 36 base models of the paper, looked up by name.
+"""The model zoo: the 36 base models of the paper, and ConvNeXt and ViT, looked up by name.
 
 Names are case-insensitive, and snake_case aliases work too (``regnety_400mf``,
-``efficientnet_b0``, ``resnext_50``), because people type them both ways. A name with a library
-prefix (``torchvision:regnet_y_400mf``, ``timm:efficientnet_b0``) is that library's model, as the
-generated catalog of ``fastscale.interop`` describes it.
+``efficientnet_b0``, ``resnext_50``, ``vit_s_16`` for ``ViT-S/16``: a path segment like
+``GET /models/{name}`` cannot hold the slash), because people type them both ways. A name with a
+library prefix (``torchvision:regnet_y_400mf``, ``timm:efficientnet_b0``) is that library's model,
+as the generated catalog of ``fastscale.interop`` describes it.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class ZooModel:
         return self.spec.family
 
 
-_NAME_CHARS = re.compile(r"^[A-Za-z0-9._ -]{1,64}$")
+_NAME_CHARS = re.compile(r"^[A-Za-z0-9._ /-]{1,64}$")
 
 
 def normalize(name: str) -> str:
@@ -56,6 +57,12 @@ def names() -> list[str]:
     return list(_models())
 
 
+def paper_names() -> list[str]:
+    """The paper's 36 models (the reference's families, with its pycls rounding and figures);
+    ``names()`` also holds the ConvNeXt and ViT entries (fvcore's figures, nearest rounding)."""
+    return [name for name, m in _models().items() if getattr(m.spec, "counting", "pycls") == "pycls"]
+
+
 def get(name: str, field: str = "model") -> ZooModel:
     if not isinstance(name, str) or not name.strip():
         raise ScalingError(field, "must be a zoo model name", "see GET /models or `fastscale models`")
@@ -64,7 +71,7 @@ def get(name: str, field: str = "model") -> ZooModel:
     if not _NAME_CHARS.match(name):
         # Folding separators is for people's spellings, not for control or look-alike characters.
         raise ScalingError(field, f"{brief(name[:40])} has characters no model name has",
-                           "letters, digits, '.', '-', '_' and spaces; see GET /models")
+                           "letters, digits, '.', '-', '_', '/' and spaces; see GET /models")
     index = _index()
     key = index.get(normalize(name))
     if key is None:

@@ -177,11 +177,20 @@ def _batch_predictor(plan, cfg, kind: str):
     return predict
 
 
-def _predicted_memory(result: dict, plan, cfg, kind: str) -> None:
-    """Each mode's predicted peak (the memory model, for this device kind) beside the measured one."""
+def _attention_kernel(model) -> str | None:
+    """The attention kernel the model's attention layers last ran (math, flash, ...), or None."""
+    kernels = sorted({m.kernel for m in model.modules() if hasattr(m, "kernel")})
+    return ",".join(kernels) if kernels else None
+
+
+def _predicted_memory(result: dict, plan, cfg, kind: str, attention: str | None = None) -> None:
+    """Each mode's predicted peak (the memory model, for this device kind and the attention
+    kernel the worker ran) beside the measured one."""
+    from fastscale.layers.attention import KERNELS
     from fastscale.memory import plan_memory
 
-    memory = plan_memory(plan, cfg.batch_size, cfg.dtype, cfg.channels_last, kind)
+    modelled = attention if attention in KERNELS else None  # a kernel not modelled: the device's default
+    memory = plan_memory(plan, cfg.batch_size, cfg.dtype, cfg.channels_last, kind, modelled)
     for mode in cfg.modes:
         predicted = memory[mode]["predicted_bytes"]
         measured = result[mode].get("peak_memory_bytes")
@@ -220,10 +229,12 @@ def _measure(job: dict, lease: Lease, store: ProfileStore) -> dict:
     try:
         result = profile_model(model, plan.resolution, device, cfg, progress,
                                _batch_predictor(plan, cfg, device.type))
+        attention = _attention_kernel(model)
     finally:
         del model
         release_memory(device)
-    _predicted_memory(result, plan, cfg, device.type)
+    _predicted_memory(result, plan, cfg, device.type, attention)
+    result["attention_kernel"] = attention
     result["device_class"] = job["device_class"]
     result["complexity"] = plan.complexity
     result.update(_timed(plan, implementation))

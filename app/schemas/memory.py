@@ -46,5 +46,9 @@ class Memory(BaseModel):
     dtype: Literal["float32", "bfloat16", "float16"]
     channels_last: bool
     device: Literal["cuda", "cpu"]
+    attention_kernel: Literal["math", "flash", "efficient", "cudnn"] | None = Field(None, description=(
+        "The attention kernel whose saved tensors are modelled (networks with attention only): math on cpu "
+        "(the explicit path); on cuda efficient in float32, flash in 16-bit dtypes; a worker's result names the one "
+        "it ran."))
     inference: ModeMemory
     training: TrainingMemory

@@ -45,10 +45,13 @@ def _shallow(value):
 SpecField = Annotated[dict[str, Any] | str | None, AfterValidator(_shallow)]
 
 SPEC_DESCRIPTION = (
-    "A custom base architecture instead of a zoo model: {'family': 'anynet'|'regnet'|'effnet', ...}. "
+    "A custom base architecture instead of a zoo model: {'family': 'anynet'|'regnet'|'effnet'|'convnext'|'vit', "
+    "...}. "
     "anynet: stem_type, stem_w, block_type, depths, widths, strides, bot_muls, group_ws, se_r, head_w, "
     "activation, num_classes. regnet: depth, w0, wa, wm, group_w, bot_mul, se_on, se_r, stem_w, stride. "
-    "effnet: stem_w, depths, widths, exp_ratios, kernels, strides, se_r, head_w."
+    "effnet: stem_w, depths, widths, exp_ratios, kernels, strides, se_r, head_w. "
+    "convnext: depths, widths, patch, kernel, mlp_ratio, num_classes. "
+    "vit: depth, dim, head_dim, mlp_ratio, patch, img_size, num_classes."
 )
 
 

@@ -34,6 +34,10 @@ class Verification:
 
 
 def count(arch, resolution: int) -> dict[str, int]:
+    if getattr(arch, "counting", "pycls") == "fvcore":  # ConvNeXt, ViT: fvcore's conventions
+        from fastscale.build.fvcore_count import count_fvcore
+
+        return count_fvcore(arch, resolution)
     model = build_model(arch, "meta").eval()
     acts = bias_adds = 0
 

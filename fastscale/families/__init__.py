@@ -1,12 +1,15 @@
-"""Model families as plain, serialisable, validated specs (AnyNet, RegNet, EfficientNet)."""
+"""Model families as plain, serialisable, validated specs (AnyNet, RegNet, EfficientNet, ConvNeXt, ViT)."""
 
 from fastscale.families.anynet import AnyNetSpec
+from fastscale.families.convnext import ConvNeXtSpec
 from fastscale.families.effnet import EffNetSpec
 from fastscale.families.regnet import RegNetSpec
+from fastscale.families.vit import ViTSpec
 
-FAMILIES = {"anynet": AnyNetSpec, "regnet": RegNetSpec, "effnet": EffNetSpec}
+FAMILIES = {"anynet": AnyNetSpec, "regnet": RegNetSpec, "effnet": EffNetSpec, "convnext": ConvNeXtSpec,
+            "vit": ViTSpec}
 
-__all__ = ["AnyNetSpec", "EffNetSpec", "RegNetSpec", "FAMILIES", "spec_from_dict"]
+__all__ = ["AnyNetSpec", "ConvNeXtSpec", "EffNetSpec", "RegNetSpec", "ViTSpec", "FAMILIES", "spec_from_dict"]
 
 
 def spec_from_dict(data: dict, field: str = "spec"):

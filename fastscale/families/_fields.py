@@ -96,8 +96,8 @@ def first_excess(spec) -> tuple[str, int, str] | None:
         for i, v in enumerate(getattr(spec, name, ())):
             if not lo <= v <= hi:
                 return f"{name}[{i}]", v, f"{lo}..{hi}"
-    for name, lo in (("stem_w", 1), ("head_w", 0)):
-        v = getattr(spec, name)
+    for name, lo in (("stem_w", 1), ("head_w", 0), ("dim", 1)):
+        v = getattr(spec, name, lo)
         if not lo <= v <= MAX_WIDTH:
             return name, v, f"{lo}..{MAX_WIDTH}"
     if spec.total_blocks > MAX_BLOCKS:

@@ -9,14 +9,19 @@ torch.nn lacks are in ``torch_modules``). Keeping them on one class is what make
 figures and the built module agree by construction; ``fastscale.build.verify`` and
 ``fastscale.memory.groundtruth`` check it.
 
-Composite nodes (``Seq``, ``Repeat``, ``Residual``, ``SE``) nest layers into blocks, stages and
-networks.
+Composite nodes (``Seq``, ``Repeat``, ``Residual``, ``SE``, ``Attention``) nest layers into
+blocks, stages and networks. ConvNeXt's and ViT's ops (``tokens``, ``patches``, ``attention``)
+count as fvcore does; the reference families' as pycls does (README, "What the numbers mean").
 """
 
 from __future__ import annotations
 
 from fastscale.layers.composite import SE, Repeat, Residual, Seq, repeated
+from fastscale.layers.attention import Attention
+from fastscale.layers.patches import ClassPool, DWConv, MeanPool, Patchify, TokenEmbed
 from fastscale.layers.primitives import ACTIVATIONS, Act, Conv, GlobalPool, Linear, MaxPool, Norm, _out
+from fastscale.layers.tokens import GELU, LayerNorm, LayerScale, Permute, TokenLinear
 
-__all__ = ["ACTIVATIONS", "SE", "Act", "Conv", "GlobalPool", "Linear", "MaxPool", "Norm", "Repeat",
-           "Residual", "Seq", "_out", "repeated"]
+__all__ = ["ACTIVATIONS", "GELU", "SE", "Act", "Attention", "ClassPool", "Conv", "DWConv", "GlobalPool",
+           "LayerNorm", "LayerScale", "Linear", "MaxPool", "MeanPool", "Norm", "Patchify", "Permute", "Repeat",
+           "Residual", "Seq", "TokenEmbed", "TokenLinear", "_out", "repeated"]

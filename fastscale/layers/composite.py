@@ -157,7 +157,7 @@ class Residual:
                 out_h, out_w, tr.cur, tr.h, tr.w = tr.h, tr.w, x, h, w
                 self.proj.trace(tr)
                 other, tr.h, tr.w = tr.cur, out_h, out_w
-            tr.cur = Ten(out.elems)
+            tr.cur = Ten(out.elems, wide=out.wide or other.wide)  # type promotion: float32 wins
             tr.op("add", (out, other), (tr.cur,), kernels_fwd=1, kernels_bwd=1)  # bwd: summing x's two grads
         tr.release()
         tr.modules += 1

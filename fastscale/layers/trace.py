@@ -35,6 +35,7 @@ class Ten:
     elems: int
     network_input: bool = False  # the float32 batch the caller passes in (never cast in place)
     saved: bool = False  # already saved for backward by an earlier op
+    wide: bool = False  # float32 even under autocast (promoted by a float32 parameter: layer scale, position embedding)
 
 
 @dataclass(slots=True)
@@ -93,7 +94,7 @@ class Segment:
     node: Any  # the child itself: segments are found by its identity (see ``Tracer.child``)
     ops: tuple
     groups: tuple
-    out: tuple | None  # (elems, saved) of a new output tensor; None: the child returns its input
+    out: tuple | None  # (elems, saved, wide) of a new output tensor; None: the child returns its input
     input_saved: bool  # the input's ``saved`` flag afterwards
     h: int
     w: int
@@ -136,10 +137,12 @@ class Tracer:
     in_repeat: bool = False
     segments: Segments | None = None  # replay the network's children (``child``) from here
     parts: list = field(default_factory=list)  # (first op, Segment) of each child recorded or replayed
+    attention: str = "math"  # the attention kernel whose saved set is traced (layers/attention.py)
 
     @classmethod
-    def start(cls, resolution: int, segments: Segments | None = None) -> "Tracer":
-        return cls(resolution, resolution, Ten(3 * resolution * resolution, network_input=True), segments=segments)
+    def start(cls, resolution: int, segments: Segments | None = None, attention: str = "math") -> "Tracer":
+        return cls(resolution, resolution, Ten(3 * resolution * resolution, network_input=True), segments=segments,
+                   attention=attention)
 
     def child(self, node) -> None:
         """Trace a child of a sequence; the network's own children (only the network's input is
@@ -153,8 +156,8 @@ class Tracer:
             node.trace(self)
             return
         x = self.cur
-        key = (id(node), self.h, self.w, x.elems, x.saved, x.network_input, id(x) in self.held_ids,
-               self.held_elems, self.pending, self.in_repeat)
+        key = (id(node), self.h, self.w, x.elems, x.saved, x.wide, x.network_input, id(x) in self.held_ids,
+               self.held_elems, self.pending, self.in_repeat, self.attention)
         segment, start = self.segments.get(key), len(self.ops)
         if segment is None or segment.node is not node:
             segment = self._recorded(node)
@@ -168,7 +171,7 @@ class Tracer:
         self.ops.extend(segment.ops)
         self.groups.extend((first + start, end + start, times) for first, end, times in segment.groups)
         self.h, self.w, x.saved = segment.h, segment.w, segment.input_saved
-        self.cur = x if segment.out is None else Ten(segment.out[0], saved=segment.out[1])
+        self.cur = x if segment.out is None else Ten(segment.out[0], saved=segment.out[1], wide=segment.out[2])
         self.modules, self.param_tensors, self.buffer_tensors, self.buffer_elems = (
             now + added for now, added in zip(self._counters(), segment.counters))
 
@@ -177,7 +180,7 @@ class Tracer:
         node.trace(self)
         y = self.cur
         own_groups = tuple((a - start, b - start, t) for a, b, t in self.groups[groups:])
-        return Segment(node, tuple(self.ops[start:]), own_groups, None if y is x else (y.elems, y.saved), x.saved,
+        return Segment(node, tuple(self.ops[start:]), own_groups, None if y is x else (y.elems, y.saved, y.wide), x.saved,
                        self.h, self.w, tuple(now - was for now, was in zip(self._counters(), before)))
 
     def op(self, kind: str, ins: tuple, outs: tuple, **counts) -> Op:
@@ -232,6 +235,8 @@ class Tracer:
         op.saved_tensors += 1
         if t.network_input:
             op.saved_input += t.elems
+        elif t.wide:
+            op.saved_f32 += t.elems
         else:
             op.saved += t.elems
 

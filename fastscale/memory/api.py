@@ -22,6 +22,7 @@ with the parts it is made of beside them:
 from __future__ import annotations
 
 from fastscale.errors import ScalingError
+from fastscale.layers.attention import KERNELS, default_kernel
 from fastscale.memory import overhead
 from fastscale.memory.dtypes import check_dtype
 from fastscale.memory.peaks import candidate_ops, inference_candidates, saved_bytes, training_candidates
@@ -40,6 +41,14 @@ def _spec(arch):
 
         return spec_from_dict(arch, "arch")
     return arch
+
+
+def _trace(arch, resolution: int, device: str, dtype: str, attention: str | None = None) -> Trace:
+    """The trace with the saved set of the attention kernel ``device`` runs (or ``attention``)."""
+    kernel = attention or default_kernel(device, dtype)
+    if kernel not in KERNELS:
+        raise ScalingError("attention", f"unknown attention kernel {kernel!r}", ", ".join(KERNELS))
+    return trace(_spec(arch), resolution, kernel)
 
 
 def _check(batch_size, dtype: str, device: str) -> None:
@@ -103,18 +112,21 @@ def _mode_memory(tr: Trace, resolution: int, batch: int, dtype: str, channels_la
 
 
 def predict_memory(arch, resolution: int, batch_size: int, dtype: str = "float32", channels_last: bool = False,
-                   device: str = "cuda") -> dict:
+                   device: str = "cuda", attention: str | None = None) -> dict:
     """Predicted peak memory of eval inference and of one training step (bytes).
 
     ``arch``: a family spec (``plan.arch``) or its JSON form. ``device``: ``cuda`` (device memory
-    as ``max_memory_allocated`` reports it) or ``cpu`` (process memory).
+    as ``max_memory_allocated`` reports it) or ``cpu`` (process memory). ``attention``: the
+    attention kernel modelled (default: what ``device`` runs); ``attention_kernel`` names it,
+    null for a network without attention.
     """
     _check(batch_size, dtype, device)
-    tr = trace(_spec(arch), resolution)
+    tr = _trace(arch, resolution, device, dtype, attention)
     settings = (batch_size, dtype, channels_last, device)
     known = tr.columns.answers.get(settings)  # nearby factors often round to one network
     if known is None:
-        known = {"batch_size": batch_size, "dtype": dtype, "channels_last": channels_last, "device": device}
+        known = {"batch_size": batch_size, "dtype": dtype, "channels_last": channels_last, "device": device,
+                 "attention_kernel": (attention or default_kernel(device, dtype)) if tr.has_attention else None}
         for mode in MODES:
             known[mode] = _mode_memory(tr, resolution, batch_size, dtype, channels_last, device, mode)
         known["training"]["saved_activation_bytes"] = saved_activation_bytes(tr, batch_size, dtype)
@@ -123,12 +135,12 @@ def predict_memory(arch, resolution: int, batch_size: int, dtype: str = "float32
 
 
 def plan_memory(plan, batch_size: int = DEFAULT_BATCH_SIZE, dtype: str = DEFAULT_DTYPE, channels_last: bool = False,
-                device: str = "cuda") -> dict:
+                device: str = "cuda", attention: str | None = None) -> dict:
     """The ``memory`` object of a plan (a ``Plan`` or its JSON): what POST /plan returns and
     ``fastscale plan --json`` prints, built here once so both say the same."""
     if isinstance(plan, dict):
-        return predict_memory(plan["arch"], plan["resolution"], batch_size, dtype, channels_last, device)
-    return predict_memory(plan.arch, plan.resolution, batch_size, dtype, channels_last, device)
+        return predict_memory(plan["arch"], plan["resolution"], batch_size, dtype, channels_last, device, attention)
+    return predict_memory(plan.arch, plan.resolution, batch_size, dtype, channels_last, device, attention)
 
 
 def _required_candidates(arch, resolution: int, batch: int, dtype: str, mode: str, channels_last: bool,
@@ -137,7 +149,7 @@ def _required_candidates(arch, resolution: int, batch: int, dtype: str, mode: st
     if mode not in MODES:
         raise ScalingError("mode", f"unknown mode {mode!r}", ", ".join(MODES))
     _check(batch, dtype, device)
-    tr = trace(_spec(arch), resolution)
+    tr = _trace(arch, resolution, device, dtype)
     persistent, extra, _ = _fixed_bytes(tr, resolution, batch, dtype, device, mode)
     live = _live(tr, batch, dtype, device, mode)
     return [v + persistent + extra for v in (live if isinstance(live, list) else live.tolist())]

@@ -121,7 +121,7 @@ def rounding_bytes(trace: Trace, dtype: str, mode: str, device: str) -> int:
 
 def blas_workspace_bytes(trace: Trace, mode: str, device: str) -> int:
     """cuBLAS workspaces a mode holds at its peak: CUDA only, and only if a matmul runs."""
-    if device != "cuda" or not any(op.kind == "linear" for op in trace.ops):
+    if device != "cuda" or not any(op.kind in ("linear", "mm", "matmul") for op in trace.ops):
         return 0
     return CUBLAS_WORKSPACE * BLAS_HANDLES[mode]
 

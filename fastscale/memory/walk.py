@@ -26,6 +26,7 @@ class Trace:
     buffer_elems: int
     classes: int
     parts: tuple = field(default=(), compare=False, repr=False)  # (first op, Segment): see Columns
+    has_attention: bool = False  # whether the attention kernel changes anything
 
     def total(self, name: str) -> int:
         """Sum of an Op field over the whole forward pass (repeated blocks included)."""
@@ -43,9 +44,10 @@ SEGMENTS = Segments()  # the network children every trace of this process has wa
 
 
 @lru_cache(maxsize=256)
-def trace(arch, resolution: int) -> Trace:
-    """Trace ``arch``'s network at ``resolution``, then the cross-entropy loss the profiler adds."""
-    tr = Tracer.start(resolution, SEGMENTS)
+def trace(arch, resolution: int, attention: str = "math") -> Trace:
+    """Trace ``arch``'s network at ``resolution``, then the cross-entropy loss the profiler adds.
+    ``attention``: the kernel whose saved set attention layers record (``layers.attention``)."""
+    tr = Tracer.start(resolution, SEGMENTS, attention)
     arch.network().trace(tr)
     logits = tr.cur
     # log-softmax saves its float32 output, nll_loss saves the int64 targets and a float32 scalar
@@ -53,4 +55,5 @@ def trace(arch, resolution: int) -> Trace:
     tr.op("loss", (logits,), (), saved_f32=logits.elems, saved_i64=1, saved_stats=1, saved_tensors=3,
           casts=1, kernels_fwd=2, kernels_bwd=2)
     return Trace(tuple(tr.ops), tuple(tr.multiplicities()), tuple(tr.groups), tr.modules, tr.param_tensors,
-                 tr.buffer_tensors, tr.buffer_elems, logits.elems, tuple(tr.parts))
+                 tr.buffer_tensors, tr.buffer_elems, logits.elems, tuple(tr.parts),
+                 any(op.kind in ("matmul", "sdpa") for op in tr.ops))

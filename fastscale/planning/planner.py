@@ -18,6 +18,7 @@ from fastscale.families import RegNetSpec, spec_from_dict
 from fastscale.families._fields import first_excess
 from fastscale.planning.block_flops import stage_costs
 from fastscale.planning.budget import DEFAULT_PLAN_BUDGET_S, Budget
+from fastscale.planning.dims import round_dims
 from fastscale.planning.rounding import ROUNDINGS, calibrate, round_nearest, round_pycls
 from fastscale.pycls.reader import is_pycls, read_config, read_spec
 from fastscale.strategies import Strategy
@@ -81,7 +82,8 @@ def resolve_base(model: str | None = None, spec: dict | str | None = None, resol
             source = read_spec(spec)
             base = Base(label, source.spec, source.train_size, source.config)
         else:
-            base = Base(label, spec_from_dict(spec, "spec"), 224)
+            parsed = spec_from_dict(spec, "spec")
+            base = Base(label, parsed, getattr(parsed, "img_size", 224))  # a ViT is built for its img_size
     if resolution is not None:
         if isinstance(resolution, bool) or not isinstance(resolution, int):
             raise ScalingError("resolution", f"must be an integer, got {brief(resolution)}",
@@ -89,7 +91,8 @@ def resolve_base(model: str | None = None, spec: dict | str | None = None, resol
         if not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
             raise ScalingError("resolution", f"{brief(resolution)} is out of range",
                                f"{MIN_RESOLUTION}..{MAX_RESOLUTION}")
-        base = Base(base.name, base.spec, resolution, base.source)
+        spec = base.spec.at_resolution(resolution) if hasattr(base.spec, "at_resolution") else base.spec
+        base = Base(base.name, spec, resolution, base.source)
     return base
 
 
@@ -238,7 +241,14 @@ def make_plan(
     if rounding not in ROUNDINGS:
         _bad_rounding(rounding)
     s = _requested_factor(factor, target_flops, figures(base.spec, base.resolution)["flops"])
-    if rounding == "pycls":
+    if hasattr(base.spec, "dims"):  # ConvNeXt, ViT: no reference rounding, a nearest search of their own
+        if rounding == "pycls":
+            raise ScalingError("rounding", f"the reference (pycls) rounding has no rules for {base.spec.family}",
+                               "rounding nearest")
+        target = s * figures(base.spec, base.resolution)["flops"]
+        budget = Budget.wall(budget_s, "factor") if wall_budget and budget_s is not None else Budget(budget_s, "factor")
+        arch, res = round_dims(base.spec, base.resolution, strat, s, target, budget)
+    elif rounding == "pycls":
         arch, res = round_pycls(base.scalable, base.resolution, strat.factors(s))
     else:
         field = "spec" if spec is not None else "factor"

@@ -30,7 +30,7 @@ from fastscale.memory.dtypes import F32, I64, act_bytes, autocast
 from fastscale.memory.walk import trace
 
 COUNTS = ("flops", "bytes_read", "bytes_written", "kernels")
-LAYERS_WITH_WEIGHT_GRADS = ("conv", "linear")
+LAYERS_WITH_WEIGHT_GRADS = ("conv", "linear", "mm")  # mm: a linear on tokens (ConvNeXt, ViT)
 FOREACH_TENSORS = 64  # tensors per multi_tensor_apply launch with two tensor lists
 SGD_FOREACH_OPS = 3  # momentum scale, momentum += grad, param -= lr * momentum
 

@@ -35,6 +35,9 @@ def check_effnet(spec, field: str, se_key: str = "se_r", head_key: str = "head_w
 
 def check_exportable(arch, field: str = "plan.arch") -> None:
     """Refuse to write a pycls config for an architecture pycls would build differently, or not at all."""
+    if getattr(arch, "counting", "pycls") != "pycls":  # ConvNeXt, ViT: pycls has no such model
+        raise ScalingError(f"{field}.family", f"pycls has no {arch.family} model to export to",
+                           "pycls_yaml false; a timm or torchvision export (arch.library()) instead")
     check_effnet(arch, field)
     if isinstance(arch, AnyNetSpec) and arch.block_type == MSRA_BLOCK:
         raise ScalingError(f"{field}.block_type", "puts the stride on the 1x1 conv (a pycls ResNet with "

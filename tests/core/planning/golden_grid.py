@@ -32,7 +32,7 @@ TARGET_STRATEGIES = ("dWr", "dwr", "d1_w8_g8_r1")
 def cases() -> list[tuple[str, dict]]:
     """Every case of the grid as (key, make_plan kwargs), in a fixed order."""
     out = []
-    for model in zoo.names():
+    for model in zoo.paper_names():
         for rounding in ROUNDINGS:
             for label, strategy, alpha in STRATEGIES:
                 for s in FACTORS:

@@ -66,7 +66,7 @@ def test_specs_report_their_total_blocks():
 @pytest.mark.parametrize("rounding", ["nearest", "pycls"])
 def test_every_zoo_plan_up_to_x1024_reads_back(rounding):
     """Plan.from_dict re-validates plans: the bounds must admit the scaler's own largest plans."""
-    for name in zoo.names():
+    for name in zoo.paper_names():
         for strategy in ("d", "w", "dWr", "d1_w8_g8_r1"):
             plan = make_plan(name, strategy=strategy, factor=1024, rounding=rounding)
             assert plan.arch.total_blocks <= MAX_BLOCKS

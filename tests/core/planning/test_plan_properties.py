@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from fastscale import zoo
 from fastscale.planning.planner import Plan, make_plan
 
-models = st.sampled_from(zoo.names())
+models = st.sampled_from(zoo.paper_names())  # ConvNeXt, ViT: tests/core/families
 strategies = st.sampled_from(["d", "w", "dw", "dr", "wr", "dwr", "dWr", "d1_w8_g8_r1"])
 factors = st.floats(1.5, 64)
 

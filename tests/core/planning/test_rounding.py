@@ -71,7 +71,7 @@ def test_target_flops_equals_factor_times_base():
     assert a.to_dict() == b.to_dict()
 
 
-@pytest.mark.parametrize("name", zoo.names())
+@pytest.mark.parametrize("name", zoo.paper_names())
 def test_nearest_band_every_zoo_model(name):
     """Within 2 % for every strategy and s in 1.5..64. Pure resolution scaling cannot always get
     there (flops jump when a stride-32 map grows by a pixel; no resolution lies between): <= 4 %."""
