@@ -23,8 +23,14 @@ DATA_FILE = "library_models.json"
 # Names the generator tries, per library (torchvision: fnmatch patterns over its classification
 # models; timm: its own list_models patterns).
 CANDIDATES = {
-    "torchvision": ["regnet_*", "resnet*", "resnext*", "wide_resnet*", "efficientnet_b*"],
-    "timm": ["regnetx_*", "regnety_*", "resnet*", "resnext*", "wide_resnet*", "efficientnet_b*"],
+    "torchvision": ["regnet_*", "resnet*", "resnext*", "wide_resnet*", "efficientnet_b*", "convnext_*", "vit_[bl]_*"],
+    "timm": ["regnetx_*", "regnety_*", "resnet*", "resnext*", "wide_resnet*", "efficientnet_b*",
+             # ConvNeXt and ViT by exact names: timm has hundreds of variants (kept narrow so that
+             # regenerating the catalog in tests stays cheap).
+             "convnext_tiny", "convnext_small", "convnext_base", "convnext_large", "convnext_xlarge",
+             "vit_tiny_patch16_224", "vit_small_patch16_224", "vit_base_patch16_224", "vit_large_patch16_224",
+             "vit_tiny_patch16_384", "vit_small_patch16_384", "vit_base_patch16_384", "vit_large_patch16_384",
+             "vit_small_patch32_224", "vit_base_patch32_224", "vit_large_patch32_224"],
 }
 
 

@@ -9,6 +9,10 @@ width; the tests build the libraries' own modules to hold the replay to them.
 from __future__ import annotations
 
 
+class Unreadable(ValueError):
+    """The library's network is not one fastscale's families express exactly (``readers``)."""
+
+
 class Inexpressible(ValueError):
     """The library's constructors cannot build this network exactly; ``str`` says what differs."""
 

@@ -11,15 +11,14 @@ torch is imported by the caller; this module only walks what it is given.
 
 from __future__ import annotations
 
+from fastscale.interop import readers_tokens
+from fastscale.interop.common import Unreadable
+
 LEAVES = {"Conv2d", "BatchNorm2d", "BatchNormAct2d", "ReLU", "SiLU", "Sigmoid", "MaxPool2d",
           "AdaptiveAvgPool2d", "SelectAdaptivePool2d", "Linear", "Identity", "Dropout", "Flatten",
           "StochasticDepth"}
 SE_KINDS = {"SqueezeExcitation", "SEModule", "SqueezeExcite"}
 WITH_PARAMS = {"Conv2d", "BatchNorm2d", "BatchNormAct2d", "Linear"}
-
-
-class Unreadable(ValueError):
-    """The library's network is not one fastscale's families express exactly."""
 
 
 def _check_leaves(model) -> str:
@@ -204,12 +203,13 @@ def _efficientnet(model, kind: str, act: str) -> dict:
     return effnet(stem_w, blocks, head.out_channels, _head(fc, head.out_channels), act)
 
 
-# "<library>.<model class>" -> its reader. A new family (ConvNeXt, ViT, ...) adds its classes here,
-# with a reader that returns that family's spec dict.
+# "<library>.<model class>" -> its reader. A new family adds its classes here, with a reader that
+# returns that family's spec dict (the token families' readers check their own leaves).
 READERS = {
     "torchvision.RegNet": _regnet, "timm.RegNet": _regnet,
     "torchvision.ResNet": _resnet, "timm.ResNet": _resnet,
     "torchvision.EfficientNet": _efficientnet, "timm.EfficientNet": _efficientnet,
+    **readers_tokens.READERS,
 }
 
 
@@ -218,4 +218,7 @@ def read(model) -> dict:
     kind = f"{type(model).__module__.split('.')[0]}.{type(model).__name__}"
     if kind not in READERS:
         raise Unreadable(f"{kind} is not a model class fastscale reads ({', '.join(sorted(READERS))})")
+    if kind in readers_tokens.READERS:
+        readers_tokens.check_leaves(model)
+        return READERS[kind](model, kind, None)
     return READERS[kind](model, kind, _check_leaves(model))
