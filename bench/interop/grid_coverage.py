@@ -19,8 +19,8 @@ from tests.interop.grid import coverage, plans
 
 def main() -> None:
     start = time.perf_counter()
-    total = sum(len(plans(b)) for b in zoo.names())
-    table = Table(title=f"Grid: {len(zoo.names())} bases x 8 strategies x 3 factors x 2 roundings = {total} plans")
+    total = sum(len(plans(b)) for b in zoo.paper_names())
+    table = Table(title=f"Grid: {len(zoo.paper_names())} bases x 8 strategies x 3 factors x 2 roundings = {total} plans")
     for col in ("format", "expressed", "refused", "reason (count)"):
         table.add_column(col)
     for fmt, (n, reasons) in coverage().items():

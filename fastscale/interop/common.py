@@ -35,3 +35,14 @@ def kept_by_rounding(library: str, widths: dict[str, int]) -> None:
     require(not changed, f"{library} rounds every channel count to a multiple of 8 (a channel rounding of "
                          f"its own), which would change {', '.join(changed[:4])}"
                          + (f" and {len(changed) - 4} more" if len(changed) > 4 else ""))
+
+
+def family_kwargs(arch, library: str) -> dict:
+    """The family's own constructor kwargs for ``library`` (ConvNeXt, ViT: ``spec.library()``), its
+    ScalingError turned into the refusal."""
+    from fastscale.errors import ScalingError
+
+    try:
+        return arch.library()[library]
+    except ScalingError as err:
+        raise Inexpressible(err.message) from None

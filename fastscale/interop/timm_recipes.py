@@ -9,6 +9,9 @@
 - EfficientNet: ``timm.models.efficientnet.EfficientNet`` with block strings decoded by timm's own
   ``decode_arch_def``; timm rounds stage and expansion widths to multiples of 8, and computes SE
   widths with ``round`` (fastscale, as pycls: ``int``).
+- ConvNeXt: ``timm.models.convnext.ConvNeXt(depths, dims)``; ViT:
+  ``timm.models.vision_transformer.VisionTransformer`` (its defaults: class token, 'token' pool,
+  qkv bias, no pre-norm, no layer scale), with the family's own ``spec.library()`` kwargs.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ import json
 from functools import lru_cache
 
 from fastscale.families import AnyNetSpec, EffNetSpec, spec_from_dict
+from fastscale.families.convnext import ConvNeXtSpec
+from fastscale.families.vit import ViTSpec
 from fastscale.interop import catalog
 from fastscale.interop.calls import call, ref
-from fastscale.interop.common import Inexpressible, kept_by_rounding, require
+from fastscale.interop.common import Inexpressible, family_kwargs, kept_by_rounding, require
 
 LIB = "timm"
 
@@ -58,6 +63,10 @@ def recipe(arch) -> tuple[str, dict]:
         return _resnet(arch)
     if isinstance(arch, EffNetSpec):
         return _effnet(arch)
+    if isinstance(arch, ConvNeXtSpec):
+        return "timm.models.convnext.ConvNeXt", family_kwargs(arch, LIB)
+    if isinstance(arch, ViTSpec):
+        return "timm.models.vision_transformer.VisionTransformer", family_kwargs(arch, LIB)
     raise Inexpressible(f"timm has no constructor for the {arch.family} family")
 
 

@@ -9,13 +9,19 @@
 - EfficientNet: ``torchvision.models.efficientnet.EfficientNet`` with one ``MBConvConfig`` per
   stage; every channel count goes through torchvision's multiple-of-8 rounding, and its SE block
   is always a quarter of the block input.
+- ConvNeXt: ``torchvision.models.convnext.ConvNeXt`` with one ``CNBlockConfig(input_channels,
+  out_channels, num_layers)`` per stage (its 4x4 stem, 7x7 kernels and MLP ratio 4 are fixed).
+- ViT: ``torchvision.models.vision_transformer.VisionTransformer`` (class token, qkv biases, final
+  norm, class-token head; the MLP width explicit).
 """
 
 from __future__ import annotations
 
 from fastscale.families import AnyNetSpec, EffNetSpec
+from fastscale.families.convnext import ConvNeXtSpec
+from fastscale.families.vit import ViTSpec
 from fastscale.interop.calls import call, ref
-from fastscale.interop.common import Inexpressible, kept_by_rounding, require
+from fastscale.interop.common import Inexpressible, family_kwargs, kept_by_rounding, require
 
 LIB = "torchvision"
 RESNET_WIDTHS = (256, 512, 1024, 2048)
@@ -34,6 +40,12 @@ def recipe(arch) -> tuple[str, dict]:
         return _resnet(arch)
     if isinstance(arch, EffNetSpec):
         return _effnet(arch)
+    if isinstance(arch, ConvNeXtSpec):
+        kwargs = family_kwargs(arch, LIB)
+        settings = [call("torchvision.models.convnext.CNBlockConfig", *s) for s in kwargs["block_setting"]]
+        return "torchvision.models.convnext.ConvNeXt", {**kwargs, "block_setting": settings}
+    if isinstance(arch, ViTSpec):
+        return "torchvision.models.vision_transformer.VisionTransformer", family_kwargs(arch, LIB)
     raise Inexpressible(f"torchvision has no constructor for the {arch.family} family")
 
 

@@ -37,6 +37,8 @@ def test_base_equals_the_library_model(source, name):
     counted = shape_counts(model, base.resolution)
     assert counted["params"] == want["params"]
     assert counted["logits"] == (1, base.spec.num_classes)
+    if base.spec.counting == "fvcore":  # ConvNeXt, ViT: flops/acts as fvcore counts attention and norms,
+        return  # held for the zoo's entries by tests/core/families/test_library_equality.py (and test_catalog)
     if f"{source}:{name}" in TRACED or os.environ.get("FASTSCALE_INTEROP_FULL") == "1":
         counted, _ = unit_counts(model, base.resolution)
     assert {k: counted[k] for k in ("flops", "acts")} == {k: want[k] for k in ("flops", "acts")}

@@ -21,8 +21,11 @@ timm = pytest.importorskip("timm")
 # The names issue 20 requires at the least, as patterns over each installed library's own list.
 REQUIRED = {
     "torchvision": ["regnet_x_*", "regnet_y_*", "efficientnet_b[0-7]", "resnet50", "resnet101", "resnet152",
-                    "resnext50_32x4d", "resnext101_32x8d"],
-    "timm": ["efficientnet_b[0-3]", "resnet50", "regnetx_0[0-9][0-9]", "regnety_0[0-9][0-9]"],
+                    "resnext50_32x4d", "resnext101_32x8d",
+                    "convnext_tiny", "convnext_small", "convnext_base", "convnext_large", "vit_b_16", "vit_l_16"],
+    "timm": ["efficientnet_b[0-3]", "resnet50", "regnetx_0[0-9][0-9]", "regnety_0[0-9][0-9]",
+             "convnext_tiny", "convnext_small", "convnext_base", "convnext_large", "vit_tiny_patch16_224",
+             "vit_small_patch16_224", "vit_base_patch16_224", "vit_large_patch16_224"],
 }
 
 
@@ -46,6 +49,20 @@ def test_every_library_name_plans(source):
     for name in catalog.entries(source):
         plan = make_plan(model=f"{source}:{name}", strategy="dWr", factor=2)
         assert plan.base.name == f"{source}:{name}" and plan.achieved_factor > 1
+
+
+@pytest.mark.parametrize("family", ["convnext", "vit"])
+def test_every_library_name_of_a_zoo_entry_is_that_entry(family):
+    import importlib
+
+    names = importlib.import_module(f"fastscale.families.{family}").LIBRARY_NAMES
+    assert names
+    for zoo_name, by_library in names.items():
+        entry = zoo.get(zoo_name)
+        for source, name in by_library.items():
+            base = zoo.get(f"{source}:{name}")
+            assert base.spec == entry.spec and base.resolution == entry.resolution, f"{source}:{name}"
+            assert base.spec.complexity(base.resolution) == entry.spec.complexity(entry.resolution)
 
 
 def test_library_names_are_checked_with_a_fix():

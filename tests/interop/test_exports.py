@@ -63,7 +63,7 @@ def test_resnet_torchvision_needs_one_group_count():
 
 @pytest.mark.parametrize("model,strategy,library", [
     ("timm:efficientnet_b0", "dWr", "timm"), ("torchvision:regnet_y_400mf", "dWr", "torchvision"),
-    ("ResNet-50", "dw", "timm"), ("EfficientNet-B0", "d", "torchvision")])
+    ("ResNet-50", "dw", "timm"), ("EfficientNet-B0", "d", "torchvision"), ("ViT-S/16", "dWr", "timm")])
 def test_the_snippet_builds_the_same_model_in_a_fresh_python(model, strategy, library):
     pytest.importorskip(library)
     plan = make_plan(model=model, strategy=strategy, factor=4)

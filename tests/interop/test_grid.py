@@ -51,7 +51,7 @@ def counted(recipe: dict, resolution: int) -> dict:
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
-@pytest.mark.parametrize("base", zoo.names())
+@pytest.mark.parametrize("base", zoo.paper_names())
 def test_every_grid_export_builds_exactly(base, library):
     for plan, recipe in exported(base, library):
         named = recipe["constructor"] == "timm.create_model"  # a timm model by name: built whole
