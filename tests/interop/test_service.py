@@ -1,6 +1,6 @@
 """The service side of issue 20 against real Redis, the real app and a real worker process:
 library names in /models and /plan, exports on /plan and /scale and per profile, and a CPU /scale
-that times timm's own module and says so."""
+that times timm's own module (a RegNet and a ViT) and says so."""
 
 from __future__ import annotations
 
@@ -76,3 +76,23 @@ def test_cpu_scale_times_timms_own_module(service):
     assert snippet.headers["content-type"].startswith("text/x-python") and "import torchvision" in snippet.text
     assert service.get(f"/profile/{body['id']}/export/pycls", params={"as": "py"}).status_code == 422
     assert service.get(f"/profile/{body['id']}/export/pycls").json()["yaml"].startswith("#")
+
+
+@pytest.mark.slow
+def test_cpu_scale_times_timms_own_vit(service):
+    timm = pytest.importorskip("timm")
+    body = {"model": "timm:vit_tiny_patch16_224", "strategy": "d", "factor": 0.25, "export": ["timm"],
+            "profile": {**PROFILE, "implementation": "timm"}}
+    worker = WorkerProcess(service.settings).wait_registered(timeout=120)
+    try:
+        r = service.post("/scale", json=body)
+        assert r.status_code == 202, r.text
+        recipe = r.json()["exports"]["timm"]["recipe"]
+        assert recipe["constructor"] == "timm.models.vision_transformer.VisionTransformer"
+        done = wait_status(service, r.json()["id"], timeout=300)
+    finally:
+        worker.stop()
+    assert done["status"] == "finished", done.get("error")
+    result = done["result"]
+    assert result["implementation"] == "timm" and result["library_version"] == timm.__version__
+    assert result["constructor"] == recipe["constructor"] and result["inference"]["median_ms"] > 0
