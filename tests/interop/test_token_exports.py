@@ -8,7 +8,8 @@ pre-norm, qkv biases, layer scale, stem and head) as exactly the plan's architec
 forward on the meta device gives (1, classes) logits. Flops and acts of these constructors'
 networks are held to fvcore by tests/core/families/test_library_equality.py, whose models are
 built from the same ``spec.library()`` kwargs. A CPU forward runs one ConvNeXt export (at a small
-resolution) and one ViT export for real.
+resolution) and one ViT export for real. Refusals: pycls for both families, a ConvNeXt the
+libraries cannot build, and the readers on library variants fastscale's families lack.
 """
 
 from __future__ import annotations
@@ -92,3 +93,30 @@ def test_a_convnext_the_libraries_cannot_build_is_refused_by_both():
         with pytest.raises(Refused) as err:
             export(plan, library)
         assert "7x7 kernels" in err.value.reason and err.value.can == []
+
+
+REFUSED = [  # (library, constructor, kwargs, what the reason names): variants fastscale's families lack
+    ("timm", "timm.models.vision_transformer.VisionTransformer", {"global_pool": "avg", "class_token": False},
+     "class-token"),
+    ("timm", "timm.models.vision_transformer.VisionTransformer", {"init_values": 1e-5}, "LayerScale"),
+    ("timm", "timm.models.vision_transformer.VisionTransformer", {"pre_norm": True}, "biased 16x16"),  # no conv bias
+    ("timm", "timm.models.vision_transformer.VisionTransformer", {"reg_tokens": 4}, "register"),
+    ("timm", "timm.models.vision_transformer.VisionTransformer", {"qkv_bias": False}, "qkv"),
+    ("torchvision", "torchvision.models.vision_transformer.VisionTransformer",
+     {"image_size": 224, "patch_size": 16, "num_layers": 2, "num_heads": 4, "hidden_dim": 256, "mlp_dim": 1024,
+      "representation_size": 128}, "Tanh"),
+    ("timm", "timm.models.convnext.ConvNeXt", {"conv_mlp": True}, "MLP layer"),
+    ("timm", "timm.models.convnext.ConvNeXt", {"kernel_sizes": 5}, "7x7"),
+    ("timm", "timm.models.convnext.ConvNeXt", {"ls_init_value": None}, "layer scale"),
+    ("timm", "timm.models.convnext.ConvNeXt", {"head_norm_first": True}, "head"),
+]
+
+
+@pytest.mark.parametrize("library,constructor,kwargs,why", REFUSED, ids=[f"{r[0]}-{r[1].split('.')[-1]}-{r[3]}" for r in REFUSED])
+def test_the_readers_refuse_what_the_families_do_not_express(library, constructor, kwargs, why):
+    from fastscale.interop.readers import Unreadable
+
+    small = {"depth": 2, "embed_dim": 192, "num_heads": 3} if "vision" in constructor and library == "timm" else {}
+    model = built({"constructor": constructor, "kwargs": {**small, **kwargs}})
+    with pytest.raises(Unreadable, match=why):
+        read(model)
