@@ -5,7 +5,7 @@ Every base is counted with fvcore's own per-op formulas on the shapes its librar
 a meta-device forward (``shape_counts``: cheap at any size). fvcore's traced count (each distinct
 unit of the model traced on real CPU tensors at its input shape; ``unit_counts``, whose sum is the
 whole model's: test_units_sum_to_the_whole) is checked on one model per library and family here,
-and on every base with FASTSCALE_INTEROP_FULL=1 (all 83 pass; ~9 min on a 2-core CPU box, too
+and on every convolutional base with FASTSCALE_INTEROP_FULL=1 (all 83 pass; ~9 min on a 2-core CPU box, too
 long for CI).
 """
 
