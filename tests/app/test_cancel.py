@@ -35,7 +35,9 @@ def test_a_queued_profile_leaves_its_queue_and_ends_cancelled(service_with):
     assert resubmitted["id"] == pid and api.get(f"/profile/{pid}").json()["run"] == 2
 
 
-def test_a_running_profile_stops_at_its_next_iteration_check(service):
+def test_a_running_profile_stops_at_its_next_iteration_check(service_with):
+    # A stability target no CPU meets, so the job is still timing (up to its 30 s) when the cancel comes.
+    service = service_with(cpu_target_rel_ci=0.0005)
     worker = WorkerProcess(service.settings).wait_registered()
     try:
         pid = service.post("/scale", json={"spec": TINY_SPEC, "factor": 2,

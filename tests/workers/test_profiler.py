@@ -77,7 +77,9 @@ def test_largest_batch_bisection(cap, lo, hi):
 
 OOM_SCRIPT = """
 import resource, sys, torch
-resource.setrlimit(resource.RLIMIT_AS, (1536 * 2**20, resource.RLIM_INFINITY))
+# 1.5 GiB more than torch's own mappings (a CUDA build of torch maps gigabytes on import alone).
+vm = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmSize:"))
+resource.setrlimit(resource.RLIMIT_AS, (vm + 1536 * 2**20, resource.RLIM_INFINITY))
 sys.path.insert(0, {root!r})
 from fastscale.planning.planner import make_plan
 from fastscale.build.builder import build_plan
