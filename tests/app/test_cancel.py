@@ -8,7 +8,7 @@ import json
 from service.polling import wait_until
 from service.redis.queues import get_queue
 from tests.receiver import Receiver
-from tests.service_helpers import CALLBACKS, TINY_PROFILE, TINY_SPEC, WorkerProcess, register_idle_worker, wait_done, wait_status
+from tests.service_helpers import CALLBACKS, RUNS_ITS_BUDGET, TINY_PROFILE, TINY_SPEC, WorkerProcess, register_idle_worker, wait_done, wait_status
 
 QUICK = {**TINY_PROFILE, "device": "cpu-test", "modes": ["inference"], "time_budget_s": 0.3}
 
@@ -36,8 +36,7 @@ def test_a_queued_profile_leaves_its_queue_and_ends_cancelled(service_with):
 
 
 def test_a_running_profile_stops_at_its_next_iteration_check(service_with):
-    # A stability target no CPU meets, so the job is still timing (up to its 30 s) when the cancel comes.
-    service = service_with(cpu_target_rel_ci=0.0005)
+    service = service_with(**RUNS_ITS_BUDGET)  # still timing (up to its 30 s) when the cancel comes
     worker = WorkerProcess(service.settings).wait_registered()
     try:
         pid = service.post("/scale", json={"spec": TINY_SPEC, "factor": 2,

@@ -27,7 +27,8 @@ def _same_type(value, default) -> bool:
     return type(value) is type(default)
 
 
-@pytest.mark.parametrize("name", zoo.names())
+# The pycls-exportable zoo: pycls has no ConvNeXt or ViT, and their export is refused (a 422 naming why).
+@pytest.mark.parametrize("name", zoo.paper_names())
 def test_every_zoo_export_is_a_full_trainable_pycls_config(name):
     plan = make_plan(model=name, strategy="dWr", factor=4)
     config = yaml.safe_load(plan_yaml(plan))

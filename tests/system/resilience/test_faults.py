@@ -16,7 +16,7 @@ from service import polling as poll
 from service.redis.embedded import EmbeddedRedis, free_port
 from service.profiles.store import ProfileStore
 from tests.service_helpers import (
-    TINY_PROFILE, TINY_SPEC, Supervised, WorkerProcess, register_idle_worker, settings_for, wait_status,
+    RUNS_ITS_BUDGET, TINY_PROFILE, TINY_SPEC, Supervised, WorkerProcess, register_idle_worker, settings_for, wait_status,
 )
 from workers.job import EXIT_RECYCLE
 from tests.load import scaled
@@ -92,7 +92,7 @@ def _children(pid: int) -> list[str]:
 
 
 def test_sigkilled_worker_job_is_requeued_and_finished_once_by_a_fresh_worker(own_redis):
-    with client_for(own_redis, reap_interval_s=0.5) as api:
+    with client_for(own_redis, reap_interval_s=0.5, **RUNS_ITS_BUDGET) as api:
         first = WorkerProcess(api.settings).wait_registered()
         # 4 s per mode: long enough that the kill lands mid-job (it follows "started" within a
         # poll), short enough that the second attempt does not spend a minute of CI re-measuring.
@@ -117,7 +117,7 @@ def test_sigkilled_worker_job_is_requeued_and_finished_once_by_a_fresh_worker(ow
 
 
 def test_a_job_whose_worker_keeps_dying_fails_after_bounded_attempts(own_redis):
-    with client_for(own_redis, reap_interval_s=0.5, max_attempts=1) as api:
+    with client_for(own_redis, reap_interval_s=0.5, max_attempts=1, **RUNS_ITS_BUDGET) as api:
         w = WorkerProcess(api.settings).wait_registered()
         pid = api.post("/scale", json=body(time_budget_s=4)).json()["id"]
         wait_until(lambda: api.get(f"/profile/{pid}").json()["status"] == "started", 60)

@@ -32,7 +32,7 @@ def test_the_keeper_restarts_redis_with_its_data_and_healthz_fails_only_while_it
         time.sleep(1.5)  # appendfsync everysec
         os.kill(server.proc.pid, signal.SIGKILL)
         wait_until(lambda: _read(server, "kept"), lambda v: v == b"yes", 20, what="the restarted server with its data")
-        assert keeper.restarts == 1
+        wait_until(lambda: keeper.restarts, lambda n: n == 1, 5, what="the keeper to count its restart")
         app = create_app(settings_for(server.url, redis_down_unhealthy_s=1.0))
         with TestClient(app) as api:
             app.state.redis_keeper = keeper

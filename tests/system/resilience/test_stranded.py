@@ -23,7 +23,7 @@ from service import faults
 from service import polling as poll
 from service.profiles.store import ProfileStore
 from service.redis.queues import get_queue
-from tests.service_helpers import WorkerProcess, register_idle_worker, wait_status
+from tests.service_helpers import RUNS_ITS_BUDGET, WorkerProcess, register_idle_worker, wait_status
 from tests.system.resilience.test_faults import body, client_for, own_redis  # noqa: F401 - the fixture
 
 
@@ -85,7 +85,7 @@ def test_redis_dying_between_the_claim_and_its_enqueue(own_redis):
 
 
 def test_redis_dying_between_the_reapers_requeue_and_its_enqueue(own_redis):
-    with client_for(own_redis, reap_interval_s=0.5) as api:
+    with client_for(own_redis, reap_interval_s=0.5, **RUNS_ITS_BUDGET) as api:
         first = WorkerProcess(api.settings).wait_registered()
         pid = api.post("/scale", json=body(time_budget_s=4)).json()["id"]
         poll.wait_until(lambda: api.get(f"/profile/{pid}").json()["status"], lambda s: s == "started", 60)
