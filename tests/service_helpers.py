@@ -117,7 +117,16 @@ class WorkerProcess:
         wait_until(self.registered, bool, scaled(timeout), what="worker registration")
         return self
 
-    def stop(self) -> str:
+    def stop(self, finish_s: float = 3.0) -> str:
+        """Stop the worker for a test's teardown; its log. A first SIGTERM lets the job in hand
+        finish (RQ's warm shutdown), which a test that is done does not wait for: past
+        ``finish_s`` a second SIGTERM ends the job (RQ's cold shutdown), SIGKILL past 30 s more."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(finish_s)
+            except subprocess.TimeoutExpired:
+                pass
         terminate(self.proc, 30)
         return self.proc.stdout.read() if self.proc.stdout else ""
 
