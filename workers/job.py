@@ -113,10 +113,11 @@ def profile_job(job: dict) -> dict:
 
 def _harmless(exc: BaseException) -> bool:
     """Failures that leave the process sound: running out of memory (released, and recorded as
-    such) and a plan refused before anything was built."""
-    from workers.profiler import ProfileOOM
+    such), a plan refused before anything was built, and a step refused because a probe process
+    crashed in it."""
+    from workers.profiler import ProfileOOM, UnsoundKernel
 
-    return isinstance(exc, (ProfileOOM, ScalingError))
+    return isinstance(exc, (ProfileOOM, ScalingError, UnsoundKernel))
 
 
 def _reporter(lease: Lease, store: ProfileStore, job: dict):

@@ -30,6 +30,9 @@ def test_smoke_run_goes_the_whole_path(tmp_path):
     assert len([x for x in labels if x.startswith("sweep")]) == 3  # w and dWr at 1x are one network
     assert len([x for x in labels if x.startswith("repeat")]) == 3 and any("bf16" in x for x in labels)
     for p in data["profiles"]:
+        if "error" in p:  # a CPU whose torch crashes in this step refuses it (workers/profiler/kernel_probe.py)
+            assert p["label"].startswith("bf16") and "channels_last=false" in p["error"], p
+            continue
         assert p["stop"] in ("converged", "budget", "cap")
         assert p["n"] >= 10 or p["stop"] == "cap"  # min_iters, unless the hard cap stopped the mode
         assert p["stable"] == (p["stop"] == "converged")

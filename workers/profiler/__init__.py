@@ -15,7 +15,8 @@ Method, per mode (issue #4):
 5. Peak memory is the steady state: the allocator's peak over the timed iterations, with the
    warm-up's (cuDNN autotuning) kept beside it (``peaks``).
 The parts: ``timing`` (the measure loop), ``peaks`` (peak memory of a mode), ``memory``
-(out-of-memory, largest batch), ``modes`` (the timed steps), ``config`` (ProfileConfig).
+(out-of-memory, largest batch), ``modes`` (the timed steps), ``config`` (ProfileConfig),
+``kernel_probe`` (a CPU step this host's torch crashes in, refused before it runs).
 Importable with torch alone (no fastapi, redis or rq), so bench/gpu_check.py runs on bare GPU
 hosts.
 """
@@ -29,6 +30,7 @@ import torch
 
 from workers.host import cpu_model
 from workers.profiler.config import DTYPES, MODES, ProfileConfig, Progress, no_progress
+from workers.profiler.kernel_probe import UnsoundKernel, refuse_unsound_step
 from workers.profiler.memory import (
     BatchPredictor, ProfileOOM, find_max_batch, is_oom, largest_batch, oom_message, release_memory, step_budget,
 )
@@ -38,7 +40,7 @@ from workers.profiler.timing import measure
 
 __all__ = ["DTYPES", "MODES", "BatchPredictor", "ProfileConfig", "ProfileOOM", "device_info", "find_max_batch",
            "largest_batch", "measure",
-           "pick_device", "profile_model", "release_memory"]
+           "UnsoundKernel", "pick_device", "profile_model", "release_memory"]
 
 
 def device_info(device: torch.device, dtype: str) -> dict:
@@ -107,6 +109,8 @@ def _max_batch(model, resolution: int, device: torch.device, cfg: ProfileConfig,
 
 def _profile_model(model, resolution: int, device: torch.device, cfg: ProfileConfig, progress: Progress,
                    predict_batch: BatchPredictor | None) -> dict:
+    for mode in cfg.modes:  # before anything is measured: a refused mode fails the job at once
+        refuse_unsound_step(device, cfg.dtype, cfg.channels_last, mode)
     torch.manual_seed(cfg.seed)
     torch.backends.cudnn.benchmark = True
     model = model.to(device=device, memory_format=cfg.memory_format)
