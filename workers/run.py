@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -144,6 +145,21 @@ def make_worker(args, settings, cap: int, attempt: int) -> ProfilingWorker:
     return worker
 
 
+def stop_before_rq_listens() -> None:
+    """Until RQ installs its own SIGTERM/SIGINT handlers, a stop raises StopRequested, which ends
+    the process through its clean-up. RQ installs them only after it has registered the worker
+    (``Worker.work``: bootstrap, then ``_install_signal_handlers``); a stop in that window, or
+    during warm-up, took the default action and killed the process outright, leaving its RQ
+    entry, its published implementations and its heartbeat file behind (seen: a test's teardown
+    on a loaded box, 2026-12-05, where ``fastscale worker --check`` still said ok)."""
+
+    def stop(_signum, _frame) -> None:
+        raise StopRequested()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+
+
 def serve_jobs(args, settings, cap: int) -> ProfilingWorker | None:
     """Run RQ's loop; after a Redis error, wait (bounded back-off) and start it again, in this process."""
     delay, attempt, worker = BACKOFF_FIRST_S, 0, None
@@ -153,6 +169,13 @@ def serve_jobs(args, settings, cap: int) -> ProfilingWorker | None:
             worker = make_worker(args, settings, cap, attempt)
             stop = worker.start_beating(max(1.0, min(5.0, settings.worker_ttl_s / 3)))
             worker.work(burst=args.burst, with_scheduler=False, logging_level="INFO")
+        except StopRequested:  # before RQ's handlers were in place: RQ did not unregister the worker
+            if worker is not None:
+                try:
+                    worker.register_death()
+                except redis.RedisError:
+                    pass
+            return worker
         except redis.RedisError as exc:
             log.warning("Redis error outside a job: %s", exc)
         finally:
@@ -184,10 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.redis_url:
         print("error: REDIS_URL is not set", file=sys.stderr)
         return 2
-    cap = prepare(args.kind, settings)
+    stop_before_rq_listens()
     worker = None
     try:
-        worker = serve_jobs(args, settings, cap)
+        worker = serve_jobs(args, settings, prepare(args.kind, settings))
+    except StopRequested:
+        log.info("stopped before taking a job")
     finally:
         slot = worker.slot if worker is not None else os.environ.get("FASTSCALE_WORKER_SLOT", "")
         if slot:

@@ -23,6 +23,7 @@ TINY = {"family": "anynet", "stem_type": "simple_stem_in", "stem_w": 8, "block_t
 def warm_up(kind: str) -> float:
     """Build and profile a tiny model in every mode on ``kind``'s device; the seconds it took."""
     started = time.perf_counter()
+    log.info("warming up (%s)", kind)
     import torch
 
     from fastscale.build.builder import build_plan

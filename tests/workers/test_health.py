@@ -8,7 +8,11 @@ import subprocess
 import sys
 import time
 
-from tests.service_helpers import ROOT, WorkerProcess
+import redis
+from rq import Worker
+from rq.serializers import JSONSerializer
+
+from tests.service_helpers import ROOT, WorkerProcess, scaled
 from workers.health import check, write_beat
 
 
@@ -37,3 +41,21 @@ def test_the_check_follows_a_real_worker(service, tmp_path):
     assert alive.returncode == 0 and "ok" in alive.stdout, alive.stdout + alive.stderr
     gone = run_check(tmp_path)
     assert gone.returncode == 1, gone.stdout
+
+
+def test_a_stop_before_rq_listens_ends_the_worker_through_its_clean_up(service, tmp_path):
+    """RQ installs its signal handlers only after registering the worker; before that (warm-up,
+    registration) a SIGTERM killed the process outright (exit -15), leaving its heartbeat file
+    saying ok and its RQ entry behind. Now it ends through the clean-up, with exit status 0."""
+    w = WorkerProcess(service.settings, env={"FASTSCALE_WORKER_HEARTBEAT_DIR": str(tmp_path)})
+    lines = []
+    for line in w.proc.stdout:  # the worker's log, until its warm-up begins
+        lines.append(line)
+        if "warming up" in line:
+            break
+    w.proc.terminate()
+    assert w.proc.wait(scaled(60)) == 0, "".join(lines) + w.proc.stdout.read()
+    assert "stopped before taking a job" in w.proc.stdout.read()
+    assert not list(tmp_path.glob("*"))
+    client = redis.Redis.from_url(service.settings.redis_url)
+    assert not [x for x in Worker.all(connection=client, serializer=JSONSerializer) if x.name.endswith(str(w.proc.pid))]
