@@ -204,10 +204,12 @@ def time_iterations(timer: Timer, fn: Callable[[], None], cfg: ProfileConfig, li
         pending = ahead or timer.launch(fn, _chunk(per_iter_s, len(times), cfg, limits))
 
 
-def measure(fn: Callable[[], None], device: torch.device, cfg: ProfileConfig, progress: Progress, mode: str) -> dict:
+def measure(fn: Callable[[], None], device: torch.device, cfg: ProfileConfig, progress: Progress, mode: str,
+            timer: Timer | None = None) -> dict:
     """Warm up, then time until the median's CI is tight, the timed budget is spent or the cap hits.
-    Device memory is read as the steady state of the timed iterations (``peaks``)."""
-    timer = Timer(device)
+    Device memory is read as the steady state of the timed iterations (``peaks``). ``timer``: the
+    device's own unless given (tests give one that reports scripted times, which no load moves)."""
+    timer = timer or Timer(device)
     peaks = PeakMeter(device)
     peaks.start()
     started = time.monotonic()
