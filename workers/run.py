@@ -71,6 +71,11 @@ class ProfilingWorker(SimpleWorker):
         if self.beat_dir is not None:  # for the container's health check (fastscale worker --check)
             write_beat(self.beat_dir, self.slot, time.time() + (timeout or self.worker_ttl + 60))
 
+    def _install_signal_handlers(self):
+        super()._install_signal_handlers()
+        if _stop_asked.is_set():  # asked while RQ registered this worker: its loop ends before a job
+            self._stop_requested = True
+
     def start_beating(self, every_s: float) -> threading.Event:
         """Refresh last_heartbeat and the class's seen time every ``every_s`` until the event is set."""
         stop, beat = threading.Event(), self.connection.register_script(BEAT)
@@ -145,16 +150,21 @@ def make_worker(args, settings, cap: int, attempt: int) -> ProfilingWorker:
     return worker
 
 
+_stop_asked = threading.Event()  # a SIGTERM/SIGINT that came before RQ's own handlers were in place
+
+
 def stop_before_rq_listens() -> None:
-    """Until RQ installs its own SIGTERM/SIGINT handlers, a stop raises StopRequested, which ends
-    the process through its clean-up. RQ installs them only after it has registered the worker
-    (``Worker.work``: bootstrap, then ``_install_signal_handlers``); a stop in that window, or
-    during warm-up, took the default action and killed the process outright, leaving its RQ
-    entry, its published implementations and its heartbeat file behind (seen: a test's teardown
-    on a loaded box, 2026-12-05, where ``fastscale worker --check`` still said ok)."""
+    """Until RQ installs its own SIGTERM/SIGINT handlers, a stop is noted, and honoured at the next
+    safe point: after warm-up, before RQ's loop, or as RQ's loop starts (``_install_signal_handlers``).
+
+    RQ installs them only after it has registered the worker (``Worker.work``: bootstrap, then
+    ``_install_signal_handlers``); a stop in that window, or during warm-up, took the default action
+    and killed the process outright, leaving its RQ entry, its published implementations and its
+    heartbeat file behind. Raising from the handler instead was tried: inside ``import torch`` an
+    ``except Exception`` swallowed it and the worker ran on (stress-ng, 2026-12-05)."""
 
     def stop(_signum, _frame) -> None:
-        raise StopRequested()
+        _stop_asked.set()
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, stop)
@@ -168,14 +178,9 @@ def serve_jobs(args, settings, cap: int) -> ProfilingWorker | None:
         try:
             worker = make_worker(args, settings, cap, attempt)
             stop = worker.start_beating(max(1.0, min(5.0, settings.worker_ttl_s / 3)))
+            if _stop_asked.is_set():
+                return worker
             worker.work(burst=args.burst, with_scheduler=False, logging_level="INFO")
-        except StopRequested:  # before RQ's handlers were in place: RQ did not unregister the worker
-            if worker is not None:
-                try:
-                    worker.register_death()
-                except redis.RedisError:
-                    pass
-            return worker
         except redis.RedisError as exc:
             log.warning("Redis error outside a job: %s", exc)
         finally:
@@ -197,7 +202,7 @@ def serve_jobs(args, settings, cap: int) -> ProfilingWorker | None:
 
 def _stopping(worker: ProfilingWorker) -> bool:
     """Whether RQ was asked to stop (SIGTERM, SIGINT; the parent's death): idle, RQ only notes the date."""
-    return worker._stop_requested or worker._shutdown_requested_date is not None
+    return worker._stop_requested or worker._shutdown_requested_date is not None or _stop_asked.is_set()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,9 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     stop_before_rq_listens()
     worker = None
     try:
-        worker = serve_jobs(args, settings, prepare(args.kind, settings))
-    except StopRequested:
-        log.info("stopped before taking a job")
+        cap = prepare(args.kind, settings)
+        if _stop_asked.is_set():
+            log.info("stopped before taking a job")
+        else:
+            worker = serve_jobs(args, settings, cap)
     finally:
         slot = worker.slot if worker is not None else os.environ.get("FASTSCALE_WORKER_SLOT", "")
         if slot:

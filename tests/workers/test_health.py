@@ -46,7 +46,8 @@ def test_the_check_follows_a_real_worker(service, tmp_path):
 def test_a_stop_before_rq_listens_ends_the_worker_through_its_clean_up(service, tmp_path):
     """RQ installs its signal handlers only after registering the worker; before that (warm-up,
     registration) a SIGTERM killed the process outright (exit -15), leaving its heartbeat file
-    saying ok and its RQ entry behind. Now it ends through the clean-up, with exit status 0."""
+    saying ok and its RQ entry behind. Now the stop is noted and honoured once warm-up is over:
+    the worker ends through its clean-up, with exit status 0, and never registers."""
     w = WorkerProcess(service.settings, env={"FASTSCALE_WORKER_HEARTBEAT_DIR": str(tmp_path)})
     lines = []
     for line in w.proc.stdout:  # the worker's log, until its warm-up begins
