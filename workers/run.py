@@ -170,16 +170,20 @@ def stop_before_rq_listens() -> None:
         signal.signal(sig, stop)
 
 
-def serve_jobs(args, settings, cap: int) -> ProfilingWorker | None:
-    """Run RQ's loop; after a Redis error, wait (bounded back-off) and start it again, in this process."""
+def serve_jobs(args, settings, cap: int, made: list[ProfilingWorker]) -> None:
+    """Run RQ's loop; after a Redis error, wait (bounded back-off) and start it again, in this process.
+
+    Each RQ worker registered is appended to ``made`` as soon as it exists, so the clean-up knows
+    it even when a cold shutdown (RQ raises SystemExit) cuts this function short."""
     delay, attempt, worker = BACKOFF_FIRST_S, 0, None
     while True:
         began, stop = time.monotonic(), None
         try:
             worker = make_worker(args, settings, cap, attempt)
+            made.append(worker)
             stop = worker.start_beating(max(1.0, min(5.0, settings.worker_ttl_s / 3)))
             if _stop_asked.is_set():
-                return worker
+                return
             worker.work(burst=args.burst, with_scheduler=False, logging_level="INFO")
         except redis.RedisError as exc:
             log.warning("Redis error outside a job: %s", exc)
@@ -187,22 +191,41 @@ def serve_jobs(args, settings, cap: int) -> ProfilingWorker | None:
             if stop is not None:
                 stop.set()
         if worker is not None and (args.burst or _stopping(worker) or needs_fresh_process()):
-            return worker
+            return
         if time.monotonic() - began > 60:
             delay = BACKOFF_FIRST_S  # a new outage, not the same one
         log.warning("the worker loop ended on a Redis error; retrying in %.1f s (no restart)", delay)
         try:
             time.sleep(delay)  # RQ's handlers are still in place: SIGTERM here raises StopRequested
         except StopRequested:
-            return worker
+            return
         if worker is not None and _stopping(worker):
-            return worker
+            return
         delay, attempt = min(delay * 2, BACKOFF_MAX_S), attempt + 1
 
 
 def _stopping(worker: ProfilingWorker) -> bool:
     """Whether RQ was asked to stop (SIGTERM, SIGINT; the parent's death): idle, RQ only notes the date."""
     return worker._stop_requested or worker._shutdown_requested_date is not None or _stop_asked.is_set()
+
+
+def leave(settings, made: list[ProfilingWorker]) -> None:
+    """The clean-up on every way out: the heartbeat file goes (``worker --check`` must not say ok for
+    a gone worker), the published implementations are withdrawn, and an RQ entry that a cold
+    shutdown left (RQ's teardown cut short) is ended. Further signals are only noted meanwhile: a
+    SIGTERM here (a supervisor's second one) would otherwise cut the clean-up itself short."""
+    stop_before_rq_listens()
+    slots = [w.slot for w in made] or [os.environ.get("FASTSCALE_WORKER_SLOT", "")]
+    for slot in filter(None, slots):
+        (settings.worker_heartbeat_dir / slot).unlink(missing_ok=True)  # gone, not silently stale
+    for worker in made:
+        try:
+            withdraw(worker.connection, settings.key_prefix, worker.name)
+            if worker is made[-1] and worker.connection.exists(worker.key) and \
+                    not worker.connection.hexists(worker.key, "death"):  # RQ's teardown did not end it
+                worker.register_death()
+        except redis.RedisError:  # Redis gone as we leave: the entry is ignored once the worker is not live
+            pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -213,22 +236,15 @@ def main(argv: list[str] | None = None) -> int:
         print("error: REDIS_URL is not set", file=sys.stderr)
         return 2
     stop_before_rq_listens()
-    worker = None
+    made: list[ProfilingWorker] = []
     try:
         cap = prepare(args.kind, settings)
         if _stop_asked.is_set():
             log.info("stopped before taking a job")
         else:
-            worker = serve_jobs(args, settings, cap)
+            serve_jobs(args, settings, cap, made)
     finally:
-        slot = worker.slot if worker is not None else os.environ.get("FASTSCALE_WORKER_SLOT", "")
-        if slot:
-            (settings.worker_heartbeat_dir / slot).unlink(missing_ok=True)  # gone, not silently stale
-        if worker is not None:
-            try:
-                withdraw(worker.connection, settings.key_prefix, worker.name)
-            except redis.RedisError:  # Redis gone as we leave: the entry is ignored once the worker is not live
-                pass
+        leave(settings, made)
     return EXIT_RECYCLE if needs_fresh_process() else 0
 
 

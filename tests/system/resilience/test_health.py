@@ -9,10 +9,13 @@ import time
 
 import pytest
 import redis as redis_lib
+from rq import Worker
+from rq.serializers import JSONSerializer
 
 from service import polling as poll
 from service.redis.embedded import EmbeddedRedis, free_port
-from tests.service_helpers import RUNS_ITS_BUDGET, WorkerProcess, register_idle_worker
+from service.redis.keys import Keys
+from tests.service_helpers import RUNS_ITS_BUDGET, WorkerProcess, register_idle_worker, scaled
 from tests.system.resilience.test_faults import body, client_for
 
 
@@ -106,3 +109,32 @@ def test_a_worker_waits_out_redis_at_maxmemory_in_the_same_process(own_redis):
         finally:
             out = worker.stop()
         assert "retrying in" in out  # it did meet the errors, and waited
+
+
+def test_a_cold_shutdown_while_an_idle_worker_leaves_still_clears_its_heartbeat_and_entries(own_redis, tmp_path):
+    """CI, stop 27: `worker --check` said ok for a worker that was gone. The test helper's second
+    SIGTERM (3 s after the first, RQ's cold shutdown) came while the idle worker was still leaving
+    (RQ's teardown, slow on a loaded 2-core machine) and raised SystemExit out of the worker loop
+    before ``main`` knew its worker, so the clean-up left the heartbeat file and the published
+    implementations behind. Redis paused for writes holds the teardown open here, so the second
+    signal lands in it every time."""
+    beats, r = tmp_path / "beats", own_redis.client()
+    with client_for(own_redis) as api:
+        worker = WorkerProcess(api.settings, env={"FASTSCALE_WORKER_HEARTBEAT_DIR": str(beats)}).wait_registered(90)
+        try:
+            poll.wait_until(lambda: list(beats.glob("*")), bool, scaled(30))  # its first beat is written
+            name = next(w.name for w in Worker.all(connection=r, serializer=JSONSerializer)
+                        if w.name.endswith(str(worker.proc.pid)))
+            implementations = Keys(api.settings.key_prefix).implementations
+            assert r.hexists(implementations, name)
+            r.execute_command("CLIENT", "PAUSE", 6000, "WRITE")  # RQ's register_death waits on it
+            worker.proc.terminate()
+            time.sleep(1.5)  # RQ takes a second signal within 1 s of the first for the same one
+            worker.proc.terminate()
+            worker.proc.wait(scaled(60))
+        finally:
+            log = worker.stop()
+        assert "cold shut down" in log, log
+        assert not list(beats.glob("*")), log  # `worker --check` no longer says ok
+        assert not r.hexists(implementations, name), log
+        assert name not in [w.name for w in Worker.all(connection=r, serializer=JSONSerializer)], log
