@@ -209,23 +209,35 @@ def _stopping(worker: ProfilingWorker) -> bool:
     return worker._stop_requested or worker._shutdown_requested_date is not None or _stop_asked.is_set()
 
 
+LEAVE_REDIS_TIMEOUT_S = 10.0  # a clean-up that no signal interrupts must not wait on Redis forever
+
+
 def leave(settings, made: list[ProfilingWorker]) -> None:
     """The clean-up on every way out: the heartbeat file goes (``worker --check`` must not say ok for
     a gone worker), the published implementations are withdrawn, and an RQ entry that a cold
     shutdown left (RQ's teardown cut short) is ended. Further signals are only noted meanwhile: a
-    SIGTERM here (a supervisor's second one) would otherwise cut the clean-up itself short."""
+    SIGTERM here (a supervisor's second one) would otherwise cut the clean-up itself short. So its
+    Redis calls go through a client with a timeout: a Redis that never answers delays the exit by
+    at most a few ``LEAVE_REDIS_TIMEOUT_S``, and the entries left then expire with the worker TTL."""
     stop_before_rq_listens()
     slots = [w.slot for w in made] or [os.environ.get("FASTSCALE_WORKER_SLOT", "")]
     for slot in filter(None, slots):
         (settings.worker_heartbeat_dir / slot).unlink(missing_ok=True)  # gone, not silently stale
-    for worker in made:
-        try:
-            withdraw(worker.connection, settings.key_prefix, worker.name)
-            if worker is made[-1] and worker.connection.exists(worker.key) and \
-                    not worker.connection.hexists(worker.key, "death"):  # RQ's teardown did not end it
-                worker.register_death()
-        except redis.RedisError:  # Redis gone as we leave: the entry is ignored once the worker is not live
-            pass
+    if not made:
+        return
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=LEAVE_REDIS_TIMEOUT_S,
+                                  socket_connect_timeout=LEAVE_REDIS_TIMEOUT_S)
+    try:
+        for worker in made:
+            withdraw(client, settings.key_prefix, worker.name)
+        last = made[-1]
+        if client.exists(last.key) and not client.hexists(last.key, "death"):  # RQ's teardown did not end it
+            last.connection = client
+            last.register_death()
+    except redis.RedisError:  # Redis gone as we leave: the entry is ignored once the worker is not live
+        pass
+    finally:
+        client.close()
 
 
 def main(argv: list[str] | None = None) -> int:
