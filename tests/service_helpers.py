@@ -107,11 +107,16 @@ class WorkerProcess:
         self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.settings, self.device_class = settings, device_class
 
+    def rq_names(self) -> list[str]:
+        """The names of this process's entries in RQ's worker registry (after it exits: what it left)."""
+        client = redis.Redis.from_url(self.settings.redis_url)
+        return [w.name for w in Worker.all(connection=client, serializer=JSONSerializer)
+                if w.name.endswith(str(self.proc.pid))]
+
     def registered(self) -> bool:
         if self.proc.poll() is not None:
             raise RuntimeError(f"worker exited: {self.proc.stdout.read()}")
-        client = redis.Redis.from_url(self.settings.redis_url)
-        return any(w.name.endswith(str(self.proc.pid)) for w in Worker.all(connection=client, serializer=JSONSerializer))
+        return bool(self.rq_names())
 
     def wait_registered(self, timeout: float = 30) -> "WorkerProcess":
         wait_until(self.registered, bool, scaled(timeout), what="worker registration")

@@ -8,10 +8,6 @@ import subprocess
 import sys
 import time
 
-import redis
-from rq import Worker
-from rq.serializers import JSONSerializer
-
 from tests.service_helpers import ROOT, WorkerProcess, scaled
 from workers.health import check, write_beat
 
@@ -58,5 +54,4 @@ def test_a_stop_before_rq_listens_ends_the_worker_through_its_clean_up(service, 
     assert w.proc.wait(scaled(60)) == 0, "".join(lines) + w.proc.stdout.read()
     assert "stopped before taking a job" in w.proc.stdout.read()
     assert not list(tmp_path.glob("*"))
-    client = redis.Redis.from_url(service.settings.redis_url)
-    assert not [x for x in Worker.all(connection=client, serializer=JSONSerializer) if x.name.endswith(str(w.proc.pid))]
+    assert not w.rq_names()

@@ -9,8 +9,6 @@ import time
 
 import pytest
 import redis as redis_lib
-from rq import Worker
-from rq.serializers import JSONSerializer
 
 from service import polling as poll
 from service.redis.embedded import EmbeddedRedis, free_port
@@ -123,8 +121,7 @@ def test_a_cold_shutdown_while_an_idle_worker_leaves_still_clears_its_heartbeat_
         worker = WorkerProcess(api.settings, env={"FASTSCALE_WORKER_HEARTBEAT_DIR": str(beats)}).wait_registered(90)
         try:
             poll.wait_until(lambda: list(beats.glob("*")), bool, scaled(30))  # its first beat is written
-            name = next(w.name for w in Worker.all(connection=r, serializer=JSONSerializer)
-                        if w.name.endswith(str(worker.proc.pid)))
+            [name] = worker.rq_names()
             implementations = Keys(api.settings.key_prefix).implementations
             assert r.hexists(implementations, name)
             r.execute_command("CLIENT", "PAUSE", 6000, "WRITE")  # RQ's register_death waits on it
@@ -137,4 +134,4 @@ def test_a_cold_shutdown_while_an_idle_worker_leaves_still_clears_its_heartbeat_
         assert "cold shut down" in log, log
         assert not list(beats.glob("*")), log  # `worker --check` no longer says ok
         assert not r.hexists(implementations, name), log
-        assert name not in [w.name for w in Worker.all(connection=r, serializer=JSONSerializer)], log
+        assert not worker.rq_names(), log
